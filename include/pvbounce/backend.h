@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Translation backends: the only code that differs between bare metal/HVM
+ * (native: bus == phys) and a Xen PV guest (bus == machine address, found
+ * through the p2m; contiguity made with XENMEM_exchange).
+ */
+#ifndef PVBOUNCE_BACKEND_H
+#define PVBOUNCE_BACKEND_H
+
+#include <linux/types.h>
+#include <linux/gfp.h>
+
+struct page;
+
+/**
+ * struct pvb_chunk - 2^@order pages that are contiguous in bus address.
+ * @page: first page (pages are contiguous in pseudo-physical address too).
+ * @order: buddy order.
+ * @bus: bus address of the first byte, aligned to the chunk's size.
+ */
+struct pvb_chunk {
+	struct page *page;
+	unsigned int order;
+	dma_addr_t bus;
+};
+
+/**
+ * struct pvb_backend - translation hooks.
+ * @name: "native" or "xen", as debugfs shows it.
+ * @phys_to_bus: bus address of a (pseudo-)physical address.
+ * @bus_to_phys: inverse of @phys_to_bus; only defined for addresses this
+ *	module handed out or that belong to the guest.
+ * @range_ok: true if [@phys, @phys + @size) is contiguous in bus address and
+ *	its last byte is at or below @mask.
+ * @chunk_alloc: allocate 2^@order pages, contiguous and naturally aligned in
+ *	bus address, with the last byte at or below @mask.  @gfp is the caller's
+ *	context (GFP_KERNEL or GFP_ATOMIC plus modifiers).  Return: 0,
+ *	-ENOMEM when memory is short, another -errno with a logged reason.
+ * @chunk_free: undo @chunk_alloc (pages and, on Xen, machine frames back).
+ */
+struct pvb_backend {
+	const char *name;
+	dma_addr_t (*phys_to_bus)(phys_addr_t phys);
+	phys_addr_t (*bus_to_phys)(dma_addr_t bus);
+	bool (*range_ok)(phys_addr_t phys, size_t size, u64 mask);
+	int (*chunk_alloc)(unsigned int order, u64 mask, gfp_t gfp,
+			   struct pvb_chunk *c);
+	void (*chunk_free)(struct pvb_chunk *c);
+};
+
+extern const struct pvb_backend pvb_backend_native;
+extern const struct pvb_backend pvb_backend_xen;
+
+/**
+ * pvb_backend_xen_usable() - can the xen backend run here?
+ *
+ * Return: true on a Xen PV guest.
+ */
+bool pvb_backend_xen_usable(void);
+
+#endif /* PVBOUNCE_BACKEND_H */

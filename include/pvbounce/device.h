@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An attached device: its own copy of pvbounce's dma_map_ops (so the ops find
+ * their device with container_of, no lookup), the ops it had before, the pool
+ * that serves it and its counters.
+ */
+#ifndef PVBOUNCE_DEVICE_H
+#define PVBOUNCE_DEVICE_H
+
+#include <linux/atomic.h>
+#include <linux/dma-map-ops.h>
+#include <linux/list.h>
+#include <linux/pci.h>
+#include <pvbounce/pool.h>
+
+/**
+ * struct pvb_dev_stats - per-device counters, as debugfs and sysfs show them.
+ * All are monotonic since attach except @largest_request (a maximum).
+ */
+struct pvb_dev_stats {
+	atomic64_t maps;
+	atomic64_t unmaps;
+	atomic64_t bounced_maps;
+	atomic64_t direct_maps;
+	atomic64_t bytes_to_device;
+	atomic64_t bytes_from_device;
+	atomic64_t map_errors;
+	atomic64_t errors_too_large;
+	atomic64_t errors_pool_full;
+	atomic64_t errors_mask;
+	atomic64_t largest_request;
+	atomic64_t syncs;
+	atomic64_t coherent_allocs;
+	atomic64_t misuse;
+};
+
+/**
+ * struct pvb_device - one attached PCI device.
+ * @ops: this device's dma_map_ops; dev->dma_ops points here while attached.
+ * @pdev: the device (a reference is held while attached).
+ * @old_ops: dev->dma_ops before attach, restored on detach.
+ * @pool: pool serving the device: &@private_pool or the common pool.
+ * @private_pool: used when the selector asked for "@size".
+ * @has_private: @private_pool is live.
+ * @stats: counters.
+ * @node: on the global list of attached devices (under pvb_lock).
+ * @dbg: debugfs directory, or NULL.
+ * @kobj: /sys/kernel/pvbounce/<pci name>/, or NULL.
+ * @holds_module_ref: a module reference is held while a driver is bound.
+ * @coh_lock: protects @coh_list.
+ * @coh_list: live coherent allocations (struct pvb_coherent).
+ */
+struct pvb_device {
+	struct dma_map_ops ops;
+	struct pci_dev *pdev;
+	const struct dma_map_ops *old_ops;
+	struct pvb_pool *pool;
+	struct pvb_pool private_pool;
+	bool has_private;
+	struct pvb_dev_stats stats;
+	struct list_head node;
+	struct dentry *dbg;
+	struct kobject *kobj;
+	bool holds_module_ref;
+	spinlock_t coh_lock;
+	struct list_head coh_list;
+};
+
+/**
+ * pvb_dev_of() - the pvb_device behind a device whose ops are ours.
+ * @dev: a device attached to pvbounce.
+ *
+ * Return: the attached device's state.
+ */
+static inline struct pvb_device *pvb_dev_of(struct device *dev)
+{
+	return container_of(get_dma_ops(dev), struct pvb_device, ops);
+}
+
+/* dma_ops.c */
+void pvb_dma_ops_init(struct dma_map_ops *ops);
+
+/* debugfs.c: every function tolerates debugfs being unavailable. */
+void pvb_debugfs_init(void);
+void pvb_debugfs_exit(void);
+void pvb_debugfs_add_device(struct pvb_device *pd);
+void pvb_debugfs_remove_device(struct pvb_device *pd);
+
+/* sysfs.c: /sys/kernel/pvbounce/, readable under lockdown. */
+int pvb_sysfs_init(void);
+void pvb_sysfs_exit(void);
+int pvb_sysfs_add_device(struct pvb_device *pd);
+void pvb_sysfs_remove_device(struct pvb_device *pd);
+
+#endif /* PVBOUNCE_DEVICE_H */

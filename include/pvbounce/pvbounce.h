@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Module-wide state: parameters as parsed, the common pool, attached devices. */
+#ifndef PVBOUNCE_PVBOUNCE_H
+#define PVBOUNCE_PVBOUNCE_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <pvbounce/pool.h>
+#include <pvbounce/selector.h>
+
+#define PVB_MAX_SELECTORS 32
+
+/**
+ * struct pvb_config - module parameters, validated.
+ * @backend: backend chosen at load.
+ * @pool_bytes: common pool size asked for.
+ * @address_bits: limit for the pool and coherent allocations.
+ * @limit_mask: 2^@address_bits - 1 (all ones for 64).
+ * @seg_size: max_mapping_kb in bytes.
+ * @force: bounce everything.
+ * @rebind: unbind/rebind bound drivers at load and unload.
+ * @poison: poison freed slots and report misuse.
+ */
+struct pvb_config {
+	const struct pvb_backend *backend;
+	size_t pool_bytes;
+	unsigned int address_bits;
+	u64 limit_mask;
+	size_t seg_size;
+	bool force;
+	bool rebind;
+	bool poison;
+};
+
+extern struct pvb_config pvb_cfg;
+extern struct pvb_pool pvb_common_pool;
+extern struct mutex pvb_lock;		/* attach/detach, device list, selectors */
+extern struct list_head pvb_devices;	/* struct pvb_device, under pvb_lock */
+
+/* params.c */
+int pvb_params_validate(void);
+int pvb_devices_param_get_selectors(struct pvb_selector *sel, unsigned int *n);
+
+/* attach.c */
+int pvb_attach_init(void);
+void pvb_attach_exit(void);
+void pvb_attach_rescan(void);
+
+#endif /* PVBOUNCE_PVBOUNCE_H */
