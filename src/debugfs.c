@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/pvbounce/: the common pool, the attached devices and one
+ * directory of counters per device.
+ *
+ *   pvbounce/
+ *     backend  pool  nslabs  used  used_hiwater  devices
+ *     0000:00:03.0/
+ *       maps unmaps bounced_maps ... misuse    (every PVB_DEV_STATS() counter)
+ *       pool nslabs used used_hiwater          (only with a private pool)
+ *
+ * Every file is a read-only seq_file; the inode's private data is the object
+ * shown (a counter or a pool), so one show function serves many files.
+ * debugfs_create_file() wraps the fops in a proxy that makes removal wait
+ * for readers, so a device's files can go while someone reads them.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <pvbounce/pvbounce.h>
+#include <pvbounce/device.h>
+#include <pvbounce/stats.h>
+
+static struct dentry *pvb_dbg_root;
+
+static const struct pvb_stat_desc dev_stats[] = {
+	PVB_DEV_STATS(PVB_STAT_DESC)
+};
+
+static int counter_show(struct seq_file *m, void *v)
+{
+	atomic64_t *c = m->private;
+
+	seq_printf(m, "%lld\n", (long long)atomic64_read(c));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(counter);
+
+/* One line per chunk: bus start, bus end (inclusive), slots, all hex. */
+static int pool_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+	unsigned int i;
+
+	for (i = 0; i < p->nchunks; i++) {
+		const struct pvb_chunk *c = &p->chunks[i];
+		u64 size = (u64)PAGE_SIZE << c->order;
+
+		seq_printf(m, "%#llx %#llx %#llx\n", (u64)c->bus,
+			   (u64)c->bus + size - 1, size >> PVB_SLOT_SHIFT);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pool);
+
+static int nslabs_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%u\n", p->slots.nslabs);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(nslabs);
+
+static int used_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%u\n", pvb_slots_used(&p->slots));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(used);
+
+static int used_hiwater_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%u\n", pvb_slots_hiwater(&p->slots));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(used_hiwater);
+
+static int backend_show(struct seq_file *m, void *v)
+{
+	const struct pvb_backend *be = pvb_cfg.backend;
+
+	seq_printf(m, "%s\n", be ? be->name : "-");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(backend);
+
+/* <pci address> <driver or -> <maps> <bounced> <direct> */
+static int devices_show(struct seq_file *m, void *v)
+{
+	struct pvb_device *pd;
+	int ret;
+
+	ret = mutex_lock_interruptible(&pvb_lock);
+	if (ret)
+		return ret;
+	list_for_each_entry(pd, &pvb_devices, node) {
+		/* As dev_driver_string(): the driver may be unbinding now. */
+		const struct device_driver *drv = READ_ONCE(pd->pdev->dev.driver);
+
+		seq_printf(m, "%s %s %lld %lld %lld\n", pci_name(pd->pdev),
+			   drv ? drv->name : "-",
+			   (long long)atomic64_read(&pd->stats.maps),
+			   (long long)atomic64_read(&pd->stats.bounced_maps),
+			   (long long)atomic64_read(&pd->stats.direct_maps));
+	}
+	mutex_unlock(&pvb_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(devices);
+
+static void pool_files(struct dentry *dir, struct pvb_pool *p)
+{
+	debugfs_create_file("pool", 0444, dir, p, &pool_fops);
+	debugfs_create_file("nslabs", 0444, dir, p, &nslabs_fops);
+	debugfs_create_file("used", 0444, dir, p, &used_fops);
+	debugfs_create_file("used_hiwater", 0444, dir, p, &used_hiwater_fops);
+}
+
+/**
+ * pvb_debugfs_init() - create /sys/kernel/debug/pvbounce/ and its global files.
+ *
+ * Call after the common pool exists.  Failure (debugfs absent or disabled)
+ * only leaves the directory missing; pvb_debugfs_add_device() copes.
+ *
+ * Context: process.
+ */
+void pvb_debugfs_init(void)
+{
+	struct dentry *root = debugfs_create_dir("pvbounce", NULL);
+
+	if (IS_ERR(root))
+		return;
+	pvb_dbg_root = root;
+	debugfs_create_file("backend", 0444, root, NULL, &backend_fops);
+	debugfs_create_file("devices", 0444, root, NULL, &devices_fops);
+	pool_files(root, &pvb_common_pool);
+}
+
+/**
+ * pvb_debugfs_exit() - remove /sys/kernel/debug/pvbounce/.
+ *
+ * Waits for readers of its files; a reader of ``devices`` takes pvb_lock, so
+ * the caller must not hold it.  Per-device directories still present go too.
+ *
+ * Context: process, pvb_lock not held.
+ */
+void pvb_debugfs_exit(void)
+{
+	debugfs_remove(pvb_dbg_root);
+	pvb_dbg_root = NULL;
+}
+
+/**
+ * pvb_debugfs_add_device() - create the directory of an attached device.
+ * @pd: the device; @pd->has_private and @pd->private_pool must be final.
+ *
+ * Sets @pd->dbg, or leaves it NULL when debugfs is unavailable.
+ *
+ * Context: process; may hold pvb_lock.
+ */
+void pvb_debugfs_add_device(struct pvb_device *pd)
+{
+	struct dentry *dir;
+	unsigned int i;
+
+	pd->dbg = NULL;
+	if (!pvb_dbg_root)
+		return;
+	dir = debugfs_create_dir(pci_name(pd->pdev), pvb_dbg_root);
+	if (IS_ERR(dir))
+		return;
+	for (i = 0; i < ARRAY_SIZE(dev_stats); i++)
+		debugfs_create_file(dev_stats[i].name, 0444, dir,
+				    pvb_stat_ptr(&pd->stats, dev_stats[i].offset),
+				    &counter_fops);
+	if (pd->has_private)
+		pool_files(dir, &pd->private_pool);
+	pd->dbg = dir;
+}
+
+/**
+ * pvb_debugfs_remove_device() - remove the directory of a device.
+ * @pd: the device; nothing happens if it has none.
+ *
+ * Returns once no reader is inside one of its files, so @pd (and its private
+ * pool) may be freed afterwards.
+ *
+ * Context: process; may hold pvb_lock.
+ */
+void pvb_debugfs_remove_device(struct pvb_device *pd)
+{
+	debugfs_remove(pd->dbg);
+	pd->dbg = NULL;
+}
