@@ -42,6 +42,7 @@ struct pvb_dev_stats {
  * @pool: pool serving the device: &@private_pool or the common pool.
  * @private_pool: used when the selector asked for "@size".
  * @has_private: @private_pool is live.
+ * @pool_request: private pool size the selector asked for (0: common).
  * @stats: counters.
  * @node: on the global list of attached devices (under pvb_lock).
  * @dbg: debugfs directory, or NULL.
@@ -57,6 +58,7 @@ struct pvb_device {
 	struct pvb_pool *pool;
 	struct pvb_pool private_pool;
 	bool has_private;
+	u64 pool_request;
 	struct pvb_dev_stats stats;
 	struct list_head node;
 	struct dentry *dbg;
@@ -79,6 +81,8 @@ static inline struct pvb_device *pvb_dev_of(struct device *dev)
 
 /* dma_ops.c */
 void pvb_dma_ops_init(struct dma_map_ops *ops);
+bool pvb_is_our_ops(const struct dma_map_ops *ops);
+unsigned int pvb_coherent_release_all(struct pvb_device *pd);
 
 /* debugfs.c: every function tolerates debugfs being unavailable. */
 void pvb_debugfs_init(void);

@@ -9,6 +9,8 @@
 
 #include <pvbounce/slots.h>
 #include <pvbounce/backend.h>
+#include <linux/bits.h>
+#include <linux/dma-direction.h>
 
 /**
  * struct pvb_pool - a bounce pool.
@@ -17,24 +19,65 @@
  * @mask: every bus byte of the pool is at or below this.
  * @seg_size: segment size actually used (may be below max_mapping_kb if the
  *	backend could only give smaller chunks).
+ * @bus_top: highest bus address of any byte in the pool.
  * @nchunks: entries used in @chunks.
  * @chunks: the chunks, in allocation order.
  * @slots: the slot allocator over the chunks.
+ * @dir: DMA direction of each live mapping, indexed by its head slot.
+ * @poison: fill freed slots with PVB_POISON_BYTE.
  */
 struct pvb_pool {
 	char name[32];
+	u8 *dir;
 	const struct pvb_backend *be;
 	u64 mask;
 	size_t seg_size;
+	dma_addr_t bus_top;
 	unsigned int nchunks;
 	struct pvb_chunk *chunks;
 	struct pvb_slots slots;
+	bool poison;
+};
+
+#define PVB_POISON_BYTE 0x6b
+
+/* What pvb_pool_unmap()/pvb_pool_sync() found wrong in the caller's request. */
+#define PVB_MISUSE_UNKNOWN	BIT(0)	/* address in no live mapping */
+#define PVB_MISUSE_NOT_START	BIT(1)	/* unmap not at a mapping's start */
+#define PVB_MISUSE_SIZE		BIT(2)	/* unmap size differs from map size */
+#define PVB_MISUSE_DIR		BIT(3)	/* direction differs from map's */
+#define PVB_MISUSE_CLAMPED	BIT(4)	/* range ran past the mapping; clamped */
+
+/**
+ * struct pvb_bounce - a request to bounce a buffer through a pool.
+ * @orig: physical address of the caller's buffer.
+ * @size: bytes.
+ * @dir: DMA direction.
+ * @min_align_mask: device's min_align_mask.
+ * @boundary_mask: device's segment boundary mask.
+ * @align_mask: explicit alignment of the slot run (0 = none).
+ */
+struct pvb_bounce {
+	phys_addr_t orig;
+	size_t size;
+	enum dma_data_direction dir;
+	u64 min_align_mask;
+	u64 boundary_mask;
+	u64 align_mask;
 };
 
 int pvb_pool_create(struct pvb_pool *p, const char *name,
 		    const struct pvb_backend *be, size_t bytes,
 		    size_t seg_size, u64 mask);
 void pvb_pool_destroy(struct pvb_pool *p);
+int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
+		 dma_addr_t *bus);
+unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
+			    enum dma_data_direction dir, bool copy);
+unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
+			   enum dma_data_direction dir, bool for_cpu,
+			   size_t *copied);
+bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
 
 /**
  * pvb_pool_bytes() - bytes of bounce space in a pool.

@@ -38,8 +38,9 @@ extern struct mutex pvb_lock;		/* attach/detach, device list, selectors */
 extern struct list_head pvb_devices;	/* struct pvb_device, under pvb_lock */
 
 /* params.c */
+extern bool pvb_ready;
 int pvb_params_validate(void);
-int pvb_devices_param_get_selectors(struct pvb_selector *sel, unsigned int *n);
+unsigned int pvb_selectors_copy(struct pvb_selector *sel);
 
 /* attach.c */
 int pvb_attach_init(void);

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvbounce's dma_map_ops.  Each attached device has its own copy of the ops
+ * table inside its struct pvb_device, so every op finds its device's pool
+ * and counters with container_of() and no lookup or lock.
+ *
+ * Streaming mappings go direct when the backend says the buffer is
+ * bus-contiguous and reachable by the device (and force is off), else they
+ * bounce through the device's pool.  Coherent memory and dma_alloc_pages()
+ * come straight from the backend: bus-contiguous, naturally aligned to
+ * their size, below the coherent mask and 2^address_bits.
+ */
+#include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <pvbounce/device.h>
+#include <pvbounce/log.h>
+#include <pvbounce/pvbounce.h>
+
+/**
+ * struct pvb_coherent - a live coherent or dma_alloc_pages() allocation.
+ * @node: on pvb_device.coh_list.
+ * @chunk: the backend chunk holding it.
+ */
+struct pvb_coherent {
+	struct list_head node;
+	struct pvb_chunk chunk;
+};
+
+static inline void stat_add(atomic64_t *c, u64 v)
+{
+	atomic64_add(v, c);
+}
+
+static void stat_max(atomic64_t *c, u64 v)
+{
+	s64 old = atomic64_read(c);
+
+	while ((u64)old < v) {
+		s64 seen = atomic64_cmpxchg(c, old, v);
+
+		if (seen == old)
+			break;
+		old = seen;
+	}
+}
+
+static bool to_device(enum dma_data_direction dir)
+{
+	return dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL;
+}
+
+static bool from_device(enum dma_data_direction dir)
+{
+	return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL;
+}
+
+/* The widest bus address a streaming mapping of @dev may use. */
+static u64 stream_limit(struct device *dev)
+{
+	u64 mask = dev->dma_mask ? *dev->dma_mask : DMA_BIT_MASK(32);
+
+	return min_not_zero(mask, dev->bus_dma_limit);
+}
+
+static void report_misuse(struct pvb_device *pd, unsigned int misuse,
+			  const char *op, dma_addr_t bus, size_t size)
+{
+	if (!misuse)
+		return;
+	stat_add(&pd->stats.misuse, 1);
+	/* Clamping and unknown addresses are always worth a line. */
+	if (!pvb_cfg.poison &&
+	    !(misuse & (PVB_MISUSE_CLAMPED | PVB_MISUSE_UNKNOWN |
+			PVB_MISUSE_NOT_START)))
+		return;
+	pvb_dev_err_ratelimited(pd->pdev,
+				"DMA-API misuse: %s of %zu bytes at %pad:%s%s%s%s%s\n",
+				op, size, &bus,
+				misuse & PVB_MISUSE_UNKNOWN ? " not in any live mapping" : "",
+				misuse & PVB_MISUSE_NOT_START ? " not the start of its mapping" : "",
+				misuse & PVB_MISUSE_SIZE ? " size differs from the map" : "",
+				misuse & PVB_MISUSE_DIR ? " direction differs from the map" : "",
+				misuse & PVB_MISUSE_CLAMPED ? " runs past the mapping (clamped)" : "");
+}
+
+/*
+ * Map @size bytes at @phys for @dev.  On failure *err says why for callers
+ * that must return an errno (map_sg).
+ */
+static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
+			   phys_addr_t phys, size_t size,
+			   enum dma_data_direction dir, unsigned long attrs,
+			   int *err)
+{
+	const struct pvb_backend *be = pvb_cfg.backend;
+	struct pvb_pool *pool = pd->pool;
+	u64 limit = stream_limit(dev);
+	struct pvb_bounce b = {
+		.orig = phys,
+		.size = size,
+		.dir = dir,
+		.min_align_mask = dma_get_min_align_mask(dev),
+		.boundary_mask = dma_get_seg_boundary(dev),
+	};
+	dma_addr_t bus;
+	int ret;
+
+	stat_add(&pd->stats.maps, 1);
+	stat_max(&pd->stats.largest_request, size);
+
+	if (!pvb_cfg.force && be->range_ok(phys, size, limit)) {
+		stat_add(&pd->stats.direct_maps, 1);
+		if (to_device(dir))
+			stat_add(&pd->stats.bytes_to_device, size);
+		return be->phys_to_bus(phys);
+	}
+
+	ret = pvb_pool_map(pool, &b, &bus);
+	if (ret == -E2BIG || ret == -EINVAL) {
+		stat_add(&pd->stats.errors_too_large, 1);
+		pvb_dev_err_ratelimited(pd->pdev,
+					"map of %zu bytes refused: larger than the largest bounced mapping (%zu bytes with min_align_mask %#x); raise max_mapping_kb\n",
+					size, pvb_slots_max_mapping(&pool->slots, b.min_align_mask),
+					dma_get_min_align_mask(dev));
+		goto err;
+	}
+	if (ret) {
+		stat_add(&pd->stats.errors_pool_full, 1);
+		pvb_dev_err_ratelimited(pd->pdev,
+					"map of %zu bytes refused: pool %s full (%u of %u slots used); raise pool_mb or give the device a private pool (devices=...@size)\n",
+					size, pool->name, pvb_slots_used(&pool->slots),
+					pool->slots.nslabs);
+		goto err;
+	}
+	if (bus + size - 1 > limit) {
+		pvb_pool_unmap(pool, bus, size, dir, false);
+		stat_add(&pd->stats.errors_mask, 1);
+		pvb_dev_err_ratelimited(pd->pdev,
+					"map of %zu bytes refused: bounce address %pad is beyond the device's DMA mask %#llx; lower address_bits\n",
+					size, &bus, limit);
+		ret = -EIO;
+		goto err;
+	}
+	stat_add(&pd->stats.bounced_maps, 1);
+	if (to_device(dir))
+		stat_add(&pd->stats.bytes_to_device, size);
+	return bus;
+
+err:
+	stat_add(&pd->stats.map_errors, 1);
+	*err = ret == -ENOMEM ? -ENOMEM : -EIO;
+	return DMA_MAPPING_ERROR;
+}
+
+static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
+		      enum dma_data_direction dir, unsigned long attrs)
+{
+	struct pvb_pool *pool = pd->pool;
+	unsigned int misuse;
+
+	stat_add(&pd->stats.unmaps, 1);
+	if (from_device(dir))
+		stat_add(&pd->stats.bytes_from_device, size);
+	if (!pvb_pool_owns(pool, bus))
+		return;		/* a direct mapping: nothing to undo */
+	misuse = pvb_pool_unmap(pool, bus, size, dir,
+				!(attrs & DMA_ATTR_SKIP_CPU_SYNC));
+	report_misuse(pd, misuse, "unmap", bus, size);
+}
+
+static void sync_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
+		     enum dma_data_direction dir, bool for_cpu)
+{
+	unsigned int misuse;
+	size_t copied;
+
+	stat_add(&pd->stats.syncs, 1);
+	if (!pvb_pool_owns(pd->pool, bus))
+		return;
+	misuse = pvb_pool_sync(pd->pool, bus, size, dir, for_cpu, &copied);
+	if (for_cpu)
+		stat_add(&pd->stats.bytes_from_device, copied);
+	else
+		stat_add(&pd->stats.bytes_to_device, copied);
+	report_misuse(pd, misuse, for_cpu ? "sync_for_cpu" : "sync_for_device",
+		      bus, size);
+}
+
+static dma_addr_t pvb_map_page(struct device *dev, struct page *page,
+			       unsigned long offset, size_t size,
+			       enum dma_data_direction dir, unsigned long attrs)
+{
+	int err;
+
+	return map_phys(pvb_dev_of(dev), dev, page_to_phys(page) + offset,
+			size, dir, attrs, &err);
+}
+
+static void pvb_unmap_page(struct device *dev, dma_addr_t bus, size_t size,
+			   enum dma_data_direction dir, unsigned long attrs)
+{
+	unmap_bus(pvb_dev_of(dev), bus, size, dir, attrs);
+}
+
+static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
+			 int nents, enum dma_data_direction dir,
+			 unsigned long attrs)
+{
+	struct pvb_device *pd = pvb_dev_of(dev);
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		unmap_bus(pd, sg->dma_address, sg_dma_len(sg), dir, attrs);
+}
+
+static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
+		      enum dma_data_direction dir, unsigned long attrs)
+{
+	struct pvb_device *pd = pvb_dev_of(dev);
+	struct scatterlist *sg;
+	int i, err = -EIO;
+
+	for_each_sg(sgl, sg, nents, i) {
+		sg->dma_address = map_phys(pd, dev, sg_phys(sg), sg->length,
+					   dir, attrs, &err);
+		if (sg->dma_address == DMA_MAPPING_ERROR)
+			goto err_unmap;
+		sg_dma_len(sg) = sg->length;
+	}
+	return nents;
+
+err_unmap:
+	pvb_unmap_sg(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	return err;
+}
+
+static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
+				    size_t size, enum dma_data_direction dir)
+{
+	sync_bus(pvb_dev_of(dev), bus, size, dir, true);
+}
+
+static void pvb_sync_single_for_device(struct device *dev, dma_addr_t bus,
+				       size_t size, enum dma_data_direction dir)
+{
+	sync_bus(pvb_dev_of(dev), bus, size, dir, false);
+}
+
+static void pvb_sync_sg_for_cpu(struct device *dev, struct scatterlist *sgl,
+				int nents, enum dma_data_direction dir)
+{
+	struct pvb_device *pd = pvb_dev_of(dev);
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir, true);
+}
+
+static void pvb_sync_sg_for_device(struct device *dev, struct scatterlist *sgl,
+				   int nents, enum dma_data_direction dir)
+{
+	struct pvb_device *pd = pvb_dev_of(dev);
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir, false);
+}
+
+/*
+ * Coherent memory and dma_alloc_pages(): one backend chunk per allocation,
+ * so it is bus-contiguous and naturally aligned to its (power of two) size.
+ */
+static struct pvb_coherent *coherent_get(struct pvb_device *pd,
+					 struct device *dev, size_t size,
+					 gfp_t gfp)
+{
+	u64 mask = min(dev->coherent_dma_mask, pvb_cfg.limit_mask);
+	struct pvb_coherent *co;
+	unsigned long flags;
+	int ret;
+
+	co = kzalloc(sizeof(*co), gfp & GFP_KERNEL);
+	if (!co)
+		return NULL;
+	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM | __GFP_ZERO |
+		 __GFP_COMP);
+	ret = pvb_cfg.backend->chunk_alloc(get_order(size), mask, gfp,
+					   &co->chunk);
+	if (ret) {
+		kfree(co);
+		pvb_dev_err_ratelimited(pd->pdev,
+					"coherent allocation of %zu bytes below %#llx failed (%d)\n",
+					size, mask, ret);
+		return NULL;
+	}
+	memset(page_address(co->chunk.page), 0, PAGE_SIZE << co->chunk.order);
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	list_add(&co->node, &pd->coh_list);
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	stat_add(&pd->stats.coherent_allocs, 1);
+	return co;
+}
+
+static void coherent_put(struct pvb_device *pd, struct page *page,
+			 dma_addr_t bus)
+{
+	struct pvb_coherent *co, *found = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	list_for_each_entry(co, &pd->coh_list, node) {
+		if (co->chunk.page == page && co->chunk.bus == bus) {
+			list_del(&co->node);
+			found = co;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	if (!found) {
+		report_misuse(pd, PVB_MISUSE_UNKNOWN, "coherent free", bus, 0);
+		return;
+	}
+	pvb_cfg.backend->chunk_free(&found->chunk);
+	kfree(found);
+}
+
+/**
+ * pvb_coherent_release_all() - free what a driver left allocated.
+ * @pd: device being detached (no driver bound any more).
+ *
+ * Return: number of allocations that were still live.
+ */
+unsigned int pvb_coherent_release_all(struct pvb_device *pd)
+{
+	struct pvb_coherent *co, *tmp;
+	unsigned int n = 0;
+
+	list_for_each_entry_safe(co, tmp, &pd->coh_list, node) {
+		list_del(&co->node);
+		pvb_cfg.backend->chunk_free(&co->chunk);
+		kfree(co);
+		n++;
+	}
+	return n;
+}
+
+static void *pvb_alloc(struct device *dev, size_t size, dma_addr_t *bus,
+		       gfp_t gfp, unsigned long attrs)
+{
+	struct pvb_coherent *co = coherent_get(pvb_dev_of(dev), dev, size, gfp);
+
+	if (!co)
+		return NULL;
+	*bus = co->chunk.bus;
+	return page_address(co->chunk.page);
+}
+
+static void pvb_free(struct device *dev, size_t size, void *cpu,
+		     dma_addr_t bus, unsigned long attrs)
+{
+	coherent_put(pvb_dev_of(dev), virt_to_page(cpu), bus);
+}
+
+static struct page *pvb_alloc_pages(struct device *dev, size_t size,
+				    dma_addr_t *bus,
+				    enum dma_data_direction dir, gfp_t gfp)
+{
+	struct pvb_coherent *co = coherent_get(pvb_dev_of(dev), dev, size, gfp);
+
+	if (!co)
+		return NULL;
+	*bus = co->chunk.bus;
+	return co->chunk.page;
+}
+
+static void pvb_free_pages(struct device *dev, size_t size, struct page *page,
+			   dma_addr_t bus, enum dma_data_direction dir)
+{
+	coherent_put(pvb_dev_of(dev), page, bus);
+}
+
+static int pvb_mmap(struct device *dev, struct vm_area_struct *vma,
+		    void *cpu, dma_addr_t bus, size_t size,
+		    unsigned long attrs)
+{
+	unsigned long count = PAGE_ALIGN(size) >> PAGE_SHIFT;
+	unsigned long user_count = vma_pages(vma);
+	unsigned long off = vma->vm_pgoff;
+
+	if (off >= count || user_count > count - off)
+		return -ENXIO;
+	return remap_pfn_range(vma, vma->vm_start,
+			       page_to_pfn(virt_to_page(cpu)) + off,
+			       user_count << PAGE_SHIFT, vma->vm_page_prot);
+}
+
+static int pvb_get_sgtable(struct device *dev, struct sg_table *sgt,
+			   void *cpu, dma_addr_t bus, size_t size,
+			   unsigned long attrs)
+{
+	int ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+
+	if (!ret)
+		sg_set_page(sgt->sgl, virt_to_page(cpu), PAGE_ALIGN(size), 0);
+	return ret;
+}
+
+static dma_addr_t pvb_map_resource(struct device *dev, phys_addr_t phys,
+				   size_t size, enum dma_data_direction dir,
+				   unsigned long attrs)
+{
+	struct pvb_device *pd = pvb_dev_of(dev);
+
+	/* MMIO is never bounced; it is identity mapped on Xen PV too. */
+	stat_add(&pd->stats.maps, 1);
+	if (!size || phys + size - 1 > stream_limit(dev)) {
+		stat_add(&pd->stats.map_errors, 1);
+		stat_add(&pd->stats.errors_mask, 1);
+		pvb_dev_err_ratelimited(pd->pdev,
+					"resource at %pa (%zu bytes) is beyond the device's DMA mask\n",
+					&phys, size);
+		return DMA_MAPPING_ERROR;
+	}
+	stat_add(&pd->stats.direct_maps, 1);
+	return phys;
+}
+
+static void pvb_unmap_resource(struct device *dev, dma_addr_t bus,
+			       size_t size, enum dma_data_direction dir,
+			       unsigned long attrs)
+{
+	stat_add(&pvb_dev_of(dev)->stats.unmaps, 1);
+}
+
+static int pvb_dma_supported(struct device *dev, u64 mask)
+{
+	struct pvb_device *pd = pvb_dev_of(dev);
+
+	if (mask >= pd->pool->bus_top)
+		return 1;
+	pvb_dev_err(pd->pdev,
+		    "DMA mask %#llx refused: narrower than the bounce pool %s (top %pad); lower address_bits (now %u)\n",
+		    mask, pd->pool->name, &pd->pool->bus_top, pvb_cfg.address_bits);
+	return 0;
+}
+
+static u64 pvb_get_required_mask(struct device *dev)
+{
+	struct pvb_device *pd = pvb_dev_of(dev);
+
+	/* Everything bounces under force: the pool's reach is enough. */
+	if (pvb_cfg.force)
+		return DMA_BIT_MASK(fls64(pd->pool->bus_top));
+	return DMA_BIT_MASK(64);
+}
+
+static size_t pvb_max_mapping_size(struct device *dev)
+{
+	return pvb_slots_max_mapping(&pvb_dev_of(dev)->pool->slots,
+				     dma_get_min_align_mask(dev));
+}
+
+/**
+ * pvb_dma_ops_init() - fill a device's ops table with pvbounce's ops.
+ * @ops: the table inside a struct pvb_device.
+ */
+void pvb_dma_ops_init(struct dma_map_ops *ops)
+{
+	memset(ops, 0, sizeof(*ops));
+	ops->alloc = pvb_alloc;
+	ops->free = pvb_free;
+	ops->PVB_OPS_ALLOC_PAGES = pvb_alloc_pages;
+	ops->free_pages = pvb_free_pages;
+	ops->mmap = pvb_mmap;
+	ops->get_sgtable = pvb_get_sgtable;
+	ops->map_page = pvb_map_page;
+	ops->unmap_page = pvb_unmap_page;
+	ops->map_sg = pvb_map_sg;
+	ops->unmap_sg = pvb_unmap_sg;
+	ops->map_resource = pvb_map_resource;
+	ops->unmap_resource = pvb_unmap_resource;
+	ops->sync_single_for_cpu = pvb_sync_single_for_cpu;
+	ops->sync_single_for_device = pvb_sync_single_for_device;
+	ops->sync_sg_for_cpu = pvb_sync_sg_for_cpu;
+	ops->sync_sg_for_device = pvb_sync_sg_for_device;
+	ops->dma_supported = pvb_dma_supported;
+	ops->get_required_mask = pvb_get_required_mask;
+	ops->max_mapping_size = pvb_max_mapping_size;
+}
+
+/**
+ * pvb_is_our_ops() - are these ops a pvbounce device's?
+ * @ops: a device's dma_ops.
+ *
+ * Return: true if @ops was filled by pvb_dma_ops_init().
+ */
+bool pvb_is_our_ops(const struct dma_map_ops *ops)
+{
+	return ops && ops->map_page == pvb_map_page;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvbounce: per-device bounce-buffer DMA ops for chosen PCI devices, with a
+ * machine-contiguous pool on Xen PV guests.  Module init and exit.
+ */
+#include <linux/module.h>
+#include <pvbounce/device.h>
+#include <pvbounce/pvbounce.h>
+
+struct pvb_pool pvb_common_pool;
+
+static int __init pvb_init(void)
+{
+	int ret;
+
+	ret = pvb_params_validate();
+	if (ret)
+		return ret;
+	ret = pvb_pool_create(&pvb_common_pool, "common", pvb_cfg.backend,
+			      pvb_cfg.pool_bytes, pvb_cfg.seg_size,
+			      pvb_cfg.limit_mask);
+	if (ret)
+		return ret;
+	pvb_common_pool.poison = pvb_cfg.poison;
+	pvb_debugfs_init();
+	ret = pvb_sysfs_init();
+	if (ret)
+		goto err_sysfs;
+	ret = pvb_attach_init();
+	if (ret)
+		goto err_attach;
+	pvb_ready = true;
+	pr_info("loaded: %s backend, common pool %zu KiB, address_bits %u, max_mapping_kb %zu%s\n",
+		pvb_cfg.backend->name, pvb_pool_bytes(&pvb_common_pool) >> 10,
+		pvb_cfg.address_bits, pvb_common_pool.seg_size >> 10,
+		pvb_cfg.force ? ", force" : "");
+	return 0;
+
+err_attach:
+	pvb_sysfs_exit();
+err_sysfs:
+	pvb_debugfs_exit();
+	pvb_pool_destroy(&pvb_common_pool);
+	return ret;
+}
+
+static void __exit pvb_exit(void)
+{
+	pvb_ready = false;
+	pvb_attach_exit();
+	pvb_sysfs_exit();
+	pvb_debugfs_exit();
+	pvb_pool_destroy(&pvb_common_pool);
+	pr_info("unloaded\n");
+}
+
+module_init(pvb_init);
+module_exit(pvb_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Per-device bounce-buffer DMA ops with a Xen PV machine-contiguous pool");
+MODULE_AUTHOR("pvbounce developers");

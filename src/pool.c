@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bounce pools: bus-contiguous chunks obtained from a backend, handed to the
+ * slot allocator as equal segments, and the copies in and out of them.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/cpumask.h>
+#include <linux/io.h>
+#include <pvbounce/pool.h>
+
+/* Orders tried for a pool chunk: from the segment's order down to this. */
+#define PVB_MIN_CHUNK_ORDER 0
+
+static int grow_chunks(struct pvb_pool *p, unsigned int *cap)
+{
+	unsigned int ncap = *cap ? *cap * 2 : 64;
+	struct pvb_chunk *n;
+
+	n = kvcalloc(ncap, sizeof(*n), GFP_KERNEL);
+	if (!n)
+		return -ENOMEM;
+	if (p->chunks) {
+		memcpy(n, p->chunks, p->nchunks * sizeof(*n));
+		kvfree(p->chunks);
+	}
+	p->chunks = n;
+	*cap = ncap;
+	return 0;
+}
+
+static void free_chunks(struct pvb_pool *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nchunks; i++)
+		p->be->chunk_free(&p->chunks[i]);
+	kvfree(p->chunks);
+	p->chunks = NULL;
+	p->nchunks = 0;
+}
+
+/*
+ * Obtain @bytes in chunks of @order pages, stepping the order down whenever
+ * the backend cannot give a chunk that large.  Returns the smallest order
+ * used (the pool's segment order) or a negative errno if nothing was had.
+ */
+static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order)
+{
+	unsigned int cap = 0, min_order = order;
+	size_t got = 0;
+	int ret;
+
+	while (got < bytes) {
+		struct pvb_chunk c;
+
+		if (p->nchunks == cap) {
+			ret = grow_chunks(p, &cap);
+			if (ret)
+				break;
+		}
+		ret = p->be->chunk_alloc(order, p->mask,
+					 GFP_KERNEL | __GFP_NOWARN, &c);
+		if (ret) {
+			if (order <= PVB_MIN_CHUNK_ORDER)
+				break;
+			order--;
+			pr_warn("pool %s: no %lu KiB chunk below %#llx (%d); trying %lu KiB\n",
+				p->name, (PAGE_SIZE << (order + 1)) >> 10,
+				p->mask, ret, (PAGE_SIZE << order) >> 10);
+			continue;
+		}
+		p->chunks[p->nchunks++] = c;
+		min_order = min(min_order, order);
+		got += PAGE_SIZE << order;
+	}
+	if (!p->nchunks)
+		return ret ? ret : -ENOMEM;
+	return min_order;
+}
+
+/**
+ * pvb_pool_create() - make a bounce pool.
+ * @p: pool to fill in (zeroed by the caller or not; all fields are set).
+ * @name: "common" or the owning device's name, for messages.
+ * @be: backend giving bus-contiguous chunks.
+ * @bytes: size wanted; the size obtained may be smaller and is logged.
+ * @seg_size: wanted segment (largest mapping) size, a power of two.
+ * @mask: every bus byte of the pool must be at or below it.
+ *
+ * Return: 0, or a negative errno with a logged reason.
+ */
+int pvb_pool_create(struct pvb_pool *p, const char *name,
+		    const struct pvb_backend *be, size_t bytes,
+		    size_t seg_size, u64 mask)
+{
+	struct pvb_seg *segs;
+	unsigned int i, j, nsegs = 0, per;
+	int order, ret;
+
+	memset(p, 0, sizeof(*p));
+	strscpy(p->name, name, sizeof(p->name));
+	p->be = be;
+	p->mask = mask;
+
+	order = get_chunks(p, bytes, get_order(seg_size));
+	if (order < 0) {
+		pr_err("pool %s: could not get any memory below %#llx from the %s backend (%d)\n",
+		       name, mask, be->name, order);
+		ret = order;
+		goto err_chunks;
+	}
+	p->seg_size = PAGE_SIZE << order;
+	if (p->seg_size < seg_size)
+		pr_warn("pool %s: largest mapping reduced to %zu KiB (max_mapping_kb asked %zu)\n",
+			name, p->seg_size >> 10, seg_size >> 10);
+
+	for (i = 0; i < p->nchunks; i++)
+		nsegs += 1U << (p->chunks[i].order - order);
+	segs = kvcalloc(nsegs, sizeof(*segs), GFP_KERNEL);
+	if (!segs) {
+		ret = -ENOMEM;
+		goto err_chunks;
+	}
+	for (i = 0, nsegs = 0; i < p->nchunks; i++) {
+		struct pvb_chunk *c = &p->chunks[i];
+
+		p->bus_top = max_t(dma_addr_t, p->bus_top,
+				   c->bus + (PAGE_SIZE << c->order) - 1);
+		per = 1U << (c->order - order);
+		for (j = 0; j < per; j++, nsegs++) {
+			segs[nsegs].bus = c->bus + (dma_addr_t)j * p->seg_size;
+			segs[nsegs].cpu = page_address(c->page) + j * p->seg_size;
+		}
+	}
+	ret = pvb_slots_init(&p->slots, segs, nsegs, p->seg_size,
+			     num_possible_cpus());
+	kvfree(segs);
+	if (ret) {
+		pr_err("pool %s: slot allocator setup failed (%d)\n", name, ret);
+		goto err_chunks;
+	}
+	p->dir = kvcalloc(p->slots.nslabs, sizeof(*p->dir), GFP_KERNEL);
+	if (!p->dir) {
+		ret = -ENOMEM;
+		goto err_slots;
+	}
+	pr_info("pool %s: %zu KiB in %u chunks, %zu KiB segments, below %#llx, %s backend%s\n",
+		name, pvb_pool_bytes(p) >> 10, p->nchunks, p->seg_size >> 10,
+		mask, be->name, pvb_pool_bytes(p) < bytes ? " (less than asked)" : "");
+	return 0;
+
+err_slots:
+	pvb_slots_destroy(&p->slots);
+err_chunks:
+	free_chunks(p);
+	return ret;
+}
+
+/**
+ * pvb_pool_destroy() - give a pool's memory back to the backend.
+ * @p: pool made by pvb_pool_create(); its mappings must all be gone.
+ */
+void pvb_pool_destroy(struct pvb_pool *p)
+{
+	unsigned int used = pvb_slots_used(&p->slots);
+
+	if (WARN_ON_ONCE(used))
+		pr_err("pool %s: destroyed with %u slots still mapped\n",
+		       p->name, used);
+	kvfree(p->dir);
+	p->dir = NULL;
+	pvb_slots_destroy(&p->slots);
+	free_chunks(p);
+}
+
+/**
+ * pvb_pool_owns() - is a bus address inside a pool?
+ * @p: pool.
+ * @bus: address.
+ *
+ * Return: true if @bus lies in one of @p's chunks.
+ */
+bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus)
+{
+	return pvb_slots_contains(&p->slots, bus);
+}
+
+static bool dir_to_device(enum dma_data_direction dir)
+{
+	return dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL;
+}
+
+static bool dir_from_device(enum dma_data_direction dir)
+{
+	return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL;
+}
+
+/**
+ * pvb_pool_map() - take slots for a buffer and fill them.
+ * @p: pool.
+ * @b: the buffer and the device's rules.
+ * @bus: bus address of the bounce copy, on success.
+ *
+ * The bounce slots always receive the caller's data, whatever the direction:
+ * a device that writes only part of a DMA_FROM_DEVICE buffer must leave the
+ * rest as it was (CVE-2022-0854), and no earlier user's data may show.
+ *
+ * Return: 0, -E2BIG (can never fit), -ENOMEM (pool full now), -EINVAL.
+ */
+int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
+		 dma_addr_t *bus)
+{
+	struct pvb_map_req req = {
+		.orig = b->orig,
+		.size = b->size,
+		.min_align_mask = b->min_align_mask,
+		.align_mask = b->align_mask,
+		.boundary_mask = b->boundary_mask,
+	};
+	struct pvb_mapping m;
+	int ret;
+
+	ret = pvb_slots_alloc(&p->slots, &req, raw_smp_processor_id(), &m);
+	if (ret)
+		return ret;
+	p->dir[m.index] = b->dir;
+	memcpy(m.cpu, phys_to_virt(b->orig), b->size);
+	*bus = m.bus;
+	return 0;
+}
+
+/* Clamp [bus, bus + *size) to the mapping @m; report what was cut. */
+static unsigned int clamp_to(const struct pvb_mapping *m, dma_addr_t bus,
+			     size_t *size)
+{
+	size_t off = bus - m->bus;
+
+	if (off + *size > m->size) {
+		*size = m->size - off;
+		return PVB_MISUSE_CLAMPED;
+	}
+	return 0;
+}
+
+/**
+ * pvb_pool_unmap() - copy back (if asked) and release a bounced mapping.
+ * @p: pool; @bus must lie in it.
+ * @bus: address pvb_pool_map() gave.
+ * @size: size the caller unmaps; a larger one is clamped.
+ * @dir: direction the caller unmaps with.
+ * @copy: copy the device's data back (false for DMA_ATTR_SKIP_CPU_SYNC).
+ *
+ * Return: PVB_MISUSE_* flags for what was wrong (0 if nothing).
+ */
+unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
+			    enum dma_data_direction dir, bool copy)
+{
+	struct pvb_mapping m;
+	unsigned int misuse = 0;
+
+	if (pvb_slots_find(&p->slots, bus, &m))
+		return PVB_MISUSE_UNKNOWN;
+	if (m.bus != bus)
+		return PVB_MISUSE_NOT_START;
+	if (size != m.size)
+		misuse |= PVB_MISUSE_SIZE;
+	if (dir != p->dir[m.index])
+		misuse |= PVB_MISUSE_DIR;
+	misuse |= clamp_to(&m, bus, &size);
+	if (copy && dir_from_device(p->dir[m.index]))
+		memcpy(phys_to_virt(m.orig), m.cpu, size);
+	if (p->poison)
+		memset(m.cpu, PVB_POISON_BYTE, m.size);
+	pvb_slots_free(&p->slots, bus);
+	return misuse;
+}
+
+/**
+ * pvb_pool_sync() - copy part of a bounced mapping one way.
+ * @p: pool; @bus must lie in it.
+ * @bus: any address inside a live mapping.
+ * @size: bytes from @bus; clamped to the mapping's end.
+ * @dir: direction of the sync call.
+ * @for_cpu: true for sync_for_cpu (device to memory), false for device.
+ * @copied: bytes copied.
+ *
+ * Only the requested range moves.  A sync for the device of a
+ * DMA_FROM_DEVICE mapping copies nothing: the device may still be writing
+ * the rest of it (ath9k relies on this).
+ *
+ * Return: PVB_MISUSE_* flags.
+ */
+unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
+			   enum dma_data_direction dir, bool for_cpu,
+			   size_t *copied)
+{
+	struct pvb_mapping m;
+	unsigned int misuse;
+	size_t off;
+
+	*copied = 0;
+	if (pvb_slots_find(&p->slots, bus, &m))
+		return PVB_MISUSE_UNKNOWN;
+	misuse = clamp_to(&m, bus, &size);
+	if (dir != p->dir[m.index])
+		misuse |= PVB_MISUSE_DIR;
+	off = bus - m.bus;
+	if (for_cpu && dir_from_device(dir)) {
+		memcpy(phys_to_virt(m.orig + off), m.cpu + off, size);
+		*copied = size;
+	} else if (!for_cpu && dir_to_device(dir)) {
+		memcpy(m.cpu + off, phys_to_virt(m.orig + off), size);
+		*copied = size;
+	}
+	return misuse;
+}
