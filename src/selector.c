@@ -150,8 +150,7 @@ static const char *parse_addr(struct span sp, struct pvb_selector *sel)
 		dom = bus;
 		bus = dev;
 	}
-	if (!span_split(&sp, '.', &dev) || span_has(dev, ':') ||
-	    span_has(sp, ':') || span_has(sp, '.'))
+	if (!span_split(&sp, '.', &dev) || span_has(dev, ':'))
 		return "expected [DDDD:]BB:DD.F";
 	fn = sp;
 	if (!parse_hex(dom, 1, 8, &d))
