@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the host-side scripts of tests/vm (bash, sourced).
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=${PVB_CACHE:-$top/.cache/vm}
+
+die() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
+image_meta() {
+	case $1 in
+	6.1) echo linux-image-amd64 ;;
+	6.12) echo linux-image-6.12-amd64 ;;
+	*) die "unknown kernel series '$1' (6.1 or 6.12)" ;;
+	esac
+}
+
+# where fetch.sh unpacks the image of release $1
+kernel_root() {
+	echo "$cache/kernel/$1"
+}
+
+# build the static guest I/O checker (if its source changed); print its path
+build_pvbio() {
+	local out=$cache/bin/pvbio src=$top/tests/vm/pvbio.c
+	if [[ ! -x $out || $src -nt $out ]]; then
+		mkdir -p "$cache/bin"
+		gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$out.tmp" "$src" >&2 ||
+			die "cannot build pvbio (need gcc and libc6-dev)"
+		mv "$out.tmp" "$out"
+	fi
+	echo "$out"
+}

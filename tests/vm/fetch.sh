@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Download and unpack the Debian kernel images and Xen 4.17 that the QEMU
+# tests boot, into the cache ($PVB_CACHE, default .cache/vm).  Idempotent:
+# what is already there (same package version) is not fetched again.
+#
+# The kernel release is the one of the installed headers (scripts/kdirs.sh),
+# so the image always matches what pvbounce.ko was built against; without
+# headers it is resolved through the meta-package's Depends.  Nothing is
+# installed: packages are fetched with apt-get download and unpacked with
+# dpkg-deb -x (no postinst, no initramfs hooks).
+#
+# Usage: tests/vm/fetch.sh [6.1|6.12|xen]...   (default: 6.1 6.12 xen)
+# Prints one line per item:
+#   kernel <series> <release> <vmlinuz> <modules dir>
+#   xen <multiboot image>
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+# download PKG[=VERSION] into $cache/debs, print the .deb's path
+download() {
+	local spec=$1 pkg=${1%%=*} ver deb
+	if [[ $spec == *=* ]]; then
+		ver=${spec#*=}
+	else
+		ver=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+	fi
+	[[ -n $ver && $ver != "(none)" ]] || die "no candidate for $pkg (run apt-get update?)"
+	# dpkg-deb names: epoch colon becomes %3a
+	deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
+	if [[ -z $deb ]]; then
+		mkdir -p "$cache/debs"
+		(cd "$cache/debs" &&
+		 apt-get -q -o APT::Sandbox::User=root download "$pkg=$ver" >&2) ||
+			die "apt-get download $pkg=$ver failed"
+		deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb | head -n 1)
+	fi
+	echo "$deb"
+}
+
+# unpack DEB into DIR unless DIR/.stamp names it already
+unpack() {
+	local deb=$1 dir=$2
+	if [[ $(cat "$dir/.stamp" 2>/dev/null) != "$(basename "$deb")" ]]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg-deb -x "$deb" "$dir"
+		basename "$deb" >"$dir/.stamp"
+	fi
+}
+
+fetch_kernel() {
+	local series=$1 rel pkg ver="" kdir deb root
+	if kdir=$("$top/scripts/kdirs.sh" "$series" 2>/dev/null); then
+		rel=${kdir##*/linux-headers-}
+		ver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel")
+		pkg=linux-image-$rel
+	else
+		pkg=$(apt-cache depends "$(image_meta "$series")" 2>/dev/null |
+		      sed -n 's/^ *Depends: \(linux-image-[^ ]*\).*/\1/p' | head -n 1)
+		[[ -n $pkg ]] || die "cannot resolve $(image_meta "$series") (apt-get update?)"
+		rel=${pkg#linux-image-}
+	fi
+	deb=$(download "$pkg${ver:+=$ver}")
+	root=$(kernel_root "$rel")
+	unpack "$deb" "$root"
+	[[ -f $root/boot/vmlinuz-$rel && -d $root/lib/modules/$rel ]] ||
+		die "$deb has no vmlinuz-$rel or modules"
+	echo "kernel $series $rel $root/boot/vmlinuz-$rel $root/lib/modules/$rel"
+}
+
+fetch_xen() {
+	local deb dir
+	deb=$(download xen-hypervisor-4.17-amd64)
+	dir=$cache/xen
+	unpack "$deb" "$dir"
+	# QEMU's -kernel takes a multiboot ELF, not the .gz
+	if [[ ! -s $dir/xen-4.17-amd64 || $dir/boot/xen-4.17-amd64.gz -nt $dir/xen-4.17-amd64 ]]; then
+		gzip -dc "$dir/boot/xen-4.17-amd64.gz" >"$dir/xen-4.17-amd64.tmp"
+		mv "$dir/xen-4.17-amd64.tmp" "$dir/xen-4.17-amd64"
+	fi
+	echo "xen $dir/xen-4.17-amd64"
+}
+
+[[ $# -gt 0 ]] || set -- 6.1 6.12 xen
+for what in "$@"; do
+	case $what in
+	6.1|6.12) fetch_kernel "$what" ;;
+	xen) fetch_xen ;;
+	*) die "unknown item '$what' (6.1, 6.12 or xen)" ;;
+	esac
+done

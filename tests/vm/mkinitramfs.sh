@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the guest initramfs for one kernel release: busybox, the kernel's own
+# nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko
+# and tests/kmod/pvbounce_test.ko when build/<release>/ has them, the pvbio
+# checker, /init and the scenarios.  The result is cached by content: the same
+# inputs give the same file, which is reused.
+#
+# Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
+# Env:   PVB_CACHE (default .cache/vm), PVB_BUILD (default build/)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+[[ $# -eq 1 ]] || die "usage: $0 RELEASE"
+rel=$1
+moddir=$(kernel_root "$rel")/lib/modules/$rel
+[[ -d $moddir ]] || die "no modules for $rel in the cache: run tests/vm/fetch.sh first"
+build=${PVB_BUILD:-$top/build}/$rel
+
+# Kernel modules the guest loads itself; their dependencies come along.
+wanted=(nvme e1000e)
+
+pvbio=$(build_pvbio)
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+# busybox-static and its applets
+busybox=$(command -v busybox || true)
+[[ -n $busybox && $(ldd "$busybox" 2>&1 || true) == *"not a dynamic"* ]] ||
+	die "need a static busybox: apt-get install busybox-static"
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,mnt,lib/pvb,scenarios}
+cp "$busybox" "$stage/bin/busybox"
+for a in $("$busybox" --list); do
+	[[ $a == busybox ]] || ln -s busybox "$stage/bin/$a"
+done
+ln -s bin "$stage/sbin"
+
+# modules: name -> file, closure over depends and same-named softdeps
+declare -A file_of=() take=()
+while IFS= read -r f; do
+	n=${f##*/}
+	n=${n%%.ko*}
+	file_of[$n]=$f
+	file_of[${n//-/_}]=$f
+done < <(find "$moddir/kernel" -name '*.ko*')
+add_module() {
+	local n=${1//-/_} f d
+	[[ -n ${take[$n]:-} ]] && return 0
+	f=${file_of[$n]:-}
+	if [[ -z $f ]]; then
+		grep -q "/${1}.ko\$\|/${n}.ko\$" "$moddir/modules.builtin" && return 0
+		return 1
+	fi
+	take[$n]=$f
+	for d in $(modinfo -F depends "$f" | tr ',' ' '); do
+		add_module "$d" || die "$n needs $d, which $rel does not have"
+	done
+	for d in $(modinfo -F softdep "$f" | tr ' ' '\n' | grep -v ':$' || true); do
+		add_module "$d" || true	# crypto aliases: the generic code works without
+	done
+}
+for m in "${wanted[@]}"; do
+	add_module "$m" || die "$rel has no module $m"
+done
+for n in "${!take[@]}"; do
+	f=${take[$n]}
+	dst=$stage/lib/modules/$rel/${f#"$moddir"/}
+	mkdir -p "${dst%/*}"
+	case $f in
+	*.ko.xz) xz -dc "$f" >"${dst%.xz}" ;;
+	*.ko.zst) zstd -qdc "$f" >"${dst%.zst}" ;;
+	*.ko.gz) gzip -dc "$f" >"${dst%.gz}" ;;
+	*) cp "$f" "$dst" ;;
+	esac
+done
+cp "$moddir"/modules.{builtin,builtin.modinfo,order} "$stage/lib/modules/$rel/"
+depmod -b "$stage" "$rel"
+
+# the module under test, when it has been built for this release
+for ko in pvbounce.ko tests/kmod/pvbounce_test.ko; do
+	[[ -f $build/$ko ]] && cp "$build/$ko" "$stage/lib/pvb/"
+done
+
+cp "$pvbio" "$stage/bin/pvbio"
+install -m 755 "$here/guest-init.sh" "$stage/init"
+cp "$here"/scenarios/*.sh "$stage/scenarios/"
+echo "$rel" >"$stage/lib/pvb/release"
+
+# content key: names, modes and bytes of everything staged
+key=$(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
+      xargs -0 stat -c '%n %a %F %s' | sha256sum | cut -c1-16)
+key=$key-$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z |
+	   xargs -0 cat | sha256sum | cut -c1-16)
+out=$cache/initramfs/$rel-$key.cpio.gz
+if [[ ! -s $out ]]; then
+	mkdir -p "$cache/initramfs"
+	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -1 >"$out.tmp"
+	mv "$out.tmp" "$out"
+	# keep the cache from growing without bound: the 8 newest per release
+	ls -t "$cache/initramfs/$rel-"*.cpio.gz | tail -n +9 | xargs -r rm -f
+fi
+echo "$out"
