@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot one Debian kernel in QEMU (TCG is enough), natively or as a Xen 4.17 PV
+# dom0, with an NVMe disk and two e1000e NICs on a hub, run guest scenarios
+# and print their results as TAP for prove.
+#
+# Usage: tests/vm/run.sh SERIES MODE SCENARIO[:SCENARIO...]
+#   SERIES    6.1 or 6.12 (Debian 12's two kernel series)
+#   MODE      native or xen
+#   SCENARIO  a file tests/vm/scenarios/SCENARIO.sh
+# Env: PVB_TIMEOUT  seconds for the whole boot (default 900)
+#      PVB_LOGDIR   where console logs are kept (default build/vm-logs)
+#      PVB_CACHE, PVB_BUILD  as for fetch.sh and mkinitramfs.sh
+#      PVB_QEMU_EXTRA  more QEMU arguments
+#
+# The run fails (a "not ok" line) on a missing plan or done marker, on a
+# timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN or UBSAN report
+# in the console; the guest boots with panic_on_warn=1 oops=panic.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+[[ $# -eq 3 ]] || die "usage: $0 6.1|6.12 native|xen SCENARIO[:SCENARIO...]"
+series=$1 mode=$2 scenarios=${3//,/:}
+case $mode in native|xen) ;; *) die "mode must be native or xen" ;; esac
+for s in ${scenarios//:/ }; do
+	[[ -f $here/scenarios/$s.sh ]] || die "no scenario $s"
+done
+timeout=${PVB_TIMEOUT:-900}
+logdir=${PVB_LOGDIR:-$top/build/vm-logs}
+mkdir -p "$logdir"
+name=$series-$mode-${scenarios//:/+}
+name=${name:0:120}
+log=$logdir/$name.console
+taplog=$logdir/$name.tap
+
+# kernel, Xen, initramfs
+read -r _ _ rel vmlinuz _ < <("$here/fetch.sh" "$series" | grep '^kernel ') ||
+	die "cannot fetch the $series kernel"
+[[ $mode == xen ]] && { read -r _ xen < <("$here/fetch.sh" xen) || die "cannot fetch Xen"; }
+initrd=$("$here/mkinitramfs.sh" "$rel")
+
+tmp=$(mktemp -d)
+qpid=
+cleanup() {
+	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+truncate -s 256M "$tmp/disk.img"
+
+# panic=-1: reboot at once on panic, and -no-reboot turns that into an exit.
+kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 rdinit=/init"
+kargs+=" pvb.mode=$mode pvb.scenario=$scenarios pvb.tap=ttyS1"
+qemu=(qemu-system-x86_64 -machine q35 -m 2048 -smp 2
+	-display none -monitor none -no-reboot
+	-serial "file:$log" -serial "file:$taplog"
+	-drive "file=$tmp/disk.img,if=none,id=disk,format=raw,cache=unsafe"
+	-device nvme,drive=disk,serial=pvb
+	-nic none
+	-netdev hubport,id=h0,hubid=0 -device e1000e,netdev=h0,mac=52:54:00:12:34:01
+	-netdev hubport,id=h1,hubid=0 -device e1000e,netdev=h1,mac=52:54:00:12:34:02)
+if [[ $mode == native ]]; then
+	qemu+=(-cpu max -kernel "$vmlinuz" -initrd "$initrd"
+	       -append "console=ttyS0 $kargs")
+else
+	# Multiboot: Xen is the kernel, dom0's kernel and initrd are modules.
+	# Without -smap,-smep the PV dom0 crashes under TCG.
+	qemu+=(-cpu max,-smap,-smep -kernel "$xen"
+	       -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M noreboot"
+	       -initrd "$vmlinuz console=hvc0 $kargs,$initrd")
+fi
+# shellcheck disable=SC2206
+qemu+=(${PVB_QEMU_EXTRA:-})
+
+# A panic halts a Xen machine (noreboot) instead of ending QEMU: watch the
+# console and stop QEMU soon after one.
+panic_re='Kernel panic|Panic on CPU|---\[ end trace'
+start=$(date +%s)
+: >"$log"
+: >"$taplog"
+"${qemu[@]}" </dev/null >"$tmp/qemu.out" 2>&1 &
+qpid=$!
+timed_out=0 panicked=0
+while kill -0 "$qpid" 2>/dev/null; do
+	sleep 1
+	if (( $(date +%s) - start >= timeout )); then
+		timed_out=1
+		break
+	fi
+	if ((panicked == 0)) && grep -Eq "$panic_re" "$log"; then
+		panicked=$(date +%s)
+	elif ((panicked)) && (( $(date +%s) - panicked >= 5 )); then
+		break
+	elif grep -q '^PVBTAP: # pvb-done' "$taplog"; then
+		# powered off, or about to: give it a moment, then stop waiting
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 1
+		done
+		break
+	fi
+done
+kill "$qpid" 2>/dev/null || true
+wait "$qpid" 2>/dev/null || true
+qpid=
+elapsed=$(($(date +%s) - start))
+
+# ---- results --------------------------------------------------------------
+n=0 failed=0
+emit() { # "ok"|"not ok" DESC
+	n=$((n + 1))
+	[[ $1 == ok ]] || failed=1
+	echo "$1 $n - $2"
+}
+echo "# $series ($rel) $mode: $scenarios; console log $log"
+plan=
+while IFS= read -r line; do
+	line=${line%$'\r'}
+	line=${line#*PVBTAP: }
+	if [[ $line =~ ^(not\ )?ok\ [0-9]+\ -\ (.*)$ ]]; then
+		emit "${BASH_REMATCH[1]}ok" "${BASH_REMATCH[2]}"
+	elif [[ $line =~ ^1\.\.([0-9]+)$ ]]; then
+		plan=${BASH_REMATCH[1]}
+	elif [[ $line == '#'* ]]; then
+		echo "$line"
+	fi
+done < <(grep -a 'PVBTAP: ' "$taplog")
+guest_tests=$n
+
+if [[ -n $plan && $plan == "$guest_tests" ]] && grep -aq '^PVBTAP: # pvb-done' "$taplog"; then
+	emit ok "guest ran every scenario and printed its plan ($plan tests)"
+else
+	emit "not ok" "guest ran every scenario and printed its plan (plan '${plan:-none}', $guest_tests results)"
+fi
+if ((timed_out)); then
+	emit "not ok" "boot finished within $timeout s"
+else
+	emit ok "boot finished within $timeout s ($elapsed s)"
+fi
+bad=$(grep -anE 'Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|general protection fault|Call Trace:|\(XEN\) .*(FATAL|Panic)' "$log" | head -n 5 || true)
+if [[ -z $bad ]]; then
+	emit ok "console free of panic, BUG, WARNING, Oops, KASAN and UBSAN"
+else
+	emit "not ok" "console free of panic, BUG, WARNING, Oops, KASAN and UBSAN"
+	while IFS= read -r l; do echo "#   $l"; done <<<"$bad"
+fi
+echo "1..$n"
+if ((failed)); then
+	{
+		echo "---- last 80 console lines of $series $mode ($log):"
+		tail -n 80 "$log" | tr -d '\r'
+		[[ -s $tmp/qemu.out ]] && { echo "---- qemu:"; cat "$tmp/qemu.out"; }
+	} >&2
+	exit 1
+fi
+exit 0

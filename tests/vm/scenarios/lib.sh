@@ -1,0 +1,378 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by the guest scenarios (busybox sh, sourced).
+#
+# TAP: every scenario of a boot adds to one stream; the running number lives
+# in $PVB_TAPN so that scenarios can run as separate processes.  Lines go to
+# the console prefixed "PVBTAP: " and, when the host gave one, to the TAP port.
+
+PVB_TAPN=/tmp/pvb.tapn
+PVB_KO=/lib/pvb/pvbounce.ko
+PVB_TEST_KO=/lib/pvb/pvbounce_test.ko
+PVB_DBG=/sys/kernel/debug/pvbounce
+PVB_PARAMS=/sys/module/pvbounce/parameters
+PCI=/sys/bus/pci/devices
+OUT=/tmp/pvb.out		# output of the last command run by run_cmd
+
+# ---- TAP ------------------------------------------------------------------
+
+tap_line() {
+	echo "PVBTAP: $*" >/dev/console
+	[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: $*" >"$PVB_TAPDEV"
+	return 0
+}
+
+tap_next() {
+	n=$(($(cat "$PVB_TAPN" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$PVB_TAPN"
+	echo "$n"
+}
+
+diag() {
+	tap_line "# $*"
+}
+
+# diag_file FILE [LINES]: its last lines as diagnostics
+diag_file() {
+	tail -n "${2:-20}" "$1" 2>/dev/null | while IFS= read -r l; do diag "  $l"; done
+}
+
+tap_ok() {
+	tap_line "ok $(tap_next) - $*"
+}
+
+tap_not_ok() {
+	tap_line "not ok $(tap_next) - $*"
+}
+
+# tap_skip DESC REASON
+tap_skip() {
+	tap_line "ok $(tap_next) - $1 # SKIP $2"
+}
+
+# tap_result RC DESC: ok when RC is 0; returns RC
+tap_result() {
+	if [ "$1" -eq 0 ]; then tap_ok "$2"; else tap_not_ok "$2"; fi
+	return "$1"
+}
+
+tap_plan() {
+	tap_line "1..$(cat "$PVB_TAPN" 2>/dev/null || echo 0)"
+}
+
+# run_cmd CMD...: run it with output in $OUT (also shown in the console log)
+run_cmd() {
+	"$@" >"$OUT" 2>&1
+	rc=$?
+	sed 's/^/    | /' "$OUT" >/dev/console
+	return $rc
+}
+
+# check DESC CMD...: ok if CMD succeeds, else not ok with its output
+check() {
+	desc=$1
+	shift
+	if run_cmd "$@"; then
+		tap_ok "$desc"
+	else
+		rc=$?
+		tap_not_ok "$desc"
+		diag "command: $* (exit $rc)"
+		diag_file "$OUT"
+		return $rc
+	fi
+}
+
+# check_fails DESC CMD...: ok if CMD fails
+check_fails() {
+	desc=$1
+	shift
+	if run_cmd "$@"; then
+		tap_not_ok "$desc"
+		diag "command: $* succeeded"
+		return 1
+	fi
+	tap_ok "$desc"
+}
+
+# expect_eq DESC GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		tap_ok "$1"
+	else
+		tap_not_ok "$1"
+		diag "got '$2', want '$3'"
+		return 1
+	fi
+}
+
+# expect_ge DESC GOT MIN (integers)
+expect_ge() {
+	if [ -n "$2" ] && [ "$2" -ge "$3" ] 2>/dev/null; then
+		tap_ok "$1"
+	else
+		tap_not_ok "$1"
+		diag "got '$2', want >= $3"
+		return 1
+	fi
+}
+
+# expect_le DESC GOT MAX (integers)
+expect_le() {
+	if [ -n "$2" ] && [ "$2" -le "$3" ] 2>/dev/null; then
+		tap_ok "$1"
+	else
+		tap_not_ok "$1"
+		diag "got '$2', want <= $3"
+		return 1
+	fi
+}
+
+# ---- devices ----------------------------------------------------------------
+
+# pci_by_class CLASS [VENDOR:DEVICE]: PCI addresses, one a line
+pci_by_class() {
+	for d in "$PCI"/*; do
+		[ "$(cat "$d/class")" = "$1" ] || continue
+		if [ -n "$2" ]; then
+			[ "$(cat "$d/vendor"):$(cat "$d/device")" = "0x${2%:*}:0x${2#*:}" ] || continue
+		fi
+		echo "${d##*/}"
+	done
+}
+
+nvme_pci() {
+	pci_by_class 0x010802 | head -n 1
+}
+
+# the two e1000e NICs on the QEMU hub
+nic_pcis() {
+	pci_by_class 0x020000 8086:10d3
+}
+
+driver_of() {
+	d=$(readlink "$PCI/$1/driver" 2>/dev/null) && echo "${d##*/}"
+}
+
+unbind() {
+	[ -e "$PCI/$1/driver" ] && echo "$1" >"$PCI/$1/driver/unbind"
+	return 0
+}
+
+# bind PCI DRIVER: load the driver (first time) or bind it again
+bind() {
+	if [ -d "/sys/bus/pci/drivers/$2" ]; then
+		echo "$1" >"/sys/bus/pci/drivers/$2/bind"
+	else
+		modprobe "$2"
+	fi
+}
+
+# nvme_up PCI: bind nvme to PCI and wait for its namespace; sets NVME_DEV
+nvme_up() {
+	bind "$1" nvme 2>"$OUT"
+	NVME_DEV=
+	for i in $(seq 1 300); do
+		for b in /sys/class/nvme/nvme*/nvme*n1; do
+			[ -e "$b" ] || continue
+			[ "$(readlink -f "$b/../device")" = "$(readlink -f "$PCI/$1")" ] || continue
+			NVME_DEV=/dev/${b##*/}
+			[ -b "$NVME_DEV" ] && return 0
+		done
+		sleep 0.1
+	done
+	diag "no namespace appeared on $1 (driver: $(driver_of "$1"))"
+	return 1
+}
+
+nvme_queue() {
+	cat "/sys/block/${NVME_DEV#/dev/}/queue/$1"
+}
+
+# sizes from 512 B up to MAX_KB, powers of two plus odd multiples of 512
+size_list() {
+	s=512 l=512,1536
+	while [ $((s * 2)) -le $(($1 * 1024)) ]; do
+		s=$((s * 2))
+		l=$l,$s
+		[ $((s + 512)) -le $(($1 * 1024)) ] && l=$l,$((s + 512))
+		[ $((s * 3 / 2)) -le $(($1 * 1024)) ] && [ $s -ge 2048 ] && l=$l,$((s * 3 / 2))
+	done
+	echo "$l"
+}
+
+# pvbio_run DESC ARGS...: run pvbio, ok if its exit status is 0; sets
+# IO_WRITTEN and IO_READ from its summary
+pvbio_run() {
+	desc=$1
+	shift
+	check "$desc" pvbio "$@"
+	rc=$?
+	IO_WRITTEN=$(sed -n 's/.*bytes_written=\([0-9]*\).*/\1/p' "$OUT")
+	IO_READ=$(sed -n 's/.*bytes_read=\([0-9]*\).*/\1/p' "$OUT")
+	IO_ERRORS=$(sed -n 's/.*io_errors=\([0-9]*\).*/\1/p' "$OUT")
+	return $rc
+}
+
+# ---- pvbounce -----------------------------------------------------------------
+
+have_pvbounce() {
+	[ -f "$PVB_KO" ]
+}
+
+# skip_without_pvbounce NAME: one SKIP line and exit when the module is missing
+skip_without_pvbounce() {
+	have_pvbounce && return 0
+	tap_skip "$1" "pvbounce.ko not built for $(uname -r)"
+	exit 0
+}
+
+# pvb_load PARAMS...: insmod with a fresh dmesg (kept in /tmp/dmesg.load)
+pvb_load() {
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_KO" "$@"
+	rc=$?
+	dmesg >/tmp/dmesg.load
+	return $rc
+}
+
+pvb_loaded() {
+	[ -d /sys/module/pvbounce ]
+}
+
+# dbg FILE or dbg PCI FILE: a debugfs value
+dbg() {
+	if [ $# -eq 1 ]; then cat "$PVB_DBG/$1"; else cat "$PVB_DBG/$1/$2"; fi
+}
+
+# counters PCI: snapshot of a device's counters as shell assignments C_<name>
+counters() {
+	for f in "$PVB_DBG/$1"/*; do
+		n=${f##*/}
+		case $n in pool) continue ;; esac
+		eval "C_$n=\$(cat \"\$f\" 2>/dev/null)"
+	done
+}
+
+# show PCI: every counter of a device as a diagnostic
+show() {
+	for f in "$PVB_DBG/$1"/*; do
+		[ "${f##*/}" = pool ] && continue
+		printf '%s=%s ' "${f##*/}" "$(cat "$f" 2>/dev/null)"
+	done >/tmp/show.out
+	diag "$1: $(cat /tmp/show.out)"
+}
+
+# delta PCI NAME: how much counter NAME moved since the last `counters PCI`
+delta() {
+	eval "old=\${C_$2:-0}"
+	echo $(($(cat "$PVB_DBG/$1/$2") - old))
+}
+
+# pool_idle: ok if no slot is in use (global pool and, if any, PCI's own pool)
+pool_idle() {
+	expect_eq "$1: no pool slot in use after the I/O" "$(dbg used)" 0
+	[ -f "$PVB_DBG/$2/used" ] &&
+		expect_eq "$1: no slot of the private pool in use" "$(dbg "$2" used)" 0
+	return 0
+}
+
+# dmesg_has DESC PATTERN [FILE]: ok if the kernel log matches the extended regex
+dmesg_has() {
+	f=${3:-/tmp/dmesg.now}
+	[ -n "$3" ] || dmesg >"$f"
+	if grep -Eq "$2" "$f"; then
+		tap_ok "$1"
+	else
+		tap_not_ok "$1"
+		diag "no kernel message matches /$2/; last lines:"
+		diag_file "$f" 10
+		return 1
+	fi
+}
+
+mem_free_kb() {
+	sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo
+}
+
+# settle memory before reading MemFree
+mem_settle() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+}
+
+# ---- network ------------------------------------------------------------------
+
+NS_PID=
+# net_up PCI_A PCI_B: bind e1000e, A stays here (10.99.0.1), B goes to its own
+# network namespace (10.99.0.2); sets IF_A, IF_B and NS_PID
+net_up() {
+	bind "$1" e1000e 2>/dev/null
+	bind "$2" e1000e 2>/dev/null
+	IF_A= IF_B=
+	for i in $(seq 1 100); do
+		IF_A=$(ls "$PCI/$1/net" 2>/dev/null)
+		IF_B=$(ls "$PCI/$2/net" 2>/dev/null)
+		[ -n "$IF_A" ] && [ -n "$IF_B" ] && break
+		sleep 0.1
+	done
+	if [ -z "$IF_A" ] || [ -z "$IF_B" ]; then
+		diag "NICs did not appear ($1: '$IF_A', $2: '$IF_B')"
+		return 1
+	fi
+	unshare -n sleep 100000 &
+	NS_PID=$!
+	sleep 0.2
+	ip link set "$IF_B" netns "$NS_PID" &&
+	ip addr add 10.99.0.1/24 dev "$IF_A" &&
+	ip link set "$IF_A" up &&
+	nsenter -t "$NS_PID" -n ip addr add 10.99.0.2/24 dev "$IF_B" &&
+	nsenter -t "$NS_PID" -n ip link set "$IF_B" up &&
+	nsenter -t "$NS_PID" -n ip link set lo up || return 1
+	# e1000e takes a few seconds to report the link
+	for i in $(seq 1 100); do
+		ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1 && return 0
+	done
+	diag "10.99.0.2 does not answer"
+	return 1
+}
+
+# net_transfer BYTES: send random data from 10.99.0.1 to 10.99.0.2 over TCP,
+# ok if it arrives intact
+net_transfer() {
+	dd if=/dev/urandom of=/tmp/net.tx bs=64k count=$(($1 / 65536)) 2>/dev/null
+	rm -f /tmp/net.rx
+	(sleep 600 | nsenter -t "$NS_PID" -n nc -l -p 5001 >/tmp/net.rx) &
+	srv=$!
+	sleep 0.5
+	timeout 120 nc 10.99.0.2 5001 </tmp/net.tx
+	for i in $(seq 1 100); do
+		[ "$(stat -c %s /tmp/net.rx 2>/dev/null)" = "$(stat -c %s /tmp/net.tx)" ] && break
+		sleep 0.1
+	done
+	kill "$srv" 2>/dev/null
+	[ "$(md5sum </tmp/net.tx)" = "$(md5sum </tmp/net.rx)" ]
+}
+
+net_down() {
+	[ -n "$NS_PID" ] && kill "$NS_PID" 2>/dev/null
+	NS_PID=
+	sleep 0.2
+}
+
+# ---- cleanup ------------------------------------------------------------------
+
+# cleanup_all: back to the state at boot: no driver bound, no module loaded
+cleanup_all() {
+	killall sleep nc 2>/dev/null
+	for p in $(nvme_pci) $(nic_pcis); do
+		unbind "$p"
+	done
+	rmmod pvbounce_test 2>/dev/null
+	rmmod pvbounce 2>/dev/null
+	modprobe -r nvme e1000e 2>/dev/null
+	if pvb_loaded; then
+		diag "cleanup: pvbounce still loaded"
+	fi
+	return 0
+}
