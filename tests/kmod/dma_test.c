@@ -1,0 +1,1240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvbounce_test: drive a device attached to pvbounce through the generic DMA
+ * API and check what a device would see.  Runs once, at load, and prints
+ * KTAP ("KTAP version 1", "1..N", "ok N name [# SKIP why]", "# diagnostic")
+ * at KERN_INFO without a prefix, as KUnit does, so that a kernel log parser
+ * finds the lines as they are.  Init returns 0 whatever the outcome (the
+ * module holds nothing afterwards; rmmod it); the number of failed tests is
+ * also in /sys/module/pvbounce_test/parameters/failed.
+ *
+ * It knows pvbounce only through the contract: the device's ops, the DMA
+ * API, /sys/kernel/pvbounce/ and /sys/kernel/debug/pvbounce/.  Counter
+ * values are read from sysfs; debugfs files are only looked up (the kernel
+ * cannot kernel_read() a debugfs seq_file), their values are the shell
+ * scenarios' to compare.
+ *
+ * "The device" is simulated: with native=1 the bus address is a physical
+ * address, so phys_to_virt(bus) is the bounce buffer as the device sees it.
+ * Reads there check what reached the device; writes there play the device
+ * writing.  On a Xen PV guest (bus = machine address) those tests skip.
+ *
+ * Run it against a device with no driver bound if possible: the test sets
+ * the device's min_align_mask for a moment (restored after), and the
+ * private-pool leak check needs the pool to itself.
+ */
+#include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/namei.h>
+#include <linux/pci.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <xen/xen.h>
+
+static char *target;
+module_param_named(dev, target, charp, 0444);
+MODULE_PARM_DESC(dev, "PCI address (DDDD:BB:DD.F) of a device attached to pvbounce; required");
+
+static unsigned int address_bits = 32;
+module_param(address_bits, uint, 0444);
+MODULE_PARM_DESC(address_bits, "pvbounce's address_bits: bounce buffers and coherent memory must lie below 2^address_bits (default 32)");
+
+static int native = -1;
+module_param(native, int, 0444);
+MODULE_PARM_DESC(native, "1: bus == phys, play the device through phys_to_virt(bus); 0: never (those tests skip); -1: 1 unless on a Xen PV guest (default -1)");
+
+static bool expect_bounce;
+module_param(expect_bounce, bool, 0444);
+MODULE_PARM_DESC(expect_bounce, "pvbounce runs with force=1: every streaming mapping must be bounced, byte counters must move, oversized maps must fail (default 0)");
+
+static unsigned int max_mapping_kb;
+module_param(max_mapping_kb, uint, 0444);
+MODULE_PARM_DESC(max_mapping_kb, "pvbounce's max_mapping_kb: dma_max_mapping_size() must not exceed it and, without a min_align_mask, must equal it (default 0: not checked)");
+
+static int failed = -1;
+module_param(failed, int, 0444);
+MODULE_PARM_DESC(failed, "read-only result: number of failed tests of the run at load (-1: not run)");
+
+#define SLOT		2048	/* pvbounce's slot size, for offsets "inside slot k" */
+#define NSG		128	/* entries of the scatterlist tests */
+
+/* Counters of the contract, as /sys/kernel/pvbounce/<dev>/ and debugfs name them. */
+enum {
+	C_MAPS, C_UNMAPS, C_BOUNCED, C_DIRECT, C_TO_DEV, C_FROM_DEV, C_MAP_ERRORS,
+	C_TOO_LARGE, C_POOL_FULL, C_MASK, C_LARGEST, C_SYNCS, C_COHERENT,
+	C_MISUSE, NR_COUNTERS
+};
+
+static const char *const counter_name[NR_COUNTERS] = {
+	[C_MAPS] = "maps", [C_UNMAPS] = "unmaps", [C_BOUNCED] = "bounced_maps",
+	[C_DIRECT] = "direct_maps", [C_TO_DEV] = "bytes_to_device",
+	[C_FROM_DEV] = "bytes_from_device", [C_MAP_ERRORS] = "map_errors",
+	[C_TOO_LARGE] = "errors_too_large", [C_POOL_FULL] = "errors_pool_full",
+	[C_MASK] = "errors_mask", [C_LARGEST] = "largest_request",
+	[C_SYNCS] = "syncs", [C_COHERENT] = "coherent_allocs",
+	[C_MISUSE] = "misuse",
+};
+
+/* State of a run. */
+struct t {
+	struct pci_dev *pdev;
+	struct device *dev;
+	u64 mask;		/* streaming DMA mask */
+	u64 cmask;		/* coherent DMA mask */
+	u64 limit;		/* 2^address_bits - 1 */
+	bool peek;		/* bus == phys: we can play the device */
+	bool failed;		/* current test */
+	const char *skip;	/* current test skipped, why */
+	s64 base[NR_COUNTERS];	/* sysfs counters before the tests */
+	/* Lower bounds of what the counters must have moved by. */
+	u64 maps, unmaps, syncs, to_dev, from_dev, coherent, too_large;
+	size_t largest;
+};
+
+#define ktap(fmt, ...) printk(KERN_INFO fmt "\n", ##__VA_ARGS__)
+#define diag(fmt, ...) ktap("# " fmt, ##__VA_ARGS__)
+
+/* A check inside a test: on failure the test fails with a diagnostic. */
+#define CHECK(t, cond, fmt, ...) ({					\
+	bool __ok = (cond);						\
+	if (!__ok) {							\
+		(t)->failed = true;					\
+		diag("%s:%d: " fmt, __func__, __LINE__, ##__VA_ARGS__);	\
+	}								\
+	__ok;								\
+})
+
+static void skip(struct t *t, const char *why)
+{
+	if (!t->skip)
+		t->skip = why;
+}
+
+/* ---- data ---------------------------------------------------------------- */
+
+/* Deterministic bytes, different for every seed. */
+static void fill(void *p, size_t n, u32 seed)
+{
+	u32 x = seed * 2654435761u + 0x9e3779b9u;
+	u8 *b = p;
+
+	while (n--) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		*b++ = x >> 24;
+	}
+}
+
+/* Equal, or a diagnostic naming the first differing byte. */
+static bool same(struct t *t, const void *got, const void *want, size_t n,
+		 const char *what)
+{
+	const u8 *g = got, *w = want;
+	size_t i;
+
+	if (!memcmp(got, want, n))
+		return true;
+	for (i = 0; g[i] == w[i]; i++)
+		;
+	t->failed = true;
+	diag("%s: byte %zu of %zu is %#x, want %#x", what, i, n, g[i], w[i]);
+	return false;
+}
+
+/* The bounce buffer as the device sees it (only with t->peek). */
+static void *dev_view(dma_addr_t bus)
+{
+	return phys_to_virt(bus);
+}
+
+/* Was this streaming mapping bounced?  Known exactly when bus == phys. */
+static bool bounced(struct t *t, phys_addr_t phys, dma_addr_t bus)
+{
+	return t->peek ? bus != (dma_addr_t)phys : expect_bounce;
+}
+
+/*
+ * Every byte of [bus, bus + size) below @mask, and below 2^address_bits if
+ * pvbounce's memory (@pool).  Return: true if so.
+ */
+static bool check_bus(struct t *t, dma_addr_t bus, size_t size, u64 mask,
+		      bool pool, const char *what)
+{
+	u64 last = (u64)bus + size - 1;
+
+	if (!CHECK(t, bus != DMA_MAPPING_ERROR, "%s: mapping error", what))
+		return false;
+	if (!CHECK(t, size && last >= bus, "%s: %zu bytes at %pad wrap", what,
+		   size, &bus))
+		return false;
+	if (!CHECK(t, last <= mask, "%s: last byte %#llx above the mask %#llx",
+		   what, last, mask))
+		return false;
+	return !pool || CHECK(t, last <= t->limit,
+			      "%s: last byte %#llx above 2^%u", what, last,
+			      address_bits);
+}
+
+/* Checks of a streaming mapping of [phys, phys + size) at bus. */
+static bool check_stream(struct t *t, phys_addr_t phys, dma_addr_t bus,
+			 size_t size, const char *what)
+{
+	bool b;
+
+	if (bus == DMA_MAPPING_ERROR)
+		return check_bus(t, bus, size, t->mask, false, what);
+	b = bounced(t, phys, bus);
+	if (expect_bounce && !CHECK(t, b, "%s: %pad not bounced under force", what,
+				    &bus))
+		return false;
+	return check_bus(t, bus, size, t->mask, b, what);
+}
+
+/* ---- counted DMA API calls ------------------------------------------------ */
+
+static dma_addr_t map(struct t *t, void *p, size_t size,
+		      enum dma_data_direction dir)
+{
+	dma_addr_t bus = dma_map_single(t->dev, p, size, dir);
+
+	if (!dma_mapping_error(t->dev, bus)) {
+		t->maps++;
+		t->largest = max(t->largest, size);
+		if (dir != DMA_FROM_DEVICE)
+			t->to_dev += size;
+	}
+	return bus;
+}
+
+static void unmap_attrs(struct t *t, dma_addr_t bus, size_t size,
+			enum dma_data_direction dir, unsigned long attrs)
+{
+	dma_unmap_single_attrs(t->dev, bus, size, dir, attrs);
+	t->unmaps++;
+	if (dir != DMA_TO_DEVICE && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		t->from_dev += size;
+}
+
+static void unmap(struct t *t, dma_addr_t bus, size_t size,
+		  enum dma_data_direction dir)
+{
+	unmap_attrs(t, bus, size, dir, 0);
+}
+
+static void sync_cpu(struct t *t, dma_addr_t bus, size_t off, size_t len,
+		     enum dma_data_direction dir)
+{
+	dma_sync_single_range_for_cpu(t->dev, bus, off, len, dir);
+	t->syncs++;
+}
+
+static void sync_dev(struct t *t, dma_addr_t bus, size_t off, size_t len,
+		     enum dma_data_direction dir)
+{
+	dma_sync_single_range_for_device(t->dev, bus, off, len, dir);
+	t->syncs++;
+}
+
+/* ---- counters --------------------------------------------------------------- */
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	struct file *f = filp_open(path, O_RDONLY, 0);
+	loff_t pos = 0;
+	ssize_t n;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, buf, len - 1, &pos);
+	filp_close(f, NULL);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return n;
+}
+
+/* @dir/<name> as a decimal number. */
+static int read_num(const char *dir, const char *name, s64 *val)
+{
+	char path[128], buf[32];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ret = read_file(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	return kstrtos64(buf, 10, val);
+}
+
+static int read_counters(const char *dir, s64 *val)
+{
+	int i, ret;
+
+	for (i = 0; i < NR_COUNTERS; i++) {
+		ret = read_num(dir, counter_name[i], &val[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void sysfs_dir(struct t *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "/sys/kernel/pvbounce/%s", pci_name(t->pdev));
+}
+
+static void debugfs_dir(struct t *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "/sys/kernel/debug/pvbounce/%s", pci_name(t->pdev));
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* Test 1: everything else needs it; it fills in @t. */
+static void t_attached(struct t *t)
+{
+	struct device *dev;
+	char dir[96];
+	int ret;
+
+	if (!CHECK(t, target && *target, "dev= not given"))
+		return;
+	dev = bus_find_device_by_name(&pci_bus_type, NULL, target);
+	if (!CHECK(t, dev, "no PCI device %s", target))
+		return;
+	t->dev = dev;
+	t->pdev = to_pci_dev(dev);
+	t->mask = dma_get_mask(dev);
+	t->cmask = dev->coherent_dma_mask;
+	t->limit = address_bits >= 64 ? U64_MAX : (1ULL << address_bits) - 1;
+	if (native < 0)
+		t->peek = !xen_pv_domain();
+	else
+		t->peek = native;
+	diag("%s: driver %s, mask %#llx, coherent mask %#llx, min_align_mask %#x, max mapping %zu, %s",
+	     pci_name(t->pdev), dev->driver ? dev->driver->name : "-", t->mask,
+	     t->cmask, dma_get_min_align_mask(dev), dma_max_mapping_size(dev),
+	     t->peek ? "native (bus == phys)" : "bus != phys: device-side checks skip");
+	CHECK(t, get_dma_ops(dev), "%s has no dma_map_ops of its own", target);
+	sysfs_dir(t, dir, sizeof(dir));
+	ret = read_counters(dir, t->base);
+	CHECK(t, !ret, "reading the counters under %s: %d", dir, ret);
+}
+
+static void t_map_single_to_device(struct t *t)
+{
+	static const size_t sizes[] = {
+		1, 7, 2047, 2048, 2049, 4095, 4096, 4097, 10000, 65539,
+	};
+	static const size_t offs[] = { 0, 1, 63, 2047 };
+	u8 *buf = kmalloc(65539 + 2048, GFP_KERNEL);
+	unsigned int i, j;
+
+	if (!CHECK(t, buf, "no memory"))
+		return;
+	for (i = 0; i < ARRAY_SIZE(sizes) && !t->failed; i++) {
+		for (j = 0; j < ARRAY_SIZE(offs) && !t->failed; j++) {
+			u8 *p = buf + offs[j];
+			size_t n = sizes[i];
+			dma_addr_t bus;
+
+			fill(p, n, i * 16 + j);
+			bus = map(t, p, n, DMA_TO_DEVICE);
+			if (!check_stream(t, virt_to_phys(p), bus, n, "map_single"))
+				break;
+			if (t->peek && !same(t, dev_view(bus), p, n, "device reads"))
+				diag("size %zu at buffer offset %zu", n, offs[j]);
+			unmap(t, bus, n, DMA_TO_DEVICE);
+		}
+	}
+	kfree(buf);
+}
+
+static void t_map_page_across_pages(struct t *t)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 1);
+	dma_addr_t bus;
+	u8 *p;
+
+	if (!CHECK(t, page, "no memory"))
+		return;
+	p = page_address(page);
+	fill(p, 2 * PAGE_SIZE, 3);
+	bus = dma_map_page(t->dev, page, 3000, 5000, DMA_TO_DEVICE);
+	if (check_stream(t, page_to_phys(page) + 3000, bus, 5000, "map_page")) {
+		t->maps++;
+		t->to_dev += 5000;
+		if (t->peek)
+			same(t, dev_view(bus), p + 3000, 5000, "device reads");
+		dma_unmap_page(t->dev, bus, 5000, DMA_TO_DEVICE);
+		t->unmaps++;
+	}
+	__free_pages(page, 1);
+}
+
+/*
+ * FROM_DEVICE: the device is never shown an earlier user's data (the slot
+ * holds the buffer's own bytes, CVE-2022-0854's fix), and what it writes
+ * comes back on unmap.
+ */
+static void t_from_device(struct t *t)
+{
+	const size_t n = 8192;
+	u8 *secret = kmalloc(n, GFP_KERNEL);
+	u8 *buf = kmalloc(n, GFP_KERNEL);
+	u8 *want = kmalloc(n, GFP_KERNEL);
+	dma_addr_t bus;
+
+	if (!CHECK(t, secret && buf && want, "no memory"))
+		goto out;
+	if (!t->peek) {
+		skip(t, "needs native=1");
+		goto out;
+	}
+	fill(secret, n, 40);
+	bus = map(t, secret, n, DMA_TO_DEVICE);
+	if (!check_stream(t, virt_to_phys(secret), bus, n, "secret"))
+		goto out;
+	unmap(t, bus, n, DMA_TO_DEVICE);
+
+	fill(buf, n, 41);
+	bus = map(t, buf, n, DMA_FROM_DEVICE);
+	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+		goto out;
+	same(t, dev_view(bus), buf, n, "device sees the buffer's own bytes");
+	fill(want, n, 42);
+	memcpy(dev_view(bus), want, n);		/* the device writes */
+	unmap(t, bus, n, DMA_FROM_DEVICE);
+	same(t, buf, want, n, "after unmap");
+out:
+	kfree(want);
+	kfree(buf);
+	kfree(secret);
+}
+
+/*
+ * CVE-2022-0854: the device writes only part of a FROM_DEVICE mapping; the
+ * bytes it did not write come back as they were in the buffer (and, the
+ * ath9k breakage of the first fix: not as whatever the slot held).
+ */
+static void t_partial_device_write(struct t *t)
+{
+	const size_t n = 8192;
+	u8 *buf = kmalloc(n, GFP_KERNEL);
+	u8 *want = kmalloc(n, GFP_KERNEL);
+	dma_addr_t bus;
+	u8 *d;
+
+	if (!CHECK(t, buf && want, "no memory"))
+		goto out;
+	if (!t->peek) {
+		skip(t, "needs native=1");
+		goto out;
+	}
+	/* Leave something else in the slots first. */
+	fill(buf, n, 50);
+	bus = map(t, buf, n, DMA_TO_DEVICE);
+	if (!check_stream(t, virt_to_phys(buf), bus, n, "earlier user"))
+		goto out;
+	unmap(t, bus, n, DMA_TO_DEVICE);
+
+	fill(buf, n, 51);
+	memcpy(want, buf, n);
+	bus = map(t, buf, n, DMA_FROM_DEVICE);
+	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+		goto out;
+	d = dev_view(bus);
+	fill(d + 1000, 500, 52);
+	memcpy(want + 1000, d + 1000, 500);
+	d[5000] = ~want[5000];
+	want[5000] = d[5000];
+	unmap(t, bus, n, DMA_FROM_DEVICE);
+	same(t, buf, want, n, "after a partial device write");
+out:
+	kfree(want);
+	kfree(buf);
+}
+
+/*
+ * ath9k: a driver polls a FROM_DEVICE buffer with sync_for_cpu and hands it
+ * back with sync_for_device while the device goes on writing.  Handing back
+ * must not copy the CPU's stale copy over what the device wrote meanwhile.
+ */
+static void t_sync_for_device_keeps_device_data(struct t *t)
+{
+	const size_t n = 4096;
+	u8 *buf = kmalloc(n, GFP_KERNEL);
+	u8 *want = kmalloc(n, GFP_KERNEL);
+	dma_addr_t bus;
+	u8 *d;
+
+	if (!CHECK(t, buf && want, "no memory"))
+		goto out;
+	if (!t->peek) {
+		skip(t, "needs native=1");
+		goto out;
+	}
+	fill(buf, n, 60);
+	memcpy(want, buf, n);
+	bus = map(t, buf, n, DMA_FROM_DEVICE);
+	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+		goto out;
+	d = dev_view(bus);
+	fill(d, 512, 61);			/* device: first descriptor */
+	memcpy(want, d, 512);
+	sync_cpu(t, bus, 0, n, DMA_FROM_DEVICE);
+	same(t, buf, want, n, "after sync_for_cpu");
+	fill(d + 512, 512, 62);			/* device: second, meanwhile */
+	memcpy(want + 512, d + 512, 512);
+	sync_dev(t, bus, 0, n, DMA_FROM_DEVICE);
+	same(t, d, want, n, "device's view after sync_for_device");
+	unmap(t, bus, n, DMA_FROM_DEVICE);
+	same(t, buf, want, n, "after unmap");
+out:
+	kfree(want);
+	kfree(buf);
+}
+
+static void t_bidirectional(struct t *t)
+{
+	const size_t n = 6000;
+	u8 *mem = kmalloc(n + 5, GFP_KERNEL);
+	u8 *want = kmalloc(n, GFP_KERNEL);
+	u8 *buf = mem + 5, *d;
+	dma_addr_t bus;
+
+	if (!CHECK(t, mem && want, "no memory"))
+		goto out;
+	if (!t->peek) {
+		skip(t, "needs native=1");
+		goto out;
+	}
+	fill(buf, n, 70);
+	memcpy(want, buf, n);
+	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
+	if (!check_stream(t, virt_to_phys(buf), bus, n, "bidirectional"))
+		goto out;
+	d = dev_view(bus);
+	same(t, d, want, n, "device reads after map");
+	fill(d, 3000, 71);				/* device writes */
+	memcpy(want, d, 3000);
+	sync_cpu(t, bus, 0, n, DMA_BIDIRECTIONAL);
+	same(t, buf, want, n, "cpu reads after sync_for_cpu");
+	fill(buf + 2000, 4000, 72);			/* cpu writes */
+	memcpy(want + 2000, buf + 2000, 4000);
+	sync_dev(t, bus, 0, n, DMA_BIDIRECTIONAL);
+	same(t, d, want, n, "device reads after sync_for_device");
+	unmap(t, bus, n, DMA_BIDIRECTIONAL);
+	same(t, buf, want, n, "cpu reads after unmap");
+out:
+	kfree(want);
+	kfree(mem);
+}
+
+/* DMA_ATTR_SKIP_CPU_SYNC on unmap: nothing is copied back. */
+static void t_unmap_skip_cpu_sync(struct t *t)
+{
+	const size_t n = 3000;
+	u8 *buf = kmalloc(n, GFP_KERNEL);
+	u8 *want = kmalloc(n, GFP_KERNEL);
+	dma_addr_t bus;
+
+	if (!CHECK(t, buf && want, "no memory"))
+		goto out;
+	if (!t->peek) {
+		skip(t, "needs native=1");
+		goto out;
+	}
+	fill(buf, n, 80);
+	memcpy(want, buf, n);
+	bus = map(t, buf, n, DMA_FROM_DEVICE);
+	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+		goto out;
+	if (!bounced(t, virt_to_phys(buf), bus)) {
+		unmap(t, bus, n, DMA_FROM_DEVICE);
+		skip(t, "mapping not bounced (load pvbounce with force=1)");
+		goto out;
+	}
+	fill(dev_view(bus), n, 81);
+	unmap_attrs(t, bus, n, DMA_FROM_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
+	same(t, buf, want, n, "buffer after unmap with DMA_ATTR_SKIP_CPU_SYNC");
+out:
+	kfree(want);
+	kfree(buf);
+}
+
+/*
+ * Partial syncs copy exactly their range, at the mapping start and deep
+ * inside it, both ways.  @min_align: with min_align_mask 4095 and a buffer
+ * at @page_off in its page, so that the mapping starts inside a slot and
+ * ranges starting inside the 2nd and later slots must still land right
+ * (swiotlb got those wrong until 6.9).
+ */
+static void partial_syncs(struct t *t, bool min_align, size_t page_off)
+{
+	const size_t n = 20000;
+	unsigned int order = get_order(page_off + n);
+	struct page *page = alloc_pages(GFP_KERNEL, order);
+	u8 *want = kmalloc(n, GFP_KERNEL);
+	size_t s2, r[4][2];
+	unsigned int i;
+	dma_addr_t bus;
+	u8 *buf, *d;
+
+	if (!CHECK(t, page && want, "no memory"))
+		goto out;
+	buf = (u8 *)page_address(page) + page_off;
+	fill(buf, n, 90 + page_off);
+	memcpy(want, buf, n);
+	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
+	if (!check_stream(t, virt_to_phys(buf), bus, n, "bidirectional"))
+		goto out;
+	if (!bounced(t, virt_to_phys(buf), bus)) {
+		unmap(t, bus, n, DMA_BIDIRECTIONAL);
+		skip(t, "mapping not bounced (load pvbounce with force=1)");
+		goto out;
+	}
+	if (min_align)
+		CHECK(t, (bus & 4095) == (virt_to_phys(buf) & 4095),
+		      "bus %pad does not keep the buffer's offset %#zx in its page",
+		      &bus, page_off);
+	d = dev_view(bus);
+	fill(d, n, 91 + page_off);			/* device writes it all */
+
+	/* Offsets into the mapping: s2 is where its 2nd slot starts. */
+	s2 = SLOT - (bus & (SLOT - 1));
+	r[0][0] = 0;		  r[0][1] = 100;
+	r[1][0] = s2 + 100;	  r[1][1] = 1000;	/* inside slot 2 */
+	r[2][0] = s2 + 2 * SLOT + 7; r[2][1] = 3000;	/* slot 4 into 6 */
+	r[3][0] = n - 10;	  r[3][1] = 10;		/* the tail */
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		sync_cpu(t, bus, r[i][0], r[i][1], DMA_BIDIRECTIONAL);
+		memcpy(want + r[i][0], d + r[i][0], r[i][1]);
+		if (!same(t, buf, want, n, "cpu view after a partial sync_for_cpu")) {
+			diag("range %zu+%zu, bus %pad, min_align %d", r[i][0],
+			     r[i][1], &bus, min_align);
+			break;
+		}
+	}
+	/* CPU writes inside slot 5 and gives just that range back. */
+	memcpy(want, d, n);
+	fill(buf + s2 + 3 * SLOT + 33, 1500, 92);
+	memcpy(want + s2 + 3 * SLOT + 33, buf + s2 + 3 * SLOT + 33, 1500);
+	sync_dev(t, bus, s2 + 3 * SLOT + 33, 1500, DMA_BIDIRECTIONAL);
+	same(t, d, want, n, "device view after a partial sync_for_device");
+	unmap(t, bus, n, DMA_BIDIRECTIONAL);
+	same(t, buf, want, n, "cpu view after unmap");
+out:
+	kfree(want);
+	if (page)
+		__free_pages(page, order);
+}
+
+static void t_partial_syncs(struct t *t)
+{
+	if (!t->peek) {
+		skip(t, "needs native=1");
+		return;
+	}
+	partial_syncs(t, false, 100);
+}
+
+static void t_partial_syncs_min_align(struct t *t)
+{
+	struct device *dev = t->dev;
+	unsigned int old;
+
+	if (!t->peek) {
+		skip(t, "needs native=1");
+		return;
+	}
+	if (!dev->dma_parms) {
+		skip(t, "device has no dma_parms");
+		return;
+	}
+	old = dma_get_min_align_mask(dev);
+	dma_set_min_align_mask(dev, 4095);
+	partial_syncs(t, true, 0x234);		/* data starts in the 1st slot */
+	if (!t->failed && !t->skip)
+		partial_syncs(t, true, 0xa34);	/* in the 2nd: 1st is padding */
+	dma_set_min_align_mask(dev, old);
+}
+
+/* NSG entries, one page each, at varying offsets and lengths. */
+static int sg_setup(struct sg_table *sgt, struct page **pages, u32 seed)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	int ret;
+
+	ret = sg_alloc_table(sgt, NSG, GFP_KERNEL);
+	if (ret)
+		return ret;
+	for_each_sgtable_sg(sgt, sg, i) {
+		size_t off = (i * 97) % 4000;
+		size_t len = 1 + (i * 1237) % (PAGE_SIZE - off);
+
+		pages[i] = alloc_page(GFP_KERNEL);
+		if (!pages[i])
+			return -ENOMEM;
+		sg_set_page(sg, pages[i], len, off);
+		fill(sg_virt(sg), len, seed + i);
+	}
+	return 0;
+}
+
+static void sg_teardown(struct sg_table *sgt, struct page **pages)
+{
+	unsigned int i;
+
+	for (i = 0; i < NSG; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+	sg_free_table(sgt);
+}
+
+static size_t sg_total(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	size_t total = 0;
+	unsigned int i;
+
+	for_each_sgtable_sg(sgt, sg, i)
+		total += sg->length;
+	return total;
+}
+
+/* Every DMA segment in limits; Return: true if mapped entry by entry. */
+static bool sg_check(struct t *t, struct sg_table *sgt, unsigned int nents)
+{
+	struct scatterlist *sg, *cpu = sgt->sgl;
+	size_t total = 0;
+	unsigned int i;
+
+	for_each_sg(sgt->sgl, sg, nents, i) {
+		dma_addr_t bus = sg_dma_address(sg);
+		size_t len = sg_dma_len(sg);
+		phys_addr_t phys = sg_phys(cpu);
+
+		total += len;
+		if (nents == sgt->orig_nents) {
+			if (!check_stream(t, phys, bus, len, "sg entry") ||
+			    !CHECK(t, len == cpu->length, "entry %u: %zu bytes, want %u",
+				   i, len, cpu->length))
+				return false;
+			cpu = sg_next(cpu);
+		} else if (!check_bus(t, bus, len, t->mask, expect_bounce,
+				      "merged sg entry")) {
+			return false;
+		}
+	}
+	CHECK(t, total == sg_total(sgt), "segments hold %zu bytes, want %zu",
+	      total, sg_total(sgt));
+	return nents == sgt->orig_nents;
+}
+
+static void t_sg_to_device(struct t *t)
+{
+	struct page **pages = kcalloc(NSG, sizeof(*pages), GFP_KERNEL);
+	struct scatterlist *sg, *cpu;
+	struct sg_table sgt = {};
+	unsigned int i;
+	int nents;
+
+	if (!CHECK(t, pages, "no memory"))
+		return;
+	if (!CHECK(t, !sg_setup(&sgt, pages, 100), "no memory"))
+		goto out;
+	nents = dma_map_sg(t->dev, sgt.sgl, NSG, DMA_TO_DEVICE);
+	if (!CHECK(t, nents > 0, "dma_map_sg of %d entries failed", NSG))
+		goto out;
+	sgt.nents = nents;
+	t->maps++;
+	t->to_dev += sg_total(&sgt);
+	if (sg_check(t, &sgt, nents) && t->peek) {
+		cpu = sgt.sgl;
+		for_each_sg(sgt.sgl, sg, nents, i) {
+			if (!same(t, dev_view(sg_dma_address(sg)), sg_virt(cpu),
+				  cpu->length, "device reads an sg entry")) {
+				diag("entry %u", i);
+				break;
+			}
+			cpu = sg_next(cpu);
+		}
+	}
+	dma_unmap_sg(t->dev, sgt.sgl, NSG, DMA_TO_DEVICE);
+	t->unmaps++;
+out:
+	sg_teardown(&sgt, pages);
+	kfree(pages);
+}
+
+static void t_sgtable_from_device(struct t *t)
+{
+	struct page **pages = kcalloc(NSG, sizeof(*pages), GFP_KERNEL);
+	struct sg_table sgt = {};
+	struct scatterlist *sg, *cpu;
+	bool per_entry;
+	unsigned int i;
+	u8 *want = NULL;
+	size_t total, off;
+
+	if (!CHECK(t, pages, "no memory"))
+		return;
+	if (!CHECK(t, !sg_setup(&sgt, pages, 200), "no memory"))
+		goto out;
+	total = sg_total(&sgt);
+	want = kmalloc(total, GFP_KERNEL);
+	if (!CHECK(t, want, "no memory"))
+		goto out;
+	if (!CHECK(t, !dma_map_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0),
+		   "dma_map_sgtable of %d entries failed", NSG))
+		goto out;
+	t->maps++;
+	per_entry = sg_check(t, &sgt, sgt.nents);
+	if (!t->peek || !per_entry) {
+		dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
+		t->unmaps++;
+		if (!t->failed)
+			skip(t, t->peek ? "entries merged: no device view" :
+					  "needs native=1");
+		goto out;
+	}
+	/* The device writes every segment; sync_for_cpu brings all back. */
+	off = 0;
+	for_each_sgtable_dma_sg(&sgt, sg, i) {
+		fill(dev_view(sg_dma_address(sg)), sg_dma_len(sg), 300 + i);
+		memcpy(want + off, dev_view(sg_dma_address(sg)), sg_dma_len(sg));
+		off += sg_dma_len(sg);
+	}
+	dma_sync_sgtable_for_cpu(t->dev, &sgt, DMA_FROM_DEVICE);
+	t->syncs++;
+	off = 0;
+	for_each_sgtable_sg(&sgt, cpu, i) {
+		if (!same(t, sg_virt(cpu), want + off, cpu->length,
+			  "sg entry after sync_for_cpu")) {
+			diag("entry %u", i);
+			break;
+		}
+		off += cpu->length;
+	}
+	/* Handed back; the device writes the first segment again. */
+	dma_sync_sgtable_for_device(t->dev, &sgt, DMA_FROM_DEVICE);
+	t->syncs++;
+	fill(dev_view(sg_dma_address(sgt.sgl)), sg_dma_len(sgt.sgl), 400);
+	memcpy(want, dev_view(sg_dma_address(sgt.sgl)), sg_dma_len(sgt.sgl));
+	dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
+	t->unmaps++;
+	t->from_dev += total;
+	off = 0;
+	for_each_sgtable_sg(&sgt, cpu, i) {
+		if (!same(t, sg_virt(cpu), want + off, cpu->length,
+			  "sg entry after unmap")) {
+			diag("entry %u", i);
+			break;
+		}
+		off += cpu->length;
+	}
+out:
+	kfree(want);
+	sg_teardown(&sgt, pages);
+	kfree(pages);
+}
+
+/* The largest mapping the device is told about works, both ways. */
+static void t_largest_mapping(struct t *t)
+{
+	size_t n = dma_max_mapping_size(t->dev);
+	unsigned int order;
+	struct page *page;
+	dma_addr_t bus;
+	u8 *buf, *want;
+
+	if (max_mapping_kb) {
+		size_t kb = (size_t)max_mapping_kb << 10;
+
+		CHECK(t, n <= kb, "dma_max_mapping_size() %zu above max_mapping_kb=%u",
+		      n, max_mapping_kb);
+		if (!dma_get_min_align_mask(t->dev))
+			CHECK(t, n == kb, "dma_max_mapping_size() %zu, want %zu",
+			      n, kb);
+	}
+	n = min_t(size_t, n, 4UL << 20);
+	order = get_order(n);
+	if (order > PVB_MAX_PAGE_ORDER) {
+		skip(t, "largest mapping above the largest page allocation");
+		return;
+	}
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	want = kvmalloc(n, GFP_KERNEL);
+	if (!page || !want) {
+		skip(t, "no contiguous memory that large");
+		goto out;
+	}
+	buf = page_address(page);
+	fill(buf, n, 500);
+	bus = map(t, buf, n, DMA_TO_DEVICE);
+	if (!check_stream(t, page_to_phys(page), bus, n, "largest TO_DEVICE"))
+		goto out;
+	if (t->peek)
+		same(t, dev_view(bus), buf, n, "device reads");
+	unmap(t, bus, n, DMA_TO_DEVICE);
+
+	bus = map(t, buf, n, DMA_FROM_DEVICE);
+	if (!check_stream(t, page_to_phys(page), bus, n, "largest FROM_DEVICE"))
+		goto out;
+	if (t->peek) {
+		fill(dev_view(bus), n, 501);
+		memcpy(want, dev_view(bus), n);
+	} else {
+		memcpy(want, buf, n);
+	}
+	unmap(t, bus, n, DMA_FROM_DEVICE);
+	same(t, buf, want, n, "after unmap");
+out:
+	kvfree(want);
+	if (page)
+		__free_pages(page, order);
+}
+
+/* Under force, one page more than the largest mapping is refused. */
+static void t_too_large_refused(struct t *t)
+{
+	size_t n = dma_max_mapping_size(t->dev) + PAGE_SIZE;
+	unsigned int order = get_order(n);
+	struct page *page;
+	dma_addr_t bus;
+
+	if (!expect_bounce) {
+		skip(t, "needs expect_bounce=1 (pvbounce force=1)");
+		return;
+	}
+	if (order > PVB_MAX_PAGE_ORDER) {
+		skip(t, "larger than the largest page allocation");
+		return;
+	}
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	if (!page) {
+		skip(t, "no contiguous memory that large");
+		return;
+	}
+	bus = dma_map_page(t->dev, page, 0, n, DMA_TO_DEVICE);
+	if (CHECK(t, dma_mapping_error(t->dev, bus),
+		  "a map of %zu bytes succeeded at %pad", n, &bus))
+		t->too_large++;
+	else
+		dma_unmap_page(t->dev, bus, n, DMA_TO_DEVICE);
+	__free_pages(page, order);
+}
+
+/* Coherent memory: below the coherent mask and 2^address_bits, zeroed. */
+static void t_coherent(struct t *t)
+{
+	static const size_t sizes[] = { PAGE_SIZE, 3 * PAGE_SIZE + 1, 65536, 1 << 20 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes) && !t->failed; i++) {
+		size_t n = sizes[i];
+		dma_addr_t bus;
+		u8 *cpu = dma_alloc_coherent(t->dev, n, &bus, GFP_KERNEL);
+
+		if (!CHECK(t, cpu, "dma_alloc_coherent(%zu) failed", n))
+			break;
+		t->coherent++;
+		check_bus(t, bus, n, t->cmask, true, "coherent");
+		CHECK(t, !memchr_inv(cpu, 0, n), "%zu coherent bytes not zeroed", n);
+		if (t->peek && !is_vmalloc_addr(cpu))
+			CHECK(t, virt_to_phys(cpu) == bus,
+			      "coherent cpu address is phys %pa, bus %pad",
+			      &(phys_addr_t){ virt_to_phys(cpu) }, &bus);
+		fill(cpu, n, 600 + i);
+		if (t->peek)
+			same(t, dev_view(bus), cpu, n, "device view of coherent memory");
+		dma_free_coherent(t->dev, n, cpu, bus);
+	}
+}
+
+static void t_alloc_pages(struct t *t)
+{
+	const size_t n = 2 * PAGE_SIZE + 5;
+	struct page *page;
+	dma_addr_t bus;
+	u8 *cpu;
+
+	page = dma_alloc_pages(t->dev, n, &bus, DMA_BIDIRECTIONAL, GFP_KERNEL);
+	if (!CHECK(t, page, "dma_alloc_pages(%zu) failed", n))
+		return;
+	check_bus(t, bus, n, t->cmask, true, "dma_alloc_pages");
+	cpu = page_address(page);
+	if (t->peek)
+		CHECK(t, page_to_phys(page) == bus, "page at phys %pa, bus %pad",
+		      &(phys_addr_t){ page_to_phys(page) }, &bus);
+	fill(cpu, n, 700);
+	dma_sync_single_for_device(t->dev, bus, n, DMA_BIDIRECTIONAL);
+	if (t->peek)
+		same(t, dev_view(bus), cpu, n, "device view");
+	dma_sync_single_for_cpu(t->dev, bus, n, DMA_BIDIRECTIONAL);
+	t->syncs += 2;
+	dma_free_pages(t->dev, n, page, bus, DMA_BIDIRECTIONAL);
+}
+
+static void t_get_sgtable(struct t *t)
+{
+	const size_t n = 2 * PAGE_SIZE;
+	struct sg_table sgt;
+	dma_addr_t bus;
+	void *cpu = dma_alloc_coherent(t->dev, n, &bus, GFP_KERNEL);
+	int ret;
+
+	if (!CHECK(t, cpu, "dma_alloc_coherent(%zu) failed", n))
+		return;
+	t->coherent++;
+	ret = dma_get_sgtable(t->dev, &sgt, cpu, bus, n);
+	if (CHECK(t, !ret, "dma_get_sgtable: %d", ret)) {
+		CHECK(t, sg_total(&sgt) >= n, "sg table holds %zu bytes of %zu",
+		      sg_total(&sgt), n);
+		if (!is_vmalloc_addr(cpu))
+			CHECK(t, sg_page(sgt.sgl) == virt_to_page(cpu),
+			      "first page is not the buffer's");
+		sg_free_table(&sgt);
+	}
+	dma_free_coherent(t->dev, n, cpu, bus);
+}
+
+/* MMIO (a BAR of the device itself) maps unbounced. */
+static void t_map_resource(struct t *t)
+{
+	unsigned int bar;
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		phys_addr_t phys = pci_resource_start(t->pdev, bar);
+		dma_addr_t bus;
+
+		if (!(pci_resource_flags(t->pdev, bar) & IORESOURCE_MEM) ||
+		    pci_resource_len(t->pdev, bar) < 8 || phys + 7 > t->mask ||
+		    pfn_valid(PHYS_PFN(phys)))	/* the core WARNs on RAM */
+			continue;
+		bus = dma_map_resource(t->dev, phys, 8, DMA_BIDIRECTIONAL, 0);
+		if (!CHECK(t, !dma_mapping_error(t->dev, bus),
+			   "BAR%u at %pa refused", bar, &phys))
+			return;
+		if (t->peek)
+			CHECK(t, bus == phys, "BAR%u at %pa mapped at %pad", bar,
+			      &phys, &bus);
+		check_bus(t, bus, 8, t->mask, false, "resource");
+		dma_unmap_resource(t->dev, bus, 8, DMA_BIDIRECTIONAL, 0);
+		return;
+	}
+	skip(t, "no memory BAR below the DMA mask");
+}
+
+static void t_counters_moved(struct t *t)
+{
+	s64 now[NR_COUNTERS], *b = t->base;
+	char dir[96];
+	int ret;
+
+	sysfs_dir(t, dir, sizeof(dir));
+	ret = read_counters(dir, now);
+	if (!CHECK(t, !ret, "reading %s: %d", dir, ret))
+		return;
+#define MOVED(c, by) CHECK(t, now[c] - b[c] >= (s64)(by),		\
+			   "%s moved by %lld, want at least %llu",	\
+			   counter_name[c], now[c] - b[c], (u64)(by))
+	MOVED(C_MAPS, t->maps);
+	MOVED(C_UNMAPS, t->unmaps);
+	MOVED(C_SYNCS, t->syncs);
+	MOVED(C_COHERENT, t->coherent);
+	MOVED(C_TOO_LARGE, t->too_large);
+	MOVED(C_MAP_ERRORS, t->too_large);
+	CHECK(t, now[C_LARGEST] >= (s64)t->largest, "largest_request %lld below %zu",
+	      now[C_LARGEST], t->largest);
+	if (expect_bounce) {
+		MOVED(C_BOUNCED, t->maps);
+		MOVED(C_TO_DEV, t->to_dev);
+		MOVED(C_FROM_DEV, t->from_dev);
+	} else {
+		MOVED(C_BOUNCED, 0);
+		MOVED(C_DIRECT, 0);
+	}
+#undef MOVED
+	CHECK(t, now[C_MISUSE] == b[C_MISUSE], "misuse moved by %lld",
+	      now[C_MISUSE] - b[C_MISUSE]);
+	diag("moved: maps %lld unmaps %lld bounced %lld direct %lld to_device %lld from_device %lld syncs %lld coherent %lld errors %lld",
+	     now[C_MAPS] - b[C_MAPS], now[C_UNMAPS] - b[C_UNMAPS],
+	     now[C_BOUNCED] - b[C_BOUNCED], now[C_DIRECT] - b[C_DIRECT],
+	     now[C_TO_DEV] - b[C_TO_DEV], now[C_FROM_DEV] - b[C_FROM_DEV],
+	     now[C_SYNCS] - b[C_SYNCS], now[C_COHERENT] - b[C_COHERENT],
+	     now[C_MAP_ERRORS] - b[C_MAP_ERRORS]);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[128];
+	struct path p;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (kern_path(path, LOOKUP_FOLLOW, &p))
+		return false;
+	path_put(&p);
+	return true;
+}
+
+static const char *const pool_files[] = { "nslabs", "used", "used_hiwater" };
+
+/* /sys/kernel/pvbounce/: the common pool's numbers make sense. */
+static void t_sysfs_pool(struct t *t)
+{
+	const char *dir = "/sys/kernel/pvbounce";
+	s64 v[ARRAY_SIZE(pool_files)];
+	char backend[16];
+	unsigned int i;
+	int ret;
+
+	ret = read_file("/sys/kernel/pvbounce/backend", backend, sizeof(backend));
+	if (CHECK(t, ret > 0, "reading %s/backend: %d", dir, ret))
+		CHECK(t, !strcmp(backend, xen_pv_domain() ? "xen\n" : "native\n"),
+		      "backend is %s", backend);
+	for (i = 0; i < ARRAY_SIZE(pool_files); i++) {
+		ret = read_num(dir, pool_files[i], &v[i]);
+		if (!CHECK(t, !ret, "reading %s/%s: %d", dir, pool_files[i], ret))
+			return;
+	}
+	CHECK(t, v[0] > 0 && v[1] <= v[0] && v[1] <= v[2] && v[2] <= v[0],
+	      "nslabs %lld used %lld used_hiwater %lld", v[0], v[1], v[2]);
+}
+
+/*
+ * debugfs has the contract's files, globally and for the device, and the
+ * per-device pool files exactly when sysfs says the device has its own pool.
+ */
+static void t_debugfs_files(struct t *t)
+{
+	static const char *const global[] = {
+		"backend", "pool", "nslabs", "used", "used_hiwater", "devices",
+	};
+	const char *root = "/sys/kernel/debug/pvbounce";
+	char dir[96], sys[96];
+	bool private;
+	unsigned int i;
+
+	if (!exists(root, "")) {
+		skip(t, "debugfs not mounted");
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(global); i++)
+		CHECK(t, exists(root, global[i]), "no %s/%s", root, global[i]);
+	debugfs_dir(t, dir, sizeof(dir));
+	for (i = 0; i < NR_COUNTERS; i++)
+		CHECK(t, exists(dir, counter_name[i]), "no %s/%s", dir,
+		      counter_name[i]);
+	sysfs_dir(t, sys, sizeof(sys));
+	private = exists(sys, "used");
+	CHECK(t, exists(dir, "pool") == private, "%s/pool %s", dir,
+	      private ? "missing" : "present without a private pool");
+	for (i = 0; i < ARRAY_SIZE(pool_files); i++) {
+		CHECK(t, exists(dir, pool_files[i]) == private, "%s/%s %s", dir,
+		      pool_files[i], private ? "missing" : "present without a private pool");
+		CHECK(t, exists(sys, pool_files[i]) == private, "%s/%s %s", sys,
+		      pool_files[i], private ? "missing" : "present without a private pool");
+	}
+}
+
+/* A private pool nobody else uses is back to its slots in use at start. */
+static void t_private_pool_drained(struct t *t)
+{
+	char dir[96];
+	s64 used;
+
+	sysfs_dir(t, dir, sizeof(dir));
+	if (read_num(dir, "used", &used)) {
+		skip(t, "device has no private pool");
+		return;
+	}
+	if (t->dev->driver) {
+		skip(t, "a driver is bound: the pool is not ours alone");
+		return;
+	}
+	CHECK(t, used == 0, "%lld slots still in use", used);
+}
+
+struct test {
+	const char *name;
+	void (*fn)(struct t *t);
+};
+
+static const struct test tests[] = {
+	{ "attached", t_attached },
+	{ "map_single_to_device", t_map_single_to_device },
+	{ "map_page_across_pages", t_map_page_across_pages },
+	{ "from_device_no_stale_data", t_from_device },
+	{ "partial_device_write_cve_2022_0854", t_partial_device_write },
+	{ "sync_for_device_keeps_device_data_ath9k", t_sync_for_device_keeps_device_data },
+	{ "bidirectional", t_bidirectional },
+	{ "unmap_skip_cpu_sync", t_unmap_skip_cpu_sync },
+	{ "partial_syncs", t_partial_syncs },
+	{ "partial_syncs_min_align_mask", t_partial_syncs_min_align },
+	{ "sg_to_device", t_sg_to_device },
+	{ "sgtable_from_device", t_sgtable_from_device },
+	{ "largest_mapping", t_largest_mapping },
+	{ "too_large_refused", t_too_large_refused },
+	{ "coherent", t_coherent },
+	{ "alloc_pages", t_alloc_pages },
+	{ "get_sgtable", t_get_sgtable },
+	{ "map_resource", t_map_resource },
+	{ "counters_moved", t_counters_moved },
+	{ "sysfs_pool", t_sysfs_pool },
+	{ "debugfs_files", t_debugfs_files },
+	{ "private_pool_drained", t_private_pool_drained },
+};
+
+static int __init pvbt_init(void)
+{
+	unsigned int i, pass = 0, fail = 0, skipped = 0;
+	struct t *t = kzalloc(sizeof(*t), GFP_KERNEL);
+
+	if (!t)
+		return -ENOMEM;
+	ktap("KTAP version 1");
+	ktap("1..%zu", ARRAY_SIZE(tests));
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		t->failed = false;
+		t->skip = NULL;
+		if (i && !t->dev)
+			skip(t, "no device");
+		else
+			tests[i].fn(t);
+		if (t->failed) {
+			fail++;
+			ktap("not ok %u %s", i + 1, tests[i].name);
+		} else if (t->skip) {
+			skipped++;
+			ktap("ok %u %s # SKIP %s", i + 1, tests[i].name, t->skip);
+		} else {
+			pass++;
+			ktap("ok %u %s", i + 1, tests[i].name);
+		}
+	}
+	diag("Totals: pass:%u fail:%u skip:%u", pass, fail, skipped);
+	failed = fail;
+	if (t->dev)
+		put_device(t->dev);
+	kfree(t);
+	return 0;
+}
+
+static void __exit pvbt_exit(void)
+{
+}
+
+module_init(pvbt_init);
+module_exit(pvbt_exit);
+MODULE_DESCRIPTION("pvbounce DMA API test: drives one attached device, prints KTAP");
+MODULE_LICENSE("GPL");
