@@ -84,9 +84,10 @@ struct pvb_area;
 struct pvb_slots {
 	unsigned int nslabs;		/* slots in the pool (public, read-only) */
 	unsigned int seg_slots;		/* slots per segment (public, read-only) */
+	unsigned int seg_shift;		/* log2(seg_slots) */
 	unsigned int nsegs;
-	unsigned int nareas;
-	unsigned int area_segs;		/* segments per area (last may hold fewer) */
+	unsigned int nareas;		/* power of two; area i holds segments
+					 * [i * nsegs / nareas, (i + 1) * nsegs / nareas) */
 	struct pvb_seg *segs;		/* copy of the caller's table */
 	unsigned int *seg_by_bus;	/* segment numbers sorted by bus */
 	struct pvb_slot *slot;		/* per-slot metadata */
@@ -98,14 +99,19 @@ struct pvb_slots {
 /**
  * pvb_slots_init() - set up a pool over a table of segments.
  * @s: pool to initialise.
- * @segs: @nsegs segments, each @seg_size bytes, bus-contiguous inside.
+ * @segs: @nsegs segments, each @seg_size bytes, bus-contiguous inside, in
+ *	any bus order; the bus address of each is a multiple of
+ *	min(@seg_size, PAGE_SIZE) (it need not be a multiple of @seg_size).
  * @nsegs: number of segments, at least 1.
  * @seg_size: bytes per segment: a power of two from PVB_SLOT_SIZE up to
  *	PVB_MAX_SEG_SIZE (production pools use PVB_MIN_SEG_SIZE or more).
  * @nareas: wanted number of areas (rounded down to a power of two and to at
  *	most @nsegs; 0 means 1).
  *
- * Segments may overlap in neither bus nor cpu address.
+ * Segments may overlap in neither bus nor cpu address (bus overlap, bus
+ * misalignment and a segment running past the top of the bus address space
+ * are refused with -EINVAL; cpu addresses are not checked).  On failure @s
+ * holds nothing to destroy.
  *
  * Return: 0, -EINVAL for bad geometry, -ENOMEM.
  */
@@ -126,9 +132,16 @@ void pvb_slots_destroy(struct pvb_slots *s);
  *	area is tried before failing.
  * @m: filled in on success.
  *
- * Return: 0; -E2BIG if @req can never fit a segment (size plus alignment
- * padding larger than a segment); -EINVAL for malformed masks or size 0;
- * -ENOMEM if no free run satisfying every rule exists now.
+ * The search is exact: it fails with -ENOMEM only if no free run satisfying
+ * every rule exists anywhere in the pool (each area is looked at once,
+ * under its own lock), and it takes bounded time whatever the masks.
+ * May be called in any context (area locks are taken irqsave).
+ *
+ * Return: 0; -E2BIG if @req can never be satisfied by this pool even when
+ * it is empty (size plus alignment padding larger than a segment, a run
+ * that cannot avoid crossing @boundary_mask, or a min_align_mask pattern
+ * no segment's bus addresses can take); -EINVAL for malformed masks or
+ * size 0; -ENOMEM if no free run satisfying every rule exists now.
  */
 int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 		    unsigned int cpu_hint, struct pvb_mapping *m);
@@ -138,6 +151,9 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
  * @s: pool.
  * @bus: any bus address inside a live mapping's [bus, bus + size).
  * @m: filled in with that mapping.
+ *
+ * Addresses in a mapping's alignment padding (before its @bus) or in the
+ * unused tail of its last slot (from @bus + @size on) are in no mapping.
  *
  * Return: 0, or -ENOENT if @bus is outside the pool or in no live mapping.
  */
@@ -167,7 +183,11 @@ bool pvb_slots_contains(struct pvb_slots *s, dma_addr_t bus);
  * @s: pool.
  * @min_align_mask: the device's min_align_mask.
  *
- * Return: segment size less the worst-case alignment padding.
+ * A request of this size with this min_align_mask (any @orig, no
+ * align_mask, no boundary) succeeds on an empty pool.
+ *
+ * Return: segment size less the worst-case alignment padding
+ * (round_up(@min_align_mask, PVB_SLOT_SIZE)), or 0 if that is all of it.
  */
 size_t pvb_slots_max_mapping(const struct pvb_slots *s, u64 min_align_mask);
 
