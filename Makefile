@@ -9,7 +9,7 @@
 #   make vm-check             QEMU scenarios, native and Xen PV dom0, both kernels
 #   make check                everything above but the benchmark: the test command
 #   make demo                 boot a Xen PV dom0 in QEMU and show pvbounce at work
-#   make dkms-install         install the sources into DKMS
+#   make dkms-install         install the sources into DKMS and build for KERNELRELEASE
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KERNELRELEASE)/build) $(shell scripts/kdirs.sh 6.12 2>/dev/null))
@@ -64,4 +64,4 @@ dkms-install:
 	mkdir -p /usr/src/pvbounce-$(VERSION)
 	cp -r $(MODULE_SOURCES) /usr/src/pvbounce-$(VERSION)/
 	dkms add -m pvbounce -v $(VERSION) || true
-	dkms install -m pvbounce -v $(VERSION)
+	dkms install -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
