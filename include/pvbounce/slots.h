@@ -80,17 +80,28 @@ struct pvb_area;
 /**
  * struct pvb_slots - a slot pool.  Fields are private to slots.c except
  * where noted; read statistics through the accessors below.
+ * @nslabs: slots in the pool (public, read-only).
+ * @seg_slots: slots per segment (public, read-only).
+ * @seg_shift: log2(@seg_slots).
+ * @nsegs: segments in the pool.
+ * @nareas: areas, a power of two; area i holds segments
+ *	[i * nsegs / nareas, (i + 1) * nsegs / nareas).
+ * @segs: copy of the caller's segment table.
+ * @seg_by_bus: segment numbers sorted by bus address.
+ * @slot: per-slot metadata.
+ * @area: the areas, each with its lock.
+ * @used: slots in use now.
+ * @hiwater: most slots ever in use at once.
  */
 struct pvb_slots {
-	unsigned int nslabs;		/* slots in the pool (public, read-only) */
-	unsigned int seg_slots;		/* slots per segment (public, read-only) */
-	unsigned int seg_shift;		/* log2(seg_slots) */
+	unsigned int nslabs;
+	unsigned int seg_slots;
+	unsigned int seg_shift;
 	unsigned int nsegs;
-	unsigned int nareas;		/* power of two; area i holds segments
-					 * [i * nsegs / nareas, (i + 1) * nsegs / nareas) */
-	struct pvb_seg *segs;		/* copy of the caller's table */
-	unsigned int *seg_by_bus;	/* segment numbers sorted by bus */
-	struct pvb_slot *slot;		/* per-slot metadata */
+	unsigned int nareas;
+	struct pvb_seg *segs;
+	unsigned int *seg_by_bus;
+	struct pvb_slot *slot;
 	struct pvb_area *area;
 	atomic_t used;
 	atomic_t hiwater;
