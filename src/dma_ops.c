@@ -122,9 +122,10 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 	if (ret == -E2BIG || ret == -EINVAL) {
 		stat_add(&pd->stats.errors_too_large, 1);
 		pvb_dev_err_ratelimited(pd->pdev,
-					"map of %zu bytes refused: larger than the largest bounced mapping (%zu bytes with min_align_mask %#x); raise max_mapping_kb\n",
-					size, pvb_slots_max_mapping(&pool->slots, b.min_align_mask),
-					dma_get_min_align_mask(dev));
+					"map of %zu bytes refused: can never fit a %zu KiB segment (largest bounced mapping %zu bytes with min_align_mask %#llx, boundary mask %#llx); raise max_mapping_kb\n",
+					size, pool->seg_size >> 10,
+					pvb_slots_max_mapping(&pool->slots, b.min_align_mask),
+					b.min_align_mask, b.boundary_mask);
 		goto err;
 	}
 	if (ret) {
