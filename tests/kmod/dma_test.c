@@ -14,10 +14,12 @@
  * cannot kernel_read() a debugfs seq_file), their values are the shell
  * scenarios' to compare.
  *
- * "The device" is simulated: with native=1 the bus address is a physical
- * address, so phys_to_virt(bus) is the bounce buffer as the device sees it.
- * Reads there check what reached the device; writes there play the device
- * writing.  On a Xen PV guest (bus = machine address) those tests skip.
+ * "The device" is simulated through a view of the memory a bus address
+ * names: phys_to_virt(bus) natively (bus == phys); on a Xen PV guest (bus =
+ * machine address) xen_check.c finds it through Xen's M2P and checks the
+ * guest's p2m and page tables agree, without asking pvbounce.  Reads there
+ * check what reached the device; writes there play the device writing.  A
+ * mapping is bounced if that view is not the buffer itself.
  *
  * Run it against a device with no driver bound if possible: the test sets
  * the device's min_align_mask for a moment (restored after), and the
@@ -37,6 +39,8 @@
 #include <linux/string.h>
 #include <xen/xen.h>
 
+#include "xen_check.h"
+
 static char *target;
 module_param_named(dev, target, charp, 0444);
 MODULE_PARM_DESC(dev, "PCI address (DDDD:BB:DD.F) of a device attached to pvbounce; required");
@@ -45,9 +49,9 @@ static unsigned int address_bits = 32;
 module_param(address_bits, uint, 0444);
 MODULE_PARM_DESC(address_bits, "pvbounce's address_bits: bounce buffers and coherent memory must lie below 2^address_bits (default 32)");
 
-static int native = -1;
-module_param(native, int, 0444);
-MODULE_PARM_DESC(native, "1: bus == phys, play the device through phys_to_virt(bus); 0: never (those tests skip); -1: 1 unless on a Xen PV guest (default -1)");
+static char *view = "auto";
+module_param(view, charp, 0444);
+MODULE_PARM_DESC(view, "how the test sees memory as the device does: native (phys_to_virt(bus)), xen (Xen PV: through the M2P), none (device-side tests skip), auto (xen on a Xen PV guest, else native) (default auto)");
 
 static bool expect_bounce;
 module_param(expect_bounce, bool, 0444);
@@ -88,7 +92,7 @@ struct t {
 	u64 mask;		/* streaming DMA mask */
 	u64 cmask;		/* coherent DMA mask */
 	u64 limit;		/* 2^address_bits - 1 */
-	bool peek;		/* bus == phys: we can play the device */
+	enum { VIEW_NONE, VIEW_NATIVE, VIEW_XEN } view;	/* how we play the device */
 	bool failed;		/* current test */
 	const char *skip;	/* current test skipped, why */
 	s64 base[NR_COUNTERS];	/* sysfs counters before the tests */
@@ -148,16 +152,38 @@ static bool same(struct t *t, const void *got, const void *want, size_t n,
 	return false;
 }
 
-/* The bounce buffer as the device sees it (only with t->peek). */
-static void *dev_view(dma_addr_t bus)
+#define NO_VIEW "no device view (view=none)"
+
+/* The memory [bus, bus + size) names, as the device sees it, or NULL. */
+static u8 *dev_view(struct t *t, dma_addr_t bus, size_t size)
 {
-	return phys_to_virt(bus);
+	switch (t->view) {
+	case VIEW_NATIVE:
+		if (!pfn_valid(PHYS_PFN(bus)) || !pfn_valid(PHYS_PFN(bus + size - 1)))
+			return NULL;
+		return phys_to_virt(bus);
+	case VIEW_XEN:
+		return pvbt_xen_dev_view(bus, size);
+	default:
+		return NULL;
+	}
 }
 
-/* Was this streaming mapping bounced?  Known exactly when bus == phys. */
-static bool bounced(struct t *t, phys_addr_t phys, dma_addr_t bus)
+/* dev_view() for a test that needs it: NULL fails the test. */
+static u8 *view_of(struct t *t, dma_addr_t bus, size_t size)
 {
-	return t->peek ? bus != (dma_addr_t)phys : expect_bounce;
+	u8 *d = dev_view(t, bus, size);
+
+	CHECK(t, d, "no device view of %zu bytes at %pad", size, &bus);
+	return d;
+}
+
+/* Was this streaming mapping of @cpu bounced?  Known exactly with a view. */
+static bool bounced(struct t *t, const void *cpu, dma_addr_t bus, size_t size)
+{
+	if (t->view == VIEW_NONE)
+		return expect_bounce;
+	return dev_view(t, bus, size) != cpu;
 }
 
 /*
@@ -182,19 +208,37 @@ static bool check_bus(struct t *t, dma_addr_t bus, size_t size, u64 mask,
 			      address_bits);
 }
 
-/* Checks of a streaming mapping of [phys, phys + size) at bus. */
-static bool check_stream(struct t *t, phys_addr_t phys, dma_addr_t bus,
+/*
+ * On a Xen PV guest, xen_check.c's own check that [@cpu, @cpu + @size) is
+ * machine-contiguous from @bus and that data crosses between the two.
+ */
+static bool check_xen(struct t *t, void *cpu, dma_addr_t bus, size_t size,
+		      const char *what)
+{
+	char why[128];
+
+	if (t->view != VIEW_XEN)
+		return true;
+	return CHECK(t, !pvbt_xen_check_range(cpu, bus, size, why, sizeof(why)),
+		     "%s: %zu bytes at %pad: %s", what, size, &bus, why);
+}
+
+/* Checks of a streaming mapping at @bus of @size bytes at @cpu. */
+static bool check_stream(struct t *t, const void *cpu, dma_addr_t bus,
 			 size_t size, const char *what)
 {
 	bool b;
 
 	if (bus == DMA_MAPPING_ERROR)
 		return check_bus(t, bus, size, t->mask, false, what);
-	b = bounced(t, phys, bus);
+	b = bounced(t, cpu, bus, size);
 	if (expect_bounce && !CHECK(t, b, "%s: %pad not bounced under force", what,
 				    &bus))
 		return false;
-	return check_bus(t, bus, size, t->mask, b, what);
+	if (!check_bus(t, bus, size, t->mask, b, what))
+		return false;
+	return !b || !dev_view(t, bus, size) ||
+	       check_xen(t, dev_view(t, bus, size), bus, size, what);
 }
 
 /* ---- counted DMA API calls ------------------------------------------------ */
@@ -314,14 +358,20 @@ static void t_attached(struct t *t)
 	t->mask = dma_get_mask(dev);
 	t->cmask = dev->coherent_dma_mask;
 	t->limit = address_bits >= 64 ? U64_MAX : (1ULL << address_bits) - 1;
-	if (native < 0)
-		t->peek = !xen_pv_domain();
-	else
-		t->peek = native;
+	if (!strcmp(view, "native"))
+		t->view = VIEW_NATIVE;
+	else if (!strcmp(view, "xen"))
+		t->view = VIEW_XEN;
+	else if (!strcmp(view, "auto"))
+		t->view = pvbt_xen_active() ? VIEW_XEN : VIEW_NATIVE;
+	else if (!CHECK(t, !strcmp(view, "none"), "bad view=%s", view))
+		return;
 	diag("%s: driver %s, mask %#llx, coherent mask %#llx, min_align_mask %#x, max mapping %zu, %s",
 	     pci_name(t->pdev), dev->driver ? dev->driver->name : "-", t->mask,
 	     t->cmask, dma_get_min_align_mask(dev), dma_max_mapping_size(dev),
-	     t->peek ? "native (bus == phys)" : "bus != phys: device-side checks skip");
+	     t->view == VIEW_NATIVE ? "device view native (bus == phys)" :
+	     t->view == VIEW_XEN ? "device view through Xen's M2P" :
+	     "no device view: device-side tests skip");
 	CHECK(t, get_dma_ops(dev), "%s has no dma_map_ops of its own", target);
 	sysfs_dir(t, dir, sizeof(dir));
 	ret = read_counters(dir, t->base);
@@ -347,9 +397,10 @@ static void t_map_single_to_device(struct t *t)
 
 			fill(p, n, i * 16 + j);
 			bus = map(t, p, n, DMA_TO_DEVICE);
-			if (!check_stream(t, virt_to_phys(p), bus, n, "map_single"))
+			if (!check_stream(t, p, bus, n, "map_single"))
 				break;
-			if (t->peek && !same(t, dev_view(bus), p, n, "device reads"))
+			if (t->view && (!view_of(t, bus, n) ||
+					!same(t, dev_view(t, bus, n), p, n, "device reads")))
 				diag("size %zu at buffer offset %zu", n, offs[j]);
 			unmap(t, bus, n, DMA_TO_DEVICE);
 		}
@@ -368,11 +419,11 @@ static void t_map_page_across_pages(struct t *t)
 	p = page_address(page);
 	fill(p, 2 * PAGE_SIZE, 3);
 	bus = dma_map_page(t->dev, page, 3000, 5000, DMA_TO_DEVICE);
-	if (check_stream(t, page_to_phys(page) + 3000, bus, 5000, "map_page")) {
+	if (check_stream(t, p + 3000, bus, 5000, "map_page")) {
 		t->maps++;
 		t->to_dev += 5000;
-		if (t->peek)
-			same(t, dev_view(bus), p + 3000, 5000, "device reads");
+		if (t->view && view_of(t, bus, 5000))
+			same(t, dev_view(t, bus, 5000), p + 3000, 5000, "device reads");
 		dma_unmap_page(t->dev, bus, 5000, DMA_TO_DEVICE);
 		t->unmaps++;
 	}
@@ -391,26 +442,30 @@ static void t_from_device(struct t *t)
 	u8 *buf = kmalloc(n, GFP_KERNEL);
 	u8 *want = kmalloc(n, GFP_KERNEL);
 	dma_addr_t bus;
+	u8 *d;
 
 	if (!CHECK(t, secret && buf && want, "no memory"))
 		goto out;
-	if (!t->peek) {
-		skip(t, "needs native=1");
+	if (!t->view) {
+		skip(t, NO_VIEW);
 		goto out;
 	}
 	fill(secret, n, 40);
 	bus = map(t, secret, n, DMA_TO_DEVICE);
-	if (!check_stream(t, virt_to_phys(secret), bus, n, "secret"))
+	if (!check_stream(t, secret, bus, n, "secret"))
 		goto out;
 	unmap(t, bus, n, DMA_TO_DEVICE);
 
 	fill(buf, n, 41);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+	if (!check_stream(t, buf, bus, n, "from_device"))
 		goto out;
-	same(t, dev_view(bus), buf, n, "device sees the buffer's own bytes");
+	d = view_of(t, bus, n);
+	if (!d)
+		goto out;
+	same(t, d, buf, n, "device sees the buffer's own bytes");
 	fill(want, n, 42);
-	memcpy(dev_view(bus), want, n);		/* the device writes */
+	memcpy(d, want, n);			/* the device writes */
 	unmap(t, bus, n, DMA_FROM_DEVICE);
 	same(t, buf, want, n, "after unmap");
 out:
@@ -434,23 +489,25 @@ static void t_partial_device_write(struct t *t)
 
 	if (!CHECK(t, buf && want, "no memory"))
 		goto out;
-	if (!t->peek) {
-		skip(t, "needs native=1");
+	if (!t->view) {
+		skip(t, NO_VIEW);
 		goto out;
 	}
 	/* Leave something else in the slots first. */
 	fill(buf, n, 50);
 	bus = map(t, buf, n, DMA_TO_DEVICE);
-	if (!check_stream(t, virt_to_phys(buf), bus, n, "earlier user"))
+	if (!check_stream(t, buf, bus, n, "earlier user"))
 		goto out;
 	unmap(t, bus, n, DMA_TO_DEVICE);
 
 	fill(buf, n, 51);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+	if (!check_stream(t, buf, bus, n, "from_device"))
 		goto out;
-	d = dev_view(bus);
+	d = view_of(t, bus, n);
+	if (!d)
+		goto out;
 	fill(d + 1000, 500, 52);
 	memcpy(want + 1000, d + 1000, 500);
 	d[5000] = ~want[5000];
@@ -477,16 +534,18 @@ static void t_sync_for_device_keeps_device_data(struct t *t)
 
 	if (!CHECK(t, buf && want, "no memory"))
 		goto out;
-	if (!t->peek) {
-		skip(t, "needs native=1");
+	if (!t->view) {
+		skip(t, NO_VIEW);
 		goto out;
 	}
 	fill(buf, n, 60);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+	if (!check_stream(t, buf, bus, n, "from_device"))
 		goto out;
-	d = dev_view(bus);
+	d = view_of(t, bus, n);
+	if (!d)
+		goto out;
 	fill(d, 512, 61);			/* device: first descriptor */
 	memcpy(want, d, 512);
 	sync_cpu(t, bus, 0, n, DMA_FROM_DEVICE);
@@ -512,16 +571,18 @@ static void t_bidirectional(struct t *t)
 
 	if (!CHECK(t, mem && want, "no memory"))
 		goto out;
-	if (!t->peek) {
-		skip(t, "needs native=1");
+	if (!t->view) {
+		skip(t, NO_VIEW);
 		goto out;
 	}
 	fill(buf, n, 70);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
-	if (!check_stream(t, virt_to_phys(buf), bus, n, "bidirectional"))
+	if (!check_stream(t, buf, bus, n, "bidirectional"))
 		goto out;
-	d = dev_view(bus);
+	d = view_of(t, bus, n);
+	if (!d)
+		goto out;
 	same(t, d, want, n, "device reads after map");
 	fill(d, 3000, 71);				/* device writes */
 	memcpy(want, d, 3000);
@@ -548,21 +609,25 @@ static void t_unmap_skip_cpu_sync(struct t *t)
 
 	if (!CHECK(t, buf && want, "no memory"))
 		goto out;
-	if (!t->peek) {
-		skip(t, "needs native=1");
+	if (!t->view) {
+		skip(t, NO_VIEW);
 		goto out;
 	}
 	fill(buf, n, 80);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, virt_to_phys(buf), bus, n, "from_device"))
+	if (!check_stream(t, buf, bus, n, "from_device"))
 		goto out;
-	if (!bounced(t, virt_to_phys(buf), bus)) {
+	if (!bounced(t, buf, bus, n)) {
 		unmap(t, bus, n, DMA_FROM_DEVICE);
 		skip(t, "mapping not bounced (load pvbounce with force=1)");
 		goto out;
 	}
-	fill(dev_view(bus), n, 81);
+	if (!view_of(t, bus, n)) {
+		unmap(t, bus, n, DMA_FROM_DEVICE);
+		goto out;
+	}
+	fill(dev_view(t, bus, n), n, 81);
 	unmap_attrs(t, bus, n, DMA_FROM_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
 	same(t, buf, want, n, "buffer after unmap with DMA_ATTR_SKIP_CPU_SYNC");
 out:
@@ -594,18 +659,22 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 	fill(buf, n, 90 + page_off);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
-	if (!check_stream(t, virt_to_phys(buf), bus, n, "bidirectional"))
+	if (!check_stream(t, buf, bus, n, "bidirectional"))
 		goto out;
-	if (!bounced(t, virt_to_phys(buf), bus)) {
+	if (!bounced(t, buf, bus, n)) {
 		unmap(t, bus, n, DMA_BIDIRECTIONAL);
 		skip(t, "mapping not bounced (load pvbounce with force=1)");
 		goto out;
 	}
 	if (min_align)
-		CHECK(t, (bus & 4095) == (virt_to_phys(buf) & 4095),
+		CHECK(t, (bus & 4095) == offset_in_page(buf),
 		      "bus %pad does not keep the buffer's offset %#zx in its page",
 		      &bus, page_off);
-	d = dev_view(bus);
+	d = view_of(t, bus, n);
+	if (!d) {
+		unmap(t, bus, n, DMA_BIDIRECTIONAL);
+		goto out;
+	}
 	fill(d, n, 91 + page_off);			/* device writes it all */
 
 	/* Offsets into the mapping: s2 is where its 2nd slot starts. */
@@ -639,8 +708,8 @@ out:
 
 static void t_partial_syncs(struct t *t)
 {
-	if (!t->peek) {
-		skip(t, "needs native=1");
+	if (!t->view) {
+		skip(t, NO_VIEW);
 		return;
 	}
 	partial_syncs(t, false, 100);
@@ -651,8 +720,8 @@ static void t_partial_syncs_min_align(struct t *t)
 	struct device *dev = t->dev;
 	unsigned int old;
 
-	if (!t->peek) {
-		skip(t, "needs native=1");
+	if (!t->view) {
+		skip(t, NO_VIEW);
 		return;
 	}
 	if (!dev->dma_parms) {
@@ -721,11 +790,10 @@ static bool sg_check(struct t *t, struct sg_table *sgt, unsigned int nents)
 	for_each_sg(sgt->sgl, sg, nents, i) {
 		dma_addr_t bus = sg_dma_address(sg);
 		size_t len = sg_dma_len(sg);
-		phys_addr_t phys = sg_phys(cpu);
 
 		total += len;
 		if (nents == sgt->orig_nents) {
-			if (!check_stream(t, phys, bus, len, "sg entry") ||
+			if (!check_stream(t, sg_virt(cpu), bus, len, "sg entry") ||
 			    !CHECK(t, len == cpu->length, "entry %u: %zu bytes, want %u",
 				   i, len, cpu->length))
 				return false;
@@ -758,11 +826,13 @@ static void t_sg_to_device(struct t *t)
 	sgt.nents = nents;
 	t->maps++;
 	t->to_dev += sg_total(&sgt);
-	if (sg_check(t, &sgt, nents) && t->peek) {
+	if (sg_check(t, &sgt, nents) && t->view) {
 		cpu = sgt.sgl;
 		for_each_sg(sgt.sgl, sg, nents, i) {
-			if (!same(t, dev_view(sg_dma_address(sg)), sg_virt(cpu),
-				  cpu->length, "device reads an sg entry")) {
+			u8 *d = view_of(t, sg_dma_address(sg), sg_dma_len(sg));
+
+			if (!d || !same(t, d, sg_virt(cpu), cpu->length,
+					"device reads an sg entry")) {
 				diag("entry %u", i);
 				break;
 			}
@@ -783,7 +853,7 @@ static void t_sgtable_from_device(struct t *t)
 	struct scatterlist *sg, *cpu;
 	bool per_entry;
 	unsigned int i;
-	u8 *want = NULL;
+	u8 *want = NULL, *d0;
 	size_t total, off;
 
 	if (!CHECK(t, pages, "no memory"))
@@ -799,20 +869,28 @@ static void t_sgtable_from_device(struct t *t)
 		goto out;
 	t->maps++;
 	per_entry = sg_check(t, &sgt, sgt.nents);
-	if (!t->peek || !per_entry) {
+	if (!t->view || !per_entry) {
 		dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
 		t->unmaps++;
 		if (!t->failed)
-			skip(t, t->peek ? "entries merged: no device view" :
-					  "needs native=1");
+			skip(t, t->view ? "entries merged: no device view" : NO_VIEW);
 		goto out;
 	}
 	/* The device writes every segment; sync_for_cpu brings all back. */
 	off = 0;
 	for_each_sgtable_dma_sg(&sgt, sg, i) {
-		fill(dev_view(sg_dma_address(sg)), sg_dma_len(sg), 300 + i);
-		memcpy(want + off, dev_view(sg_dma_address(sg)), sg_dma_len(sg));
+		u8 *d = view_of(t, sg_dma_address(sg), sg_dma_len(sg));
+
+		if (!d)
+			break;
+		fill(d, sg_dma_len(sg), 300 + i);
+		memcpy(want + off, d, sg_dma_len(sg));
 		off += sg_dma_len(sg);
+	}
+	if (t->failed) {
+		dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
+		t->unmaps++;
+		goto out;
 	}
 	dma_sync_sgtable_for_cpu(t->dev, &sgt, DMA_FROM_DEVICE);
 	t->syncs++;
@@ -828,8 +906,9 @@ static void t_sgtable_from_device(struct t *t)
 	/* Handed back; the device writes the first segment again. */
 	dma_sync_sgtable_for_device(t->dev, &sgt, DMA_FROM_DEVICE);
 	t->syncs++;
-	fill(dev_view(sg_dma_address(sgt.sgl)), sg_dma_len(sgt.sgl), 400);
-	memcpy(want, dev_view(sg_dma_address(sgt.sgl)), sg_dma_len(sgt.sgl));
+	d0 = dev_view(t, sg_dma_address(sgt.sgl), sg_dma_len(sgt.sgl));
+	fill(d0, sg_dma_len(sgt.sgl), 400);
+	memcpy(want, d0, sg_dma_len(sgt.sgl));
 	dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
 	t->unmaps++;
 	t->from_dev += total;
@@ -881,18 +960,18 @@ static void t_largest_mapping(struct t *t)
 	buf = page_address(page);
 	fill(buf, n, 500);
 	bus = map(t, buf, n, DMA_TO_DEVICE);
-	if (!check_stream(t, page_to_phys(page), bus, n, "largest TO_DEVICE"))
+	if (!check_stream(t, buf, bus, n, "largest TO_DEVICE"))
 		goto out;
-	if (t->peek)
-		same(t, dev_view(bus), buf, n, "device reads");
+	if (t->view && view_of(t, bus, n))
+		same(t, dev_view(t, bus, n), buf, n, "device reads");
 	unmap(t, bus, n, DMA_TO_DEVICE);
 
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, page_to_phys(page), bus, n, "largest FROM_DEVICE"))
+	if (!check_stream(t, buf, bus, n, "largest FROM_DEVICE"))
 		goto out;
-	if (t->peek) {
-		fill(dev_view(bus), n, 501);
-		memcpy(want, dev_view(bus), n);
+	if (t->view && view_of(t, bus, n)) {
+		fill(dev_view(t, bus, n), n, 501);
+		memcpy(want, dev_view(t, bus, n), n);
 	} else {
 		memcpy(want, buf, n);
 	}
@@ -950,13 +1029,12 @@ static void t_coherent(struct t *t)
 		t->coherent++;
 		check_bus(t, bus, n, t->cmask, true, "coherent");
 		CHECK(t, !memchr_inv(cpu, 0, n), "%zu coherent bytes not zeroed", n);
-		if (t->peek && !is_vmalloc_addr(cpu))
-			CHECK(t, virt_to_phys(cpu) == bus,
-			      "coherent cpu address is phys %pa, bus %pad",
-			      &(phys_addr_t){ virt_to_phys(cpu) }, &bus);
+		if (t->view && !is_vmalloc_addr(cpu))
+			CHECK(t, dev_view(t, bus, n) == cpu,
+			      "coherent memory at %px is not what bus %pad names",
+			      cpu, &bus);
+		check_xen(t, cpu, bus, n, "coherent");
 		fill(cpu, n, 600 + i);
-		if (t->peek)
-			same(t, dev_view(bus), cpu, n, "device view of coherent memory");
 		dma_free_coherent(t->dev, n, cpu, bus);
 	}
 }
@@ -973,13 +1051,12 @@ static void t_alloc_pages(struct t *t)
 		return;
 	check_bus(t, bus, n, t->cmask, true, "dma_alloc_pages");
 	cpu = page_address(page);
-	if (t->peek)
-		CHECK(t, page_to_phys(page) == bus, "page at phys %pa, bus %pad",
-		      &(phys_addr_t){ page_to_phys(page) }, &bus);
+	if (t->view)
+		CHECK(t, dev_view(t, bus, n) == cpu,
+		      "pages at %px are not what bus %pad names", cpu, &bus);
+	check_xen(t, cpu, bus, n, "dma_alloc_pages");
 	fill(cpu, n, 700);
 	dma_sync_single_for_device(t->dev, bus, n, DMA_BIDIRECTIONAL);
-	if (t->peek)
-		same(t, dev_view(bus), cpu, n, "device view");
 	dma_sync_single_for_cpu(t->dev, bus, n, DMA_BIDIRECTIONAL);
 	t->syncs += 2;
 	dma_free_pages(t->dev, n, page, bus, DMA_BIDIRECTIONAL);
@@ -1025,7 +1102,7 @@ static void t_map_resource(struct t *t)
 		if (!CHECK(t, !dma_mapping_error(t->dev, bus),
 			   "BAR%u at %pa refused", bar, &phys))
 			return;
-		if (t->peek)
+		if (t->view == VIEW_NATIVE)
 			CHECK(t, bus == phys, "BAR%u at %pa mapped at %pad", bar,
 			      &phys, &bus);
 		check_bus(t, bus, 8, t->mask, false, "resource");
