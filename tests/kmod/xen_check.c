@@ -16,6 +16,7 @@
  * contents are restored.  Process context only (it vmallocs).
  */
 
+#include <linux/dma-mapping.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/random.h>
@@ -262,6 +263,26 @@ int pvbt_xen_check_range(void *cpu, dma_addr_t bus, size_t size,
 }
 
 /**
+ * pvbt_xen_phys_to_bus() - bus address of a guest address, read off the p2m.
+ * @phys: pseudo-physical address.
+ *
+ * Return: the machine address (same offset in page), or DMA_MAPPING_ERROR
+ * if the p2m has no frame for it.
+ */
+dma_addr_t pvbt_xen_phys_to_bus(phys_addr_t phys)
+{
+	unsigned long pfn = PHYS_PFN(phys), raw;
+
+	if (!pvbt_xen_active() || pfn >= xen_p2m_size)
+		return DMA_MAPPING_ERROR;
+	raw = READ_ONCE(xen_p2m_addr[pfn]);
+	if (raw == INVALID_P2M_ENTRY)
+		return DMA_MAPPING_ERROR;
+	raw &= ~(FOREIGN_FRAME_BIT | IDENTITY_FRAME_BIT);
+	return PFN_PHYS((dma_addr_t)raw) | offset_in_page(phys);
+}
+
+/**
  * pvbt_xen_dev_view() - the memory a bus address names, as the device sees it.
  * @bus: bus (machine) address.
  * @size: bytes the caller will look at (> 0).
@@ -298,6 +319,11 @@ void *pvbt_xen_dev_view(dma_addr_t bus, size_t size)
 }
 
 #else /* !CONFIG_XEN_PV */
+
+dma_addr_t pvbt_xen_phys_to_bus(phys_addr_t phys)
+{
+	return DMA_MAPPING_ERROR;
+}
 
 void *pvbt_xen_dev_view(dma_addr_t bus, size_t size)
 {

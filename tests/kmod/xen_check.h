@@ -12,6 +12,7 @@
 bool pvbt_xen_active(void);
 int pvbt_xen_check_range(void *cpu, dma_addr_t bus, size_t size,
 			 char *why, size_t len);
+dma_addr_t pvbt_xen_phys_to_bus(phys_addr_t phys);
 void *pvbt_xen_dev_view(dma_addr_t bus, size_t size);
 
 #endif /* PVBT_XEN_CHECK_H */
