@@ -26,9 +26,9 @@ build_pvbio() {
 	local out=$cache/bin/pvbio src=$top/tests/vm/pvbio.c
 	if [[ ! -x $out || $src -nt $out ]]; then
 		mkdir -p "$cache/bin"
-		gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$out.tmp" "$src" >&2 ||
+		gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$out.$$" "$src" >&2 ||
 			die "cannot build pvbio (need gcc and libc6-dev)"
-		mv "$out.tmp" "$out"
+		mv "$out.$$" "$out"
 	fi
 	echo "$out"
 }

@@ -148,6 +148,8 @@ fi
 echo "1..$n"
 if ((failed)); then
 	{
+		echo "---- failures of $series $mode:"
+		grep -a -A3 '^PVBTAP: not ok' "$taplog" | sed 's/^PVBTAP: //' | tr -d '\r' || true
 		echo "---- last 80 console lines of $series $mode ($log):"
 		tail -n 80 "$log" | tr -d '\r'
 		[[ -s $tmp/qemu.out ]] && { echo "---- qemu:"; cat "$tmp/qemu.out"; }

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+# Every bad parameter value fails insmod with -EINVAL and a kernel message
+# naming the parameter; nothing is loaded or attached.  backend=xen outside a
+# Xen PV guest fails with -ENODEV.
+. /scenarios/lib.sh
+skip_without_pvbounce "bad parameters refused"
+nvme=$(nvme_pci)
+
+# refused PARAM=VALUE: insmod fails with EINVAL, a message names PARAM
+refused() {
+	p=${1%%=*}
+	if pvb_load "$1"; then
+		tap_not_ok "$1 refused"
+		rmmod pvbounce
+		return
+	fi
+	if ! grep -q "Invalid argument" "$OUT"; then
+		tap_not_ok "$1 refused with -EINVAL"
+		diag_file "$OUT"
+	elif ! grep -q "pvbounce.*$p" /tmp/dmesg.load; then
+		tap_not_ok "$1 refused with a message naming $p"
+		diag_file /tmp/dmesg.load 5
+	elif pvb_loaded; then
+		tap_not_ok "$1 refused and nothing left loaded"
+	else
+		tap_ok "$1 refused: $(grep -m1 "pvbounce: .*$p" /tmp/dmesg.load | sed 's/^\[[^]]*\] //')"
+	fi
+}
+
+# Parsing does not depend on the backend, and under Xen PV + TCG every
+# insmod takes seconds: there, the first bad value of each parameter only.
+values() { # PARAM VALUE...
+	p=$1
+	shift
+	[ "$PVB_MODE" = xen ] && set -- "$1"
+	for v in "$@"; do refused "$p=$v"; done
+}
+values devices junk 00:03 00:20.0 00:03.8 100:00.0 8086:100g ffff:0001 , "$nvme," \
+	"$nvme,,8086:100e" "$nvme@" "$nvme@0" "$nvme@12Q" @64M "0:0:0:0.0"
+values backend bogus "" XEN nativ
+values pool_mb 0 16385 abc -1 1.5
+values address_bits 0 23 65 x
+values max_mapping_kb 0 128 255 257 300 8192 1M
+for p in force rebind poison; do values "$p" maybe; done
+
+if [ "$PVB_MODE" != xen ]; then
+	pvb_load backend=xen
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q "No such device" "$OUT" && ! pvb_loaded; then
+		tap_ok "backend=xen outside a Xen PV guest refused with -ENODEV"
+	else
+		tap_not_ok "backend=xen outside a Xen PV guest refused with -ENODEV"
+		diag_file "$OUT"
+	fi
+	dmesg_has "backend=xen refusal explained" "pvbounce: .*backend=xen" /tmp/dmesg.load
+	check "backend=native loads" pvb_load backend=native
+	expect_eq "debugfs backend native" "$(dbg backend)" native
+	rmmod pvbounce
+else
+	check "backend=xen loads in a PV dom0" pvb_load backend=xen
+	expect_eq "debugfs backend xen" "$(dbg backend)" xen
+	rmmod pvbounce
+	check "backend=auto picks xen" pvb_load
+	expect_eq "debugfs backend xen" "$(dbg backend)" xen
+	rmmod pvbounce
+fi
+check "nvme probes on the kernel's ops after all the refusals" nvme_up "$nvme"
+check_fails "no pvbounce debugfs left behind" test -d "$PVB_DBG"

@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0
+# `make demo`: what a user looks at, in a Xen PV dom0 with an NVMe disk.
+. /scenarios/lib.sh
+skip_without_pvbounce "demo"
+nvme=$(nvme_pci)
+show_file() { # LABEL FILE
+	diag "$1"
+	while IFS= read -r l; do diag "    $l"; done <"$2"
+}
+
+diag "NVMe controller $nvme; loading pvbounce before its driver:"
+diag "  insmod pvbounce.ko devices=$nvme max_mapping_kb=1024 force=1"
+check "pvbounce loaded" pvb_load devices="$nvme" max_mapping_kb=1024 force=1 || exit 0
+grep 'pvbounce' /tmp/dmesg.load | sed 's/^\[[^]]*\] //' >/tmp/demo.log
+show_file "kernel log:" /tmp/demo.log
+check "nvme probed on pvbounce's DMA ops" nvme_up "$nvme" || exit 0
+pvbio_run "verified O_DIRECT I/O, 512 B to 1 MiB, 4 parallel jobs" \
+	-s "$(size_list 1024)" -j 4 -S 7 "$NVME_DEV"
+diag "  $(tail -n 1 "$OUT")"
+diag ""
+diag "backend:                 $(dbg backend)"
+dbg pool >/tmp/demo.pool
+n=$(wc -l </tmp/demo.pool)
+diag "pool placement:          $n machine-contiguous chunks, lowest $(sort /tmp/demo.pool | head -n 1 | cut -d' ' -f1), highest end $(sort -k2 /tmp/demo.pool | tail -n 1 | cut -d' ' -f2) (all below 2^32)"
+head -n 3 /tmp/demo.pool >/tmp/demo.pool3
+show_file "  first chunks (bus start, bus end, slots):" /tmp/demo.pool3
+diag "pool slots:              nslabs $(dbg nslabs), used $(dbg used), used_hiwater $(dbg used_hiwater)"
+diag "attached devices:        $(cat "$PVB_DBG/devices")"
+diag "counters of $nvme:"
+for c in maps unmaps bounced_maps direct_maps bytes_to_device bytes_from_device map_errors largest_request coherent_allocs; do
+	diag "    $(printf '%-18s' $c) $(dbg "$nvme" $c)"
+done
+diag "NVMe max transfer size:  max_hw_sectors_kb=$(nvme_queue max_hw_sectors_kb) (the device's own limit; the kernel's swiotlb-xen allows 252)"
+unbind "$nvme"
+check "pvbounce unloaded" rmmod pvbounce

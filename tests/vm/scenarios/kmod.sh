@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+# The in-kernel test module (tests/kmod/pvbounce_test.ko) exercises the ops of
+# an attached device and prints KTAP when loaded; its result lines become ours.
+# On a Xen PV guest it also checks the pool frame by frame through the p2m.
+. /scenarios/lib.sh
+skip_without_pvbounce "in-kernel tests"
+if [ ! -f "$PVB_TEST_KO" ]; then
+	tap_skip "in-kernel tests" "pvbounce_test.ko not built for $(uname -r)"
+	exit 0
+fi
+nvme=$(nvme_pci)
+
+# KTAP lines of the kernel log as our TAP (nested ones with their suite)
+forward_ktap() { # TAG
+	sed -n 's/^\[[^]]*\] //p' /tmp/dmesg.kmod | awk -v tag="$1" '
+		/^ *# Subtest: / { sub(/^ *# Subtest: /, ""); suite = $0; next }
+		/^ *(not )?ok [0-9]+ / {
+			line = $0; sub(/^ */, "", line)
+			notok = (line ~ /^not ok/)
+			sub(/^(not )?ok [0-9]+ (- )?/, "", line)
+			print (notok ? "not ok" : "ok") "\t" tag ": " (suite != "" ? suite ": " : "") line
+			n++
+		}
+		END { if (!n) print "none" }' >/tmp/ktap
+	if [ "$(cat /tmp/ktap)" = none ]; then
+		tap_not_ok "$1: KTAP results in the kernel log"
+		diag_file /tmp/dmesg.kmod
+		return
+	fi
+	while IFS="$(printf '\t')" read -r r desc; do
+		tap_line "$r $(tap_next) - $desc"
+	done </tmp/ktap
+}
+
+# kmod_run TAG "PVBOUNCE PARAMS" "TEST PARAMS": the device stays without a
+# driver (the test module needs it to itself)
+kmod_run() {
+	check "$1: load pvbounce with $2" pvb_load $2 || return
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_TEST_KO" dev="$nvme" $3
+	rc=$?
+	dmesg >/tmp/dmesg.kmod
+	forward_ktap "$1"
+	expect_eq "$1: insmod pvbounce_test.ko succeeded" "$rc" 0
+	expect_eq "$1: the test module counts no failure" \
+		"$(cat /sys/module/pvbounce_test/parameters/failed 2>/dev/null)" 0
+	rmmod pvbounce_test 2>/dev/null
+	check "$1: rmmod pvbounce after the tests" rmmod pvbounce
+}
+
+kmod_run "kmod force=1" "devices=$nvme force=1" "expect_bounce=1 max_mapping_kb=256"
+kmod_run "kmod force=0 private pool" "devices=$nvme@4M" "max_mapping_kb=256"
+kmod_run "kmod address_bits=28 max_mapping_kb=1024" \
+	"devices=$nvme force=1 address_bits=28 max_mapping_kb=1024 pool_mb=32" \
+	"expect_bounce=1 address_bits=28 max_mapping_kb=1024"

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+# Attach, detach, unload and reload: a bound device is left alone without
+# rebind=1 and taken over with it; devices= written at run time attaches and
+# detaches unbound devices; the selector forms (BB:DD.F, vendor:device) match;
+# ten load / probe / I/O / unbind / unload cycles.
+. /scenarios/lib.sh
+skip_without_pvbounce "attach/detach/unload cycles"
+nvme=$(nvme_pci)
+short=${nvme#0000:}
+vd=$(sed 's/0x//' "$PCI/$nvme/vendor"):$(sed 's/0x//' "$PCI/$nvme/device")
+
+# -- a driver already bound: left alone, or rebound with rebind=1
+check "nvme bound before pvbounce" nvme_up "$nvme" || exit 0
+check "load with devices=$nvme while nvme is bound" pvb_load devices="$nvme"
+dmesg_has "the bound device is left alone, with a message" "pvbounce $nvme: driver nvme is bound: left alone" /tmp/dmesg.load
+check_fails "not attached" grep -q "^$nvme " "$PVB_DBG/devices"
+pvbio_run "I/O on the kernel's own ops" -s 4K,252K -S 51 "$NVME_DEV"
+check "rmmod (nothing attached)" rmmod pvbounce
+
+check "load with rebind=1 while nvme is bound" pvb_load devices="$nvme" rebind=1 force=1
+dmesg_has "rebind logged" "pvbounce $nvme: rebinding driver nvme" /tmp/dmesg.load
+check "nvme back on pvbounce's ops" nvme_up "$nvme"
+attached "$nvme" nvme
+counters "$nvme"
+pvbio_run "rebind=1: I/O verified" -s 4K,64K,252K -n 2 -S 52 "$NVME_DEV"
+expect_ge "rebind=1: bytes_to_device moved" "$(delta "$nvme" bytes_to_device)" "$IO_WRITTEN"
+check "rebind=1: rmmod with nvme bound (it is rebound on the old ops)" rmmod pvbounce
+check "nvme bound again after unload" nvme_up "$nvme"
+pvbio_run "I/O after unload, on the old ops; data of the rebind run intact" \
+	-m r -s 4K,64K,252K -n 2 -S 52 "$NVME_DEV"
+unbind "$nvme"
+
+# -- devices= at run time
+check "load with no device" pvb_load
+expect_eq "debugfs devices empty" "$(cat "$PVB_DBG/devices")" ""
+echo "$nvme" >"$PVB_PARAMS/devices"
+check "devices=$nvme written at run time attaches the unbound device" test -d "$PVB_DBG/$nvme"
+check "nvme probes on pvbounce's ops" nvme_up "$nvme"
+counters "$nvme"
+pvbio_run "I/O verified" -s 4K,252K -S 53 "$NVME_DEV"
+expect_ge "counters moved" "$(delta "$nvme" bytes_to_device)" "$IO_WRITTEN"
+echo >"$PVB_PARAMS/devices"
+check "devices= emptied while bound: still attached" test -d "$PVB_DBG/$nvme"
+unbind "$nvme"
+echo "$nvme" >"$PVB_PARAMS/devices"
+echo >"$PVB_PARAMS/devices"
+check_fails "devices= emptied while unbound: detached" test -d "$PVB_DBG/$nvme"
+check "nvme probes on its old ops" nvme_up "$nvme"
+pvbio_run "I/O verified on the old ops" -s 4K,252K -S 54 "$NVME_DEV"
+check "rmmod: nothing attached, nothing pinned" rmmod pvbounce
+unbind "$nvme"
+
+# -- selector forms
+for sel in "$short" "$vd" "$vd@4M"; do
+	check "load with devices=$sel" pvb_load devices="$sel" || continue
+	check "devices=$sel attaches $nvme" test -d "$PVB_DBG/$nvme"
+	rmmod pvbounce
+done
+
+# -- cycles
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	{
+		pvb_load devices="$nvme" force=$((i % 2)) &&
+		nvme_up "$nvme" &&
+		run_cmd pvbio -s 4K,128K -S $((60 + i)) "$NVME_DEV" &&
+		! rmmod pvbounce 2>/dev/null &&
+		unbind "$nvme" &&
+		rmmod pvbounce
+	} >/tmp/cycle.out 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || break
+done
+tap_result $rc "10 cycles of load, probe, verified I/O, refused rmmod, unbind, rmmod (stopped at $i)" ||
+	diag_file /tmp/cycle.out

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: GPL-2.0
+# max_mapping_kb=1024: the block layer sees the device's own limit (512 KiB on
+# QEMU's default NVMe, MDTS 7) instead of the 256 KiB default or the 252 KiB
+# of the kernel's swiotlb, and 1 MiB O_DIRECT I/O is verified.
+. /scenarios/lib.sh
+skip_without_pvbounce "nvme with max_mapping_kb=1024"
+nvme=$(nvme_pci)
+
+check "load with max_mapping_kb=1024 force=1" pvb_load devices="$nvme" max_mapping_kb=1024 force=1 || exit 0
+check "nvme probes on pvbounce's ops" nvme_up "$nvme" || exit 0
+expect_eq "max_hw_sectors_kb is the device's own 512" "$(nvme_queue max_hw_sectors_kb)" 512
+echo 1024 >"/sys/block/${NVME_DEV#/dev/}/queue/max_sectors_kb" 2>/dev/null
+counters "$nvme"
+pvbio_run "1 MiB O_DIRECT write/read-back" -s 1M -n 8 -S 31 "$NVME_DEV"
+w=$IO_WRITTEN
+pvbio_run "512 B..1 MiB, 2 parallel jobs" -s "$(size_list 1024)" -j 2 -o 64M -S 32 "$NVME_DEV"
+show "$nvme"
+expect_ge "bytes_to_device moved by >= the bytes written" "$(delta "$nvme" bytes_to_device)" $((w + IO_WRITTEN))
+expect_eq "no request too large" "$(delta "$nvme" errors_too_large)" 0
+diag "largest_request $(dbg "$nvme" largest_request)"
+pool_idle max_mapping_kb=1024 "$nvme"
+unbind "$nvme"
+check "rmmod" rmmod pvbounce
