@@ -983,10 +983,15 @@ out:
 		__free_pages(page, order);
 }
 
-/* Under force, one page more than the largest mapping is refused. */
+/*
+ * Under force, a map one page larger than a whole segment is refused.  (The
+ * largest mapping is a segment less the worst min_align_mask padding; a
+ * buffer whose offset needs no padding may map up to the whole segment.)
+ */
 static void t_too_large_refused(struct t *t)
 {
-	size_t n = dma_max_mapping_size(t->dev) + PAGE_SIZE;
+	size_t n = dma_max_mapping_size(t->dev) +
+		   ALIGN(dma_get_min_align_mask(t->dev), 2048) + PAGE_SIZE;
 	unsigned int order = get_order(n);
 	struct page *page;
 	dma_addr_t bus;
