@@ -11,7 +11,7 @@ show_file() { # LABEL FILE
 diag "NVMe controller $nvme; loading pvbounce before its driver:"
 diag "  insmod pvbounce.ko devices=$nvme max_mapping_kb=1024 force=1"
 check "pvbounce loaded" pvb_load devices="$nvme" max_mapping_kb=1024 force=1 || exit 0
-grep 'pvbounce' /tmp/dmesg.load | sed 's/^\[[^]]*\] //' >/tmp/demo.log
+grep 'pvbounce' /tmp/dmesg.load | grep -v 'taint' | sed 's/^\[[^]]*\] //' >/tmp/demo.log
 show_file "kernel log:" /tmp/demo.log
 check "nvme probed on pvbounce's DMA ops" nvme_up "$nvme" || exit 0
 pvbio_run "verified O_DIRECT I/O, 512 B to 1 MiB, 4 parallel jobs" \
@@ -20,8 +20,11 @@ diag "  $(tail -n 1 "$OUT")"
 diag ""
 diag "backend:                 $(dbg backend)"
 dbg pool >/tmp/demo.pool
-n=$(wc -l </tmp/demo.pool)
-diag "pool placement:          $n machine-contiguous chunks, lowest $(sort /tmp/demo.pool | head -n 1 | cut -d' ' -f1), highest end $(sort -k2 /tmp/demo.pool | tail -n 1 | cut -d' ' -f2) (all below 2^32)"
+awk '{ s = $1 + 0; e = $2 + 0; if (NR == 1 || s < lo) { lo = s; los = $1 }
+	if (e > hi) { hi = e; his = $2 } }
+	END { printf "%d machine-contiguous chunks from %s to %s: %s 2^32\n", NR, los, his,
+		hi < 4294967296 ? "all below" : "NOT all below" }' /tmp/demo.pool >/tmp/demo.place
+diag "pool placement:          $(cat /tmp/demo.place)"
 head -n 3 /tmp/demo.pool >/tmp/demo.pool3
 show_file "  first chunks (bus start, bus end, slots):" /tmp/demo.pool3
 diag "pool slots:              nslabs $(dbg nslabs), used $(dbg used), used_hiwater $(dbg used_hiwater)"

@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Every QEMU scenario on both Debian kernels, natively and as a Xen PV dom0,
+# as prove tests (`make vm-check`).  One boot runs a group of scenarios, each
+# of which loads and unloads the module itself; at most PVB_JOBS (default 2)
+# QEMUs run at once.  First a harness self-test: a guest that panics must be
+# reported as failed.
+#
+# Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native"),
+#      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
+#      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+# group name -> scenarios (longest group first: better packing for -j)
+declare -A groups=(
+	[life]=bad_params:lifecycle:memory:xen_exchange:kmod
+	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:net
+)
+group_order=(life io)
+
+kernels=(${PVB_KERNELS:-6.1 6.12})
+modes=(${PVB_MODES:-xen native})
+sel=(${PVB_GROUPS:-${group_order[*]}})
+
+# The module, built for both kernels if missing or older than its sources.
+stale=0
+for k in ${kernels[@]}; do
+	rel=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers: install $(image_meta "$k" | sed 's/image/headers/')"
+	ko=${PVB_BUILD:-$top/build}/${rel##*/linux-headers-}/pvbounce.ko
+	if [[ ! -f $ko ]] || [[ -n $(find "$top/src" "$top/include" "$top/Kbuild" "$top/tests/kmod" -newer "$ko" -type f 2>/dev/null | head -n 1) ]]; then
+		stale=1
+	fi
+done
+((stale == 0)) || make -C "$top" --no-print-directory build-all
+
+# Fetch once, before parallel runs share the cache.
+"$here/fetch.sh" "${kernels[@]}" xen >/dev/null
+
+tdir=$(mktemp -d)
+trap 'rm -rf "$tdir"' EXIT
+tests=()
+cat >"$tdir/00-harness-selftest.t" <<EOF
+#!/bin/bash
+# a guest that panics mid-scenario must fail run.sh with the panic reported
+out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_crash 2>/dev/null)
+rc=\$?
+echo "1..3"
+[ \$rc -ne 0 ] && echo "ok 1 - run.sh fails when the guest panics" || echo "not ok 1 - run.sh fails when the guest panics"
+grep -q '^ok 1 - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
+grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
+EOF
+for g in "${sel[@]}"; do
+	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]})"
+	for m in "${modes[@]}"; do
+		for k in "${kernels[@]}"; do
+			t=$tdir/$k-$m-$g.t
+			printf '#!/bin/sh\nexec "%s/run.sh" %s %s %s\n' "$here" "$k" "$m" "${groups[$g]}" >"$t"
+			tests+=("$t")
+		done
+	done
+done
+tests+=("$tdir/00-harness-selftest.t")
+chmod +x "$tdir"/*.t
+cd "$tdir"
+# shellcheck disable=SC2086
+prove --exec '' --timer -j "${PVB_JOBS:-2}" ${PVB_PROVE_ARGS:-} "${tests[@]/#$tdir/.}"
