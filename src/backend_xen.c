@@ -356,8 +356,8 @@ static int xen_chunk_alloc(unsigned int order, u64 mask, gfp_t gfp,
 	/* Largest 2^bits - 1 not above @mask; 0 tells Xen "no limit". */
 	bits = mask == U64_MAX ? 64 : ilog2(mask + 1);
 	if (order > PVB_MAX_PAGE_ORDER || bits <= PAGE_SHIFT + order) {
-		pr_err("xen: cannot make an order %u chunk below mask %#llx\n",
-		       order, mask);
+		pr_err_ratelimited("xen: cannot make an order %u chunk below mask %#llx\n",
+				   order, mask);
 		return -EINVAL;
 	}
 	if (bits >= 64)
