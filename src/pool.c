@@ -45,7 +45,8 @@ static void free_chunks(struct pvb_pool *p)
 
 /*
  * Obtain @bytes in chunks of @order pages, stepping the order down whenever
- * the backend cannot give a chunk that large.  Returns the smallest order
+ * the backend is short of chunks that large (-ENOMEM); any other error ends
+ * the search with what was had so far.  Returns the smallest order
  * used (the pool's segment order) or a negative errno if nothing was had.
  */
 static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order)
@@ -65,7 +66,8 @@ static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order)
 		ret = p->be->chunk_alloc(order, p->mask,
 					 GFP_KERNEL | __GFP_NOWARN, &c);
 		if (ret) {
-			if (order <= PVB_MIN_CHUNK_ORDER)
+			/* Only a shortage is worth a smaller order. */
+			if (ret != -ENOMEM || order <= PVB_MIN_CHUNK_ORDER)
 				break;
 			order--;
 			pr_warn("pool %s: no %lu KiB chunk below %#llx (%d); trying %lu KiB\n",
