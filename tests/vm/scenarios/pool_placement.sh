@@ -24,6 +24,11 @@ for bits in 28 32; do
 	pvbio_run "address_bits=$bits: I/O bounced below 2^$bits verified" \
 		-s "$(size_list 252)" -j 2 -S $((70 + bits)) "$NVME_DEV"
 	expect_ge "address_bits=$bits: bounced" "$(delta "$nvme" bounced_maps)" 1
+	# nvme allocates PRP lists coherent, in atomic context, during the I/O;
+	# a failure there makes the block layer requeue (minutes of stall)
+	dmesg | grep 'coherent allocation' >/tmp/coh
+	expect_eq "address_bits=$bits: every coherent allocation below 2^$bits succeeded" \
+		"$(wc -l </tmp/coh)" 0 || diag_file /tmp/coh 3
 	unbind "$nvme"
 	check "address_bits=$bits: rmmod" rmmod pvbounce
 done
