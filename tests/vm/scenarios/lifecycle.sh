@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Attach, detach, unload and reload: a bound device is left alone without
 # rebind=1 and taken over with it; devices= written at run time attaches and
-# detaches unbound devices; the selector forms (BB:DD.F, vendor:device) match;
+# detaches unbound devices; a hot-plugged device gets the ops before its
+# driver probes; the selector forms (BB:DD.F, vendor:device) match;
 # ten load / probe / I/O / unbind / unload cycles.
 . /scenarios/lib.sh
 skip_without_pvbounce "attach/detach/unload cycles"
@@ -49,6 +50,20 @@ check "nvme probes on its old ops" nvme_up "$nvme"
 pvbio_run "I/O verified on the old ops" -s 4K,252K -S 54 "$NVME_DEV"
 check "rmmod: nothing attached, nothing pinned" rmmod pvbounce
 unbind "$nvme"
+
+# -- hot-plug: a device that appears while pvbounce is loaded (PCI remove
+# and rescan) gets the ops before nvme, already loaded, probes it
+check "load with devices=$nvme force=1" pvb_load devices="$nvme" force=1
+check "nvme probes" nvme_up "$nvme"
+echo 1 >"$PCI/$nvme/remove"
+check_fails "a removed device is detached" test -d "$PVB_DBG/$nvme"
+echo 1 >/sys/bus/pci/rescan
+check "after a PCI rescan nvme probes the device again" nvme_up "$nvme"
+attached "$nvme" nvme
+counters "$nvme"
+pvbio_run "hot-plugged: I/O verified" -s 4K,252K -S 55 "$NVME_DEV"
+expect_ge "hot-plugged: counters moved" "$(delta "$nvme" bytes_to_device)" "$IO_WRITTEN"
+unload_checks "$nvme" nvme hot-plugged
 
 # -- selector forms
 for sel in "$short" "$vd" "$vd@4M"; do
