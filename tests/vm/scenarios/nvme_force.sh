@@ -29,4 +29,11 @@ expect_eq "no map error" "$(delta "$nvme" map_errors)" 0
 expect_eq "every map was unmapped" "$(dbg "$nvme" maps)" "$(dbg "$nvme" unmaps)"
 expect_eq "no DMA-API misuse reported" "$(dbg "$nvme" misuse)" 0
 pool_idle force=1 "$nvme"
+# the read-only copy for Secure Boot lockdown (no debugfs) says the same
+check "counters also under /sys/kernel/pvbounce/$nvme/" test -f "/sys/kernel/pvbounce/$nvme/maps"
+differ=
+for f in "/sys/kernel/pvbounce/$nvme"/*; do
+	[ "$(cat "$f")" = "$(cat "$PVB_DBG/$nvme/${f##*/}" 2>/dev/null)" ] || differ="$differ ${f##*/}"
+done
+expect_eq "sysfs counters equal debugfs's" "$differ" ""
 unload_checks "$nvme" nvme force=1
