@@ -62,7 +62,7 @@ struct job {
 	pthread_t thread;
 	int id;
 	int fd;
-	uint64_t start, len;	/* region on the device */
+	uint64_t start;		/* of its region on the device */
 	/* results */
 	uint64_t ios, bytes_written, bytes_read;
 	uint64_t io_errors, mismatches, bad_bytes;
@@ -365,7 +365,6 @@ int main(int argc, char **argv)
 		jobs[i].id = i;
 		jobs[i].fd = fd;
 		jobs[i].start = opt.offset + per_job * i;
-		jobs[i].len = per_job;
 		if (pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i])) {
 			fprintf(stderr, "pvbio: cannot start job %d\n", i);
 			return 3;
