@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Memory is given back: free memory after unload is what it was before load
-# (within a few pages), also after 50 load/unload cycles and after a device
-# with a private pool did I/O.  On Xen this covers the exchange back of every
+# (within MEM_SLACK_KB, see lib.sh: the kernel's own noise), also after 50
+# load/unload cycles and after a device with a private pool did I/O.  On Xen this covers the exchange back of every
 # machine-contiguous chunk.
 . /scenarios/lib.sh
 skip_without_pvbounce "memory given back on unload"
