@@ -22,11 +22,14 @@
 /**
  * struct pvb_coherent - a live coherent or dma_alloc_pages() allocation.
  * @node: on pvb_device.coh_list.
- * @chunk: the backend chunk holding it.
+ * @chunk: the backend chunk holding it, or (@from_pool) its first page,
+ *	order and bus address inside the device's pool.
+ * @from_pool: carved out of the bounce pool (backend had no chunk at once).
  */
 struct pvb_coherent {
 	struct list_head node;
 	struct pvb_chunk chunk;
+	bool from_pool;
 };
 
 static inline void stat_add(atomic64_t *c, u64 v)
@@ -276,14 +279,20 @@ static void pvb_sync_sg_for_device(struct device *dev, struct scatterlist *sgl,
 /*
  * Coherent memory and dma_alloc_pages(): one backend chunk per allocation,
  * so it is bus-contiguous and naturally aligned to its (power of two) size.
+ * When the backend cannot make one at once (atomic callers get a single
+ * try), it comes out of the device's bounce pool, which already lies below
+ * 2^address_bits; pool memory is only handed out to coherent masks that
+ * reach the whole pool.
  */
 static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 					 struct device *dev, size_t size,
 					 gfp_t gfp)
 {
 	u64 mask = min(dev->coherent_dma_mask, pvb_cfg.limit_mask);
+	struct pvb_pool *pool = pd->pool;
 	struct pvb_coherent *co;
 	unsigned long flags;
+	void *cpu;
 	int ret;
 
 	co = kzalloc(sizeof(*co), gfp & GFP_KERNEL);
@@ -293,19 +302,38 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 		 __GFP_COMP);
 	ret = pvb_cfg.backend->chunk_alloc(get_order(size), mask, gfp,
 					   &co->chunk);
-	if (ret) {
+	if (ret == 0) {
+		memset(page_address(co->chunk.page), 0,
+		       PAGE_SIZE << co->chunk.order);
+	} else if (mask >= pool->bus_top &&
+		   (cpu = pvb_pool_alloc_coherent(pool, size, &co->chunk.bus))) {
+		co->chunk.page = virt_to_page(cpu);
+		co->chunk.order = get_order(size);
+		co->from_pool = true;
+	} else {
 		kfree(co);
 		pvb_dev_err_ratelimited(pd->pdev,
-					"coherent allocation of %zu bytes below %#llx failed (%d)\n",
-					size, mask, ret);
+					"coherent allocation of %zu bytes below %#llx failed (%d; pool %s: %u of %u slots used)\n",
+					size, mask, ret, pool->name,
+					pvb_slots_used(&pool->slots),
+					pool->slots.nslabs);
 		return NULL;
 	}
-	memset(page_address(co->chunk.page), 0, PAGE_SIZE << co->chunk.order);
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_add(&co->node, &pd->coh_list);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	stat_add(&pd->stats.coherent_allocs, 1);
 	return co;
+}
+
+static void coherent_release(struct pvb_device *pd, struct pvb_coherent *co)
+{
+	if (!co->from_pool)
+		pvb_cfg.backend->chunk_free(&co->chunk);
+	else if (pvb_pool_free_coherent(pd->pool, co->chunk.bus))
+		pvb_dev_err(pd->pdev, "coherent memory at %pad not in pool %s\n",
+			    &co->chunk.bus, pd->pool->name);
+	kfree(co);
 }
 
 static void coherent_put(struct pvb_device *pd, struct page *page,
@@ -327,8 +355,7 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 		report_misuse(pd, PVB_MISUSE_UNKNOWN, "coherent free", bus, 0);
 		return;
 	}
-	pvb_cfg.backend->chunk_free(&found->chunk);
-	kfree(found);
+	coherent_release(pd, found);
 }
 
 /**
@@ -344,8 +371,7 @@ unsigned int pvb_coherent_release_all(struct pvb_device *pd)
 
 	list_for_each_entry_safe(co, tmp, &pd->coh_list, node) {
 		list_del(&co->node);
-		pvb_cfg.backend->chunk_free(&co->chunk);
-		kfree(co);
+		coherent_release(pd, co);
 		n++;
 	}
 	return n;

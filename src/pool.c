@@ -264,7 +264,7 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	struct pvb_mapping m;
 	unsigned int misuse = 0;
 
-	if (pvb_slots_find(&p->slots, bus, &m))
+	if (pvb_slots_find(&p->slots, bus, &m) || p->dir[m.index] == DMA_NONE)
 		return PVB_MISUSE_UNKNOWN;
 	if (m.bus != bus)
 		return PVB_MISUSE_NOT_START;
@@ -305,7 +305,7 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	size_t off;
 
 	*copied = 0;
-	if (pvb_slots_find(&p->slots, bus, &m))
+	if (pvb_slots_find(&p->slots, bus, &m) || p->dir[m.index] == DMA_NONE)
 		return PVB_MISUSE_UNKNOWN;
 	misuse = clamp_to(&m, bus, &size);
 	if (dir != p->dir[m.index])
@@ -319,4 +319,55 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 		*copied = size;
 	}
 	return misuse;
+}
+
+/**
+ * pvb_pool_alloc_coherent() - carve coherent memory out of a pool.
+ * @p: pool.
+ * @size: bytes; rounded up to whole pages.
+ * @bus: bus address of the memory, on success.
+ *
+ * The fallback when the backend cannot make a chunk at once (an atomic
+ * caller below a tight address limit): the pool already lies below the
+ * limit and is bus-contiguous inside a segment.  The memory is zeroed,
+ * page aligned and naturally aligned to its size in bus address.
+ *
+ * Return: kernel address, or NULL if no fitting run is free (or @size is
+ * larger than a segment).
+ */
+void *pvb_pool_alloc_coherent(struct pvb_pool *p, size_t size,
+			      dma_addr_t *bus)
+{
+	struct pvb_map_req req = {
+		.size = PAGE_ALIGN(size),
+		.align_mask = (PAGE_SIZE << get_order(size)) - 1,
+	};
+	struct pvb_mapping m;
+
+	if (!size || pvb_slots_alloc(&p->slots, &req, raw_smp_processor_id(),
+				     &m))
+		return NULL;
+	p->dir[m.index] = DMA_NONE;
+	memset(m.cpu, 0, req.size);
+	*bus = m.bus;
+	return m.cpu;
+}
+
+/**
+ * pvb_pool_free_coherent() - give back memory from pvb_pool_alloc_coherent().
+ * @p: pool.
+ * @bus: the bus address it returned.
+ *
+ * Return: 0, or -ENOENT if @bus is not such an allocation (nothing freed).
+ */
+int pvb_pool_free_coherent(struct pvb_pool *p, dma_addr_t bus)
+{
+	struct pvb_mapping m;
+
+	if (pvb_slots_find(&p->slots, bus, &m) || m.bus != bus ||
+	    p->dir[m.index] != DMA_NONE)
+		return -ENOENT;
+	if (p->poison)
+		memset(m.cpu, PVB_POISON_BYTE, m.size);
+	return pvb_slots_free(&p->slots, bus);
 }

@@ -23,7 +23,8 @@
  * @nchunks: entries used in @chunks.
  * @chunks: the chunks, in allocation order.
  * @slots: the slot allocator over the chunks.
- * @dir: DMA direction of each live mapping, indexed by its head slot.
+ * @dir: DMA direction of each live mapping, indexed by its head slot;
+ *	DMA_NONE marks coherent memory carved out of the pool.
  * @poison: fill freed slots with PVB_POISON_BYTE.
  */
 struct pvb_pool {
@@ -78,6 +79,9 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
 			   size_t *copied);
 bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
+void *pvb_pool_alloc_coherent(struct pvb_pool *p, size_t size,
+			      dma_addr_t *bus);
+int pvb_pool_free_coherent(struct pvb_pool *p, dma_addr_t bus);
 
 /**
  * pvb_pool_bytes() - bytes of bounce space in a pool.
