@@ -21,14 +21,19 @@ kernel_root() {
 	echo "$cache/kernel/$1"
 }
 
-# build the static guest I/O checker (if its source changed); print its path
-build_pvbio() {
-	local out=$cache/bin/pvbio src=$top/tests/vm/pvbio.c
+# build a static guest tool tests/vm/$1.c (if its source changed); print its path
+build_static_tool() {
+	local out=$cache/bin/$1 src=$top/tests/vm/$1.c
 	if [[ ! -x $out || $src -nt $out ]]; then
 		mkdir -p "$cache/bin"
 		gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$out.$$" "$src" >&2 ||
-			die "cannot build pvbio (need gcc and libc6-dev)"
+			die "cannot build $1 (need gcc and libc6-dev)"
 		mv "$out.$$" "$out"
 	fi
 	echo "$out"
+}
+
+# the static guest I/O checker
+build_pvbio() {
+	build_static_tool pvbio
 }

@@ -3,7 +3,7 @@
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko
 # and tests/kmod/pvbounce_test.ko when build/<release>/ has them, the pvbio
-# checker, /init and the scenarios.  The result is cached by content: the same
+# checker, the pvbbench throughput tool, /init and the scenarios.  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
@@ -22,6 +22,7 @@ build=${PVB_BUILD:-$top/build}/$rel
 wanted=(nvme e1000e)
 
 pvbio=$(build_pvbio)
+pvbbench=$(build_static_tool pvbbench)
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -87,6 +88,7 @@ for ko in pvbounce.ko tests/kmod/pvbounce_test.ko; do
 done
 
 cp "$pvbio" "$stage/bin/pvbio"
+cp "$pvbbench" "$stage/bin/pvbbench"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"

@@ -13,6 +13,9 @@
 #      PVB_LOGDIR   where console logs are kept (default build/vm-logs)
 #      PVB_CACHE, PVB_BUILD  as for fetch.sh and mkinitramfs.sh
 #      PVB_QEMU_EXTRA  more QEMU arguments
+#      PVB_NVME_COUNT  NVMe disks of 256 MiB (default 1; the benchmark uses 2)
+#      PVB_KARGS_EXTRA  more guest kernel arguments (no commas: the Xen boot
+#                   separates the multiboot modules with them)
 #
 # The run fails (a "not ok" line) on a missing plan or done marker, on a
 # timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN or UBSAN report
@@ -48,11 +51,18 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+nvme_count=${PVB_NVME_COUNT:-1}
+[[ $nvme_count =~ ^[1-4]$ ]] || die "PVB_NVME_COUNT must be 1..4"
+[[ ${PVB_KARGS_EXTRA:-} != *,* ]] || die "PVB_KARGS_EXTRA must not contain commas"
 truncate -s 256M "$tmp/disk.img"
+for ((i = 2; i <= nvme_count; i++)); do
+	truncate -s 256M "$tmp/disk$i.img"
+done
 
 # panic=-1: reboot at once on panic, and -no-reboot turns that into an exit.
 kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 rdinit=/init"
 kargs+=" pvb.mode=$mode pvb.scenario=$scenarios pvb.tap=ttyS1"
+[[ -n ${PVB_KARGS_EXTRA:-} ]] && kargs+=" $PVB_KARGS_EXTRA"
 qemu=(qemu-system-x86_64 -machine q35 -m 2048 -smp 2
 	-display none -monitor none -no-reboot
 	-serial "file:$log" -serial "file:$taplog"
@@ -71,6 +81,10 @@ else
 	       -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M noreboot"
 	       -initrd "$vmlinuz console=hvc0 $kargs,$initrd")
 fi
+for ((i = 2; i <= nvme_count; i++)); do
+	qemu+=(-drive "file=$tmp/disk$i.img,if=none,id=disk$i,format=raw,cache=unsafe"
+	       -device "nvme,drive=disk$i,serial=pvb$i")
+done
 # shellcheck disable=SC2206
 qemu+=(${PVB_QEMU_EXTRA:-})
 
