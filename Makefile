@@ -8,6 +8,7 @@
 #   make bench-unit           slot allocator micro-benchmark (not a test)
 #   make vm-check             QEMU scenarios, native and Xen PV dom0, both kernels
 #   make check                everything above but the benchmark: the test command
+#   make bench-vm             pvbounce vs the kernel's swiotlb(-xen) throughput in QEMU (not a test)
 #   make demo                 boot a Xen PV dom0 in QEMU and show pvbounce at work
 #   make dkms-install         install the sources into DKMS and build for KERNELRELEASE
 
@@ -20,7 +21,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 # Files a module build needs; tests/ never goes to DKMS.
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
-.PHONY: all module clean build-all sparse unit bench-unit kmod vm-check check demo dkms-install
+.PHONY: all module clean build-all sparse unit bench-unit bench-vm kmod vm-check check demo dkms-install
 
 all: module
 
@@ -53,6 +54,9 @@ bench-unit:
 
 vm-check:
 	tests/vm/run-all.sh
+
+bench-vm:
+	tests/vm/bench.sh
 
 check: sparse unit vm-check
 
