@@ -545,6 +545,30 @@ static int run_of(struct pvb_slots *s, struct pvb_area *a, unsigned int i)
 	return h;
 }
 
+/* Area and slot number of @bus, or NULL if no segment covers it. */
+static struct pvb_area *area_at(struct pvb_slots *s, dma_addr_t bus,
+				unsigned int *i)
+{
+	int seg = seg_lookup(s, bus);
+
+	if (seg < 0)
+		return NULL;
+	*i = slot_of(s, seg, bus);
+	return area_of(s, *i);
+}
+
+/* Head slot of the live mapping holding slot @i (details in @m), or -1. */
+static int mapping_at(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
+		      struct pvb_mapping *m)
+	__must_hold(&a->lock)
+{
+	int h = run_of(s, a, i);
+
+	if (h >= 0)
+		fill_mapping(s, h, m);
+	return h;
+}
+
 /**
  * pvb_slots_find() - find the live mapping that contains a bus address.
  * @s: pool.
@@ -555,27 +579,20 @@ static int run_of(struct pvb_slots *s, struct pvb_area *a, unsigned int i)
  */
 int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
 {
-	int seg = seg_lookup(s, bus);
 	struct pvb_mapping tmp;
 	struct pvb_area *a;
 	unsigned long flags;
 	unsigned int i;
 	int ret = -ENOENT;
-	int h;
 
-	if (seg < 0)
+	a = area_at(s, bus, &i);
+	if (!a)
 		return -ENOENT;
-	i = slot_of(s, seg, bus);
-	a = area_of(s, i);
-
 	spin_lock_irqsave(&a->lock, flags);
-	h = run_of(s, a, i);
-	if (h >= 0) {
-		fill_mapping(s, h, &tmp);
-		if (bus >= tmp.bus && bus - tmp.bus < tmp.size) {
-			*m = tmp;
-			ret = 0;
-		}
+	if (mapping_at(s, a, i, &tmp) >= 0 &&
+	    bus >= tmp.bus && bus - tmp.bus < tmp.size) {
+		*m = tmp;
+		ret = 0;
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
 	return ret;
@@ -590,26 +607,20 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
  */
 int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus)
 {
-	int seg = seg_lookup(s, bus);
 	struct pvb_mapping tmp;
 	struct pvb_area *a;
 	unsigned long flags;
 	unsigned int i, n = 0;
 	int h;
 
-	if (seg < 0)
+	a = area_at(s, bus, &i);
+	if (!a)
 		return -ENOENT;
-	i = slot_of(s, seg, bus);
-	a = area_of(s, i);
-
 	spin_lock_irqsave(&a->lock, flags);
-	h = run_of(s, a, i);
-	if (h >= 0) {
-		fill_mapping(s, h, &tmp);
-		if (tmp.bus == bus) {
-			n = s->slot[h].nslots;
-			give_run(s, a, h);
-		}
+	h = mapping_at(s, a, i, &tmp);
+	if (h >= 0 && tmp.bus == bus) {
+		n = s->slot[h].nslots;
+		give_run(s, a, h);
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
 	if (!n)
