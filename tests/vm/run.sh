@@ -60,7 +60,10 @@ for ((i = 2; i <= nvme_count; i++)); do
 done
 
 # panic=-1: reboot at once on panic, and -no-reboot turns that into an exit.
-kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 rdinit=/init"
+# watchdog_thresh=60: under TCG on a loaded host a boot-time crypto self-test
+# was once seen "stuck" for 22 s; the soft-lockup limit (2x) is now 120 s, so
+# only a real hang panics (the boot's own timeout catches the rest).
+kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 watchdog_thresh=60 rdinit=/init"
 kargs+=" pvb.mode=$mode pvb.scenario=$scenarios pvb.tap=ttyS1"
 [[ -n ${PVB_KARGS_EXTRA:-} ]] && kargs+=" $PVB_KARGS_EXTRA"
 qemu=(qemu-system-x86_64 -machine q35 -m 2048 -smp 2
