@@ -70,6 +70,8 @@ static int native_chunk_alloc(unsigned int order, u64 mask, gfp_t gfp,
 		if (!page)
 			break;
 		if (chunk_fits(page, order, mask)) {
+			/* Zeroed here, not by __GFP_ZERO: rejects need no clearing. */
+			memset(page_address(page), 0, PAGE_SIZE << order);
 			c->page = page;
 			c->order = order;
 			c->bus = page_to_phys(page);

@@ -254,26 +254,27 @@ static void pvb_sync_single_for_device(struct device *dev, dma_addr_t bus,
 	sync_bus(pvb_dev_of(dev), bus, size, dir, false);
 }
 
-static void pvb_sync_sg_for_cpu(struct device *dev, struct scatterlist *sgl,
-				int nents, enum dma_data_direction dir)
+static void sync_sg(struct device *dev, struct scatterlist *sgl, int nents,
+		    enum dma_data_direction dir, bool for_cpu)
 {
 	struct pvb_device *pd = pvb_dev_of(dev);
 	struct scatterlist *sg;
 	int i;
 
 	for_each_sg(sgl, sg, nents, i)
-		sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir, true);
+		sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir, for_cpu);
+}
+
+static void pvb_sync_sg_for_cpu(struct device *dev, struct scatterlist *sgl,
+				int nents, enum dma_data_direction dir)
+{
+	sync_sg(dev, sgl, nents, dir, true);
 }
 
 static void pvb_sync_sg_for_device(struct device *dev, struct scatterlist *sgl,
 				   int nents, enum dma_data_direction dir)
 {
-	struct pvb_device *pd = pvb_dev_of(dev);
-	struct scatterlist *sg;
-	int i;
-
-	for_each_sg(sgl, sg, nents, i)
-		sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir, false);
+	sync_sg(dev, sgl, nents, dir, false);
 }
 
 /*
@@ -302,22 +303,22 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 		 __GFP_COMP);
 	ret = pvb_cfg.backend->chunk_alloc(get_order(size), mask, gfp,
 					   &co->chunk);
-	if (ret == 0) {
-		memset(page_address(co->chunk.page), 0,
-		       PAGE_SIZE << co->chunk.order);
-	} else if (mask >= pool->bus_top &&
-		   (cpu = pvb_pool_alloc_coherent(pool, size, &co->chunk.bus))) {
+	/* Backend chunks and pool carvings both come zeroed. */
+	if (ret) {
+		cpu = mask >= pool->bus_top ?
+		      pvb_pool_alloc_coherent(pool, size, &co->chunk.bus) : NULL;
+		if (!cpu) {
+			kfree(co);
+			pvb_dev_err_ratelimited(pd->pdev,
+						"coherent allocation of %zu bytes below %#llx failed (%d; pool %s: %u of %u slots used)\n",
+						size, mask, ret, pool->name,
+						pvb_slots_used(&pool->slots),
+						pool->slots.nslabs);
+			return NULL;
+		}
 		co->chunk.page = virt_to_page(cpu);
 		co->chunk.order = get_order(size);
 		co->from_pool = true;
-	} else {
-		kfree(co);
-		pvb_dev_err_ratelimited(pd->pdev,
-					"coherent allocation of %zu bytes below %#llx failed (%d; pool %s: %u of %u slots used)\n",
-					size, mask, ret, pool->name,
-					pvb_slots_used(&pool->slots),
-					pool->slots.nslabs);
-		return NULL;
 	}
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_add(&co->node, &pd->coh_list);

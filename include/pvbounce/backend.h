@@ -32,8 +32,8 @@ struct pvb_chunk {
  *	module handed out or that belong to the guest.
  * @range_ok: true if [@phys, @phys + @size) is contiguous in bus address and
  *	its last byte is at or below @mask.
- * @chunk_alloc: allocate 2^@order pages, contiguous and naturally aligned in
- *	bus address, with the last byte at or below @mask.  @gfp is the caller's
+ * @chunk_alloc: allocate 2^@order zeroed pages, contiguous and naturally
+ *	aligned in bus address, with the last byte at or below @mask.  @gfp is the caller's
  *	context (GFP_KERNEL or GFP_ATOMIC plus modifiers).  Return: 0,
  *	-ENOMEM when memory is short, another -errno with a logged reason.
  * @chunk_free: undo @chunk_alloc (pages and, on Xen, machine frames back).
