@@ -2,7 +2,7 @@
 # Thin wrapper for people; kbuild logic lives in Kbuild.
 #
 #   make                      build pvbounce.ko for the running kernel (or KDIR=...)
-#   make build-all            build for both Debian kernels into build/<release>/
+#   make build-all            build for both Debian kernels into build/<release>/ (PVB_BUILD=dir)
 #   make sparse               W=1 and C=2 (sparse) on both Debian kernels; fails on any warning
 #   make unit                 userspace unit tests (ASan+UBSan), TAP under prove
 #   make bench-unit           slot allocator micro-benchmark (not a test)
@@ -16,6 +16,10 @@ KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KERNELRELEASE)/build) $(shell scripts/kdirs.sh 6.12 2>/dev/null))
 KDIRS ?= $(shell scripts/kdirs.sh 2>/dev/null)
 PROVE ?= prove
+# where build-all puts build/<release>/ (tests/vm reads the same variable)
+PVB_BUILD ?= build
+override PVB_BUILD := $(abspath $(PVB_BUILD))
+export PVB_BUILD
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 # Files a module build needs; tests/ never goes to DKMS.
@@ -30,7 +34,7 @@ module:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
-	rm -rf build
+	rm -rf $(PVB_BUILD)
 	$(MAKE) -C tests/unit clean
 
 # build/<release>/ holds a copy of the sources per kernel, so both can be built
@@ -39,7 +43,7 @@ build-all:
 	@test -n "$(KDIRS)" || { echo "no kernel headers found: install linux-headers-amd64 and linux-headers-6.12-amd64"; exit 1; }
 	@set -e; for k in $(KDIRS); do \
 		r=$$(basename $$k | sed 's/^linux-headers-//'); \
-		scripts/build-one.sh "$$k" "build/$$r" "$(EXTRA)"; \
+		scripts/build-one.sh "$$k" "$(PVB_BUILD)/$$r" "$(EXTRA)"; \
 	done
 
 sparse:

@@ -16,6 +16,7 @@
 #include <pvbounce/device.h>
 #include <pvbounce/log.h>
 #include <pvbounce/pvbounce.h>
+#include <pvbounce/refuse.h>
 
 DEFINE_MUTEX(pvb_lock);
 LIST_HEAD(pvb_devices);
@@ -52,6 +53,9 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	struct pvb_device *pd;
 	int ret;
 
+	ret = pvb_refuse_check(pdev);
+	if (ret)
+		return ret;
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
 	if (!pd)
 		return -ENOMEM;
