@@ -44,5 +44,16 @@
 #define pvb_dev_force_sync(dev) do { } while (0)
 #endif
 
+/*
+ * 6.12 sends a device with dev->dma_iommu set straight to iommu-dma,
+ * whatever dev->dma_ops says; 6.1 had no such flag and put iommu_dma_ops
+ * in dev->dma_ops instead (which the foreign-ops check sees).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && defined(CONFIG_IOMMU_DMA)
+#define pvb_dev_dma_iommu(dev) ((dev)->dma_iommu)
+#else
+#define pvb_dev_dma_iommu(dev) false
+#endif
+
 #endif /* __KERNEL__ */
 #endif /* PVBOUNCE_COMPAT_H */
