@@ -9,12 +9,17 @@
  * Each slot knows how many free slots start at it before the next used slot
  * or the end of its segment (swiotlb's list[]): a run of n slots fits at a
  * free slot iff that count is at least n, and a run never crosses a segment.
- * Used slots know the first slot of their run, and the first slot of a run
- * records the mapping, so a search can jump over a whole used run and any
- * address inside a mapping leads back to it.
+ * Used slots know how far back the first slot of their run is, and only
+ * that first slot's head record describes the mapping, so a search can jump
+ * over a whole used run and any address inside a mapping leads back to it.
+ * The per-slot word is 2 bytes, so taking a run writes 2 bytes per slot and
+ * one 16-byte head record.
  *
- *   segment:  | free 3 2 1 | used (head h) ... | free 2 1 |
- *   slot:       i  i+1 i+2   h                   j  j+1
+ *   segment:  | free 3 2 1 | used 0 1 2 ... | free 2 1 |
+ *   slot:       i  i+1 i+2   h               j  j+1
+ *
+ * A bus address finds its segment in O(1) (see struct pvb_slots), its slot
+ * by a shift, its area in the segment's record.
  *
  * Every rule is applied to bus addresses.  For a request, with
  *   A = align_mask | (SLOT - 1) [| (PAGE_SIZE - 1) if size >= PAGE_SIZE],
@@ -43,27 +48,22 @@
 #include <linux/atomic.h>
 #include <pvbounce/slots.h>
 
+/* state of a used slot: this bit plus the distance back to its run's head. */
+#define PVB_SLOT_USED		0x8000
+#define PVB_SLOT_DIST		(PVB_SLOT_USED - 1)
+
 /*
- * struct pvb_slot - per-slot metadata.
- * @orig: original address of the mapping (run's first slot only).
- * @size: size of the mapping (run's first slot only).
- * @head: for a used slot, index of the first slot of its run.
- * @free: free slots from here to the next used slot or the segment's end;
- *	0 for a used slot.
- * @nslots: slots in the run (run's first slot only).
- * @pad: slots between the run's first slot and the one holding the
- *	mapping's bus address (run's first slot only).
- * @off: offset of the mapping's bus address inside its slot (run's first
- *	slot only).
+ * struct pvb_head - a mapping, recorded at the first slot of its run.
+ * @orig: original address of the mapping.
+ * @size: size of the mapping.
+ * @delta: bus address of the mapping less that of the run's first slot
+ *	(the alignment padding); the run is DIV_ROUND_UP(delta + size, SLOT)
+ *	slots.
  */
-struct pvb_slot {
+struct pvb_head {
 	u64 orig;
-	size_t size;
-	u32 head;
-	u16 free;
-	u16 nslots;
-	u16 pad;
-	u16 off;
+	u32 size;
+	u32 delta;
 };
 
 /*
@@ -71,7 +71,9 @@ struct pvb_slot {
  * @lock: protects the slots of the area and the fields below.
  * @first: first slot of the area.
  * @nslots: slots in the area.
- * @used: slots in use in the area.
+ * @used: slots in use in the area (read without the lock for statistics).
+ * @drift: slots taken less slots given back since the area last added
+ *	that to the pool's approximate count.
  * @cursor: slot where the next search starts.
  */
 struct pvb_area {
@@ -79,6 +81,7 @@ struct pvb_area {
 	unsigned int first;
 	unsigned int nslots;
 	unsigned int used;
+	int drift;
 	unsigned int cursor;
 } ____cacheline_aligned_in_smp;
 
@@ -100,7 +103,15 @@ struct pvb_fit {
 	unsigned int nslots;
 };
 
-static_assert(PVB_MAX_SEG_SIZE / PVB_SLOT_SIZE <= U16_MAX);
+static_assert(PVB_MAX_SEG_SIZE / PVB_SLOT_SIZE <= PVB_SLOT_DIST);
+static_assert(PVB_MAX_SEG_SIZE <= U32_MAX);
+static_assert(sizeof(struct pvb_head) == 16);
+
+/* seg_tab of a pool that has no segments: every lookup misses. */
+static const u32 pvb_no_segs[1] = { PVB_SEG_NONE };
+
+/* A direct table may have this many entries (4 bytes each) at most. */
+#define PVB_TAB_MAX(nsegs)	(16ULL * (nsegs) + 1024)
 
 static bool is_mask(u64 m)
 {
@@ -131,10 +142,25 @@ static unsigned int area_first_seg(const struct pvb_slots *s, unsigned int i)
 
 static struct pvb_area *area_of(const struct pvb_slots *s, unsigned int idx)
 {
-	u64 seg = seg_of(s, idx);
+	return &s->area[s->segs[seg_of(s, idx)].area];
+}
 
-	/* The largest i with area_first_seg(i) <= seg. */
-	return &s->area[((seg + 1) * s->nareas - 1) / s->nsegs];
+static bool slot_used(u16 st)
+{
+	return st & PVB_SLOT_USED;
+}
+
+/* Free slots starting at @i (0 if it is used). */
+static unsigned int slot_free(const struct pvb_slots *s, unsigned int i)
+{
+	u16 st = s->state[i];
+
+	return slot_used(st) ? 0 : st;
+}
+
+static unsigned int head_nslots(u32 delta, u32 size)
+{
+	return ((u64)delta + size + PVB_SLOT_SIZE - 1) >> PVB_SLOT_SHIFT;
 }
 
 /*
@@ -166,6 +192,31 @@ static bool next_start(const struct pvb_fit *f, u64 x, u64 last, u64 *r)
 }
 
 /*
+ * First slot of the live run holding the used slot @i, or -1 if the
+ * metadata does not describe one: a run inside @i's segment that holds @i.
+ * Callers holding the area lock treat -1 as corruption; lock-free callers
+ * as a race with someone else's alloc or free.
+ */
+static int run_start(const struct pvb_slots *s, unsigned int i, u16 st,
+		     struct pvb_head *hd)
+{
+	unsigned int dist = st & PVB_SLOT_DIST;
+	unsigned int in_seg = i & (s->seg_slots - 1);
+	unsigned int h, n;
+
+	if (dist > in_seg)
+		return -1;
+	h = i - dist;
+	hd->orig = READ_ONCE(s->head[h].orig);
+	hd->size = READ_ONCE(s->head[h].size);
+	hd->delta = READ_ONCE(s->head[h].delta);
+	n = head_nslots(hd->delta, hd->size);
+	if (!hd->size || n <= dist || n > s->seg_slots - (in_seg - dist))
+		return -1;
+	return h;
+}
+
+/*
  * First fitting run of segment @seg whose start slot is in [@from, @to)
  * (slot indices inside that segment); -1 if none.
  */
@@ -185,21 +236,22 @@ static int seg_search(struct pvb_slots *s, unsigned int seg,
 
 	while (next_start(f, x, last, &r)) {
 		unsigned int i = first + (unsigned int)((r - base) >> PVB_SLOT_SHIFT);
-		struct pvb_slot *sl = &s->slot[i];
+		u16 st = s->state[i];
+		struct pvb_head hd;
+		int h;
 
-		if (sl->free >= f->nslots)
-			return i;
-		if (sl->free) {
+		if (!slot_used(st)) {
+			if (st >= f->nslots)
+				return i;
 			/* No start up to the used slot at i + free fits. */
-			x = r + ((u64)sl->free << PVB_SLOT_SHIFT);
-		} else {
-			unsigned int h = sl->head;
-
-			if (WARN_ON_ONCE(h > i || h + s->slot[h].nslots <= i))
-				return -1;
-			x = slot_bus(s, h) +
-			    ((u64)s->slot[h].nslots << PVB_SLOT_SHIFT);
+			x = r + ((u64)st << PVB_SLOT_SHIFT);
+			continue;
 		}
+		h = run_start(s, i, st, &hd);
+		if (WARN_ON_ONCE(h < 0))
+			return -1;
+		x = slot_bus(s, h) +
+		    ((u64)head_nslots(hd.delta, hd.size) << PVB_SLOT_SHIFT);
 	}
 	return -1;
 }
@@ -215,13 +267,12 @@ static int area_search(struct pvb_slots *s, struct pvb_area *a,
 	unsigned int fseg = seg_of(s, a->first);
 	unsigned int nsegs = a->nslots >> s->seg_shift;
 	unsigned int cur = a->cursor;
-	unsigned int cseg = seg_of(s, cur);
+	unsigned int seg = seg_of(s, cur);
 	unsigned int k;
 
 	if (a->nslots - a->used < f->nslots)
 		return -1;
 	for (k = 0; k <= nsegs; k++) {
-		unsigned int seg = fseg + (cseg - fseg + k) % nsegs;
 		unsigned int from = seg << s->seg_shift;
 		unsigned int to = from + s->seg_slots;
 		int i;
@@ -233,8 +284,22 @@ static int area_search(struct pvb_slots *s, struct pvb_area *a,
 		i = seg_search(s, seg, from, to, f);
 		if (i >= 0)
 			return i;
+		if (++seg == fseg + nsegs)
+			seg = fseg;
 	}
 	return -1;
+}
+
+/* Count @n slots taken (n > 0) or given back (n < 0) in area @a. */
+static void count_slots(struct pvb_slots *s, struct pvb_area *a, int n)
+	__must_hold(&a->lock)
+{
+	WRITE_ONCE(a->used, a->used + n);
+	a->drift += n;
+	if (a->drift >= PVB_USED_BATCH || a->drift <= -PVB_USED_BATCH) {
+		atomic_add(a->drift, &s->stats.approx);
+		a->drift = 0;
+	}
 }
 
 static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
@@ -244,50 +309,63 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 	unsigned int first = i & ~(s->seg_slots - 1);
 	unsigned int j;
 
-	for (j = i; j < i + f->nslots; j++) {
-		s->slot[j].free = 0;
-		s->slot[j].head = i;
-	}
+	WRITE_ONCE(s->head[i].orig, req->orig);
+	WRITE_ONCE(s->head[i].size, (u32)req->size);
+	WRITE_ONCE(s->head[i].delta, (u32)f->off);
+	for (j = 0; j < f->nslots; j++)
+		WRITE_ONCE(s->state[i + j], PVB_SLOT_USED | j);
 	/* Free slots before the run now end at it. */
-	for (j = i; j > first && s->slot[j - 1].free; j--)
-		s->slot[j - 1].free = i - (j - 1);
+	for (j = i; j > first && !slot_used(s->state[j - 1]); j--)
+		WRITE_ONCE(s->state[j - 1], i - (j - 1));
 
-	s->slot[i].orig = req->orig;
-	s->slot[i].size = req->size;
-	s->slot[i].nslots = f->nslots;
-	s->slot[i].pad = f->off >> PVB_SLOT_SHIFT;
-	s->slot[i].off = f->off & (PVB_SLOT_SIZE - 1);
-
-	a->used += f->nslots;
+	count_slots(s, a, f->nslots);
 	a->cursor = i + f->nslots;
 	if (a->cursor >= a->first + a->nslots)
 		a->cursor = a->first;
 }
 
-static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h)
+static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
+		     unsigned int n)
 	__must_hold(&a->lock)
 {
 	unsigned int first = h & ~(s->seg_slots - 1);
-	unsigned int end = h + s->slot[h].nslots;
+	unsigned int end = h + n;
 	unsigned int next = 0;
 	unsigned int j;
 
-	a->used -= s->slot[h].nslots;
 	if (end < first + s->seg_slots)
-		next = s->slot[end].free;
-	for (j = end; j > first && (j > h || s->slot[j - 1].free); j--)
-		s->slot[j - 1].free = ++next;
-
-	s->slot[h].nslots = 0;
-	s->slot[h].size = 0;
+		next = slot_free(s, end);
+	for (j = end; j > first && (j > h || !slot_used(s->state[j - 1])); j--)
+		WRITE_ONCE(s->state[j - 1], ++next);
+	count_slots(s, a, -(int)n);
 }
 
-static void note_used(struct pvb_slots *s, unsigned int n)
+static unsigned int sum_used(const struct pvb_slots *s)
 {
-	int used = atomic_add_return(n, &s->used);
-	int hi = atomic_read(&s->hiwater);
+	unsigned int i, used = 0;
 
-	while (hi < used && !atomic_try_cmpxchg(&s->hiwater, &hi, used))
+	for (i = 0; i < s->nareas; i++)
+		used += READ_ONCE(s->area[i].used);
+	return used;
+}
+
+/*
+ * After an allocation: raise the high-water mark if this may be a new
+ * maximum.  The areas' drifts are each below PVB_USED_BATCH, so when the
+ * approximate count plus that margin is no more than the mark, nothing
+ * needs reading; otherwise sum the areas.
+ */
+static void note_hiwater(struct pvb_slots *s)
+{
+	int hi = atomic_read(&s->stats.hiwater);
+	int used;
+
+	if ((s64)atomic_read(&s->stats.approx) +
+	    (s64)s->nareas * (PVB_USED_BATCH - 1) <= hi)
+		return;
+	used = sum_used(s);
+	while (hi < used &&
+	       !atomic_try_cmpxchg(&s->stats.hiwater, &hi, used))
 		;
 }
 
@@ -338,19 +416,19 @@ static int make_fit(const struct pvb_slots *s, const struct pvb_map_req *req,
 	return 0;
 }
 
+/* The mapping whose run starts at slot @h, described by @hd. */
 static void fill_mapping(const struct pvb_slots *s, unsigned int h,
-			 struct pvb_mapping *m)
+			 const struct pvb_head *hd, struct pvb_mapping *m)
 {
-	const struct pvb_slot *sl = &s->slot[h];
-	unsigned int seg = seg_of(s, h);
+	const struct pvb_seg_info *seg = &s->segs[seg_of(s, h)];
 	u64 delta = ((u64)(h & (s->seg_slots - 1)) << PVB_SLOT_SHIFT) +
-		    ((u64)sl->pad << PVB_SLOT_SHIFT) + sl->off;
+		    hd->delta;
 
-	m->bus = s->segs[seg].bus + delta;
-	m->cpu = s->segs[seg].cpu ? (u8 *)s->segs[seg].cpu + delta : NULL;
-	m->orig = sl->orig;
-	m->size = sl->size;
-	m->index = h + sl->pad;
+	m->bus = seg->bus + delta;
+	m->cpu = seg->cpu ? (u8 *)seg->cpu + delta : NULL;
+	m->orig = hd->orig;
+	m->size = hd->size;
+	m->index = h + (hd->delta >> PVB_SLOT_SHIFT);
 }
 
 static int cmp_seg_bus(const void *a, const void *b, const void *priv)
@@ -362,31 +440,96 @@ static int cmp_seg_bus(const void *a, const void *b, const void *priv)
 	return x < y ? -1 : x > y;
 }
 
-/* Segment covering @bus, or -1. */
-static int seg_lookup(const struct pvb_slots *s, u64 bus)
+static u32 hash_slot(const struct pvb_slots *s, u64 bucket)
 {
-	unsigned int lo = 0, hi = s->nsegs;
-
-	/* Find the last segment (in bus order) starting at or below @bus. */
-	while (hi - lo > 1) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (s->segs[s->seg_by_bus[mid]].bus <= bus)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (bus < s->segs[s->seg_by_bus[lo]].bus ||
-	    bus - s->segs[s->seg_by_bus[lo]].bus >= seg_bytes(s))
-		return -1;
-	return s->seg_by_bus[lo];
+	return (u32)((bucket * 0x9e3779b97f4a7c15ULL) >> (64 - s->hash_bits));
 }
 
-static unsigned int slot_of(const struct pvb_slots *s, unsigned int seg,
-			    u64 bus)
+/* Hash mode: segment starting in absolute bucket @bucket, or -1. */
+static int hash_find(const struct pvb_slots *s, u64 bucket)
 {
-	return (seg << s->seg_shift) +
-	       (unsigned int)((bus - s->segs[seg].bus) >> PVB_SLOT_SHIFT);
+	u32 mask = s->tab_len - 1;
+	u32 k = hash_slot(s, bucket);
+	u32 seg;
+
+	while ((seg = s->seg_tab[k]) != PVB_SEG_NONE) {
+		if (s->segs[seg].bus >> s->bus_shift == bucket)
+			return seg;
+		k = (k + 1) & mask;
+	}
+	return -1;
+}
+
+/**
+ * pvb_slots_seg_hashed() - pvb_slots_seg_of() for a pool with a hash.
+ * @s: pool whose @hash_bits is not 0.
+ * @bus: address inside [@bus_lo, @bus_lo + @bus_span].
+ *
+ * Return: the segment covering @bus, or -1.
+ */
+int pvb_slots_seg_hashed(const struct pvb_slots *s, dma_addr_t bus)
+{
+	u64 bucket = bus >> s->bus_shift;
+	int seg = hash_find(s, bucket);
+
+	if ((seg < 0 || bus < s->segs[seg].bus) && bucket)
+		seg = hash_find(s, bucket - 1);
+	if (seg < 0 || bus < s->segs[seg].bus ||
+	    (bus - s->segs[seg].bus) >> s->bus_shift)
+		return -1;
+	return seg;
+}
+
+/*
+ * Fill in the bus-to-segment lookup.  @by_bus is the segment numbers in bus
+ * order.  A direct table over [lowest, highest] bucket is used when it has
+ * at most PVB_TAB_MAX(nsegs) entries, else a hash at most half full.
+ */
+static int build_lookup(struct pvb_slots *s, const unsigned int *by_bus)
+{
+	u64 last = s->segs[by_bus[s->nsegs - 1]].bus + seg_bytes(s) - 1;
+	u64 nb, i;
+	u32 *tab;
+
+	s->bus_lo = s->segs[by_bus[0]].bus;
+	s->bus_span = last - s->bus_lo;
+	s->tab_base = s->bus_lo & ~((u64)seg_bytes(s) - 1);
+	nb = ((last - s->tab_base) >> s->bus_shift) + 1;
+
+	if (nb <= PVB_TAB_MAX(s->nsegs) && nb <= S32_MAX) {
+		s->tab_len = nb;
+	} else {
+		if (s->nsegs > (1U << 30))
+			return -ENOMEM;
+		s->hash_bits = ilog2(roundup_pow_of_two(2 * (u64)s->nsegs));
+		s->tab_len = 1U << s->hash_bits;
+	}
+	tab = kvmalloc_array(s->tab_len, sizeof(*tab), GFP_KERNEL);
+	if (!tab)
+		return -ENOMEM;
+	memset(tab, 0xff, s->tab_len * sizeof(*tab));
+	s->seg_tab = tab;
+	for (i = 0; i < s->nsegs; i++) {
+		unsigned int seg = by_bus[i];
+		u64 bucket = s->segs[seg].bus >> s->bus_shift;
+		u32 k;
+
+		if (!s->hash_bits) {
+			tab[bucket - (s->tab_base >> s->bus_shift)] = seg;
+			continue;
+		}
+		for (k = hash_slot(s, bucket); tab[k] != PVB_SEG_NONE;
+		     k = (k + 1) & (s->tab_len - 1))
+			;
+		tab[k] = seg;
+	}
+	return 0;
+}
+
+static void forget(struct pvb_slots *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->seg_tab = pvb_no_segs;
 }
 
 /**
@@ -403,10 +546,11 @@ int pvb_slots_init(struct pvb_slots *s, const struct pvb_seg *segs,
 		   unsigned int nsegs, size_t seg_size, unsigned int nareas)
 {
 	u64 balign = min_t(u64, seg_size, PAGE_SIZE);
-	unsigned int nslabs, i;
+	unsigned int *by_bus;
+	unsigned int nslabs, i, a;
 	int ret = -ENOMEM;
 
-	memset(s, 0, sizeof(*s));
+	forget(s);
 	if (!nsegs || !is_power_of_2(seg_size) || seg_size < PVB_SLOT_SIZE ||
 	    seg_size > PVB_MAX_SEG_SIZE)
 		return -EINVAL;
@@ -425,57 +569,60 @@ int pvb_slots_init(struct pvb_slots *s, const struct pvb_seg *segs,
 	s->nslabs = nslabs;
 	s->seg_slots = seg_size >> PVB_SLOT_SHIFT;
 	s->seg_shift = ilog2(s->seg_slots);
+	s->bus_shift = s->seg_shift + PVB_SLOT_SHIFT;
 	s->nsegs = nsegs;
 	s->nareas = nareas;
 
 	s->segs = kvcalloc(nsegs, sizeof(*s->segs), GFP_KERNEL);
 	if (!s->segs)
 		goto err;
-	memcpy(s->segs, segs, nsegs * sizeof(*segs));
+	for (a = 0, i = 0; i < nsegs; i++) {
+		while (i >= area_first_seg(s, a + 1))
+			a++;
+		s->segs[i].bus = segs[i].bus;
+		s->segs[i].cpu = segs[i].cpu;
+		s->segs[i].area = a;
+	}
 
-	s->seg_by_bus = kvcalloc(nsegs, sizeof(*s->seg_by_bus), GFP_KERNEL);
-	if (!s->seg_by_bus)
-		goto err_segs;
+	by_bus = kvcalloc(nsegs, sizeof(*by_bus), GFP_KERNEL);
+	if (!by_bus)
+		goto err;
 	for (i = 0; i < nsegs; i++)
-		s->seg_by_bus[i] = i;
-	sort_r(s->seg_by_bus, nsegs, sizeof(*s->seg_by_bus), cmp_seg_bus,
-	       NULL, s->segs);
+		by_bus[i] = i;
+	sort_r(by_bus, nsegs, sizeof(*by_bus), cmp_seg_bus, NULL, segs);
 	ret = -EINVAL;
 	for (i = 1; i < nsegs; i++)
-		if (s->segs[s->seg_by_bus[i]].bus - s->segs[s->seg_by_bus[i - 1]].bus <
-		    seg_size)
-			goto err_by_bus;
+		if (segs[by_bus[i]].bus - segs[by_bus[i - 1]].bus < seg_size)
+			break;
+	if (i == nsegs)
+		ret = build_lookup(s, by_bus);
+	kvfree(by_bus);
+	if (ret)
+		goto err;
 
 	ret = -ENOMEM;
-	s->slot = kvcalloc(nslabs, sizeof(*s->slot), GFP_KERNEL);
-	if (!s->slot)
-		goto err_by_bus;
-	for (i = 0; i < nslabs; i++)
-		s->slot[i].free = s->seg_slots - (i & (s->seg_slots - 1));
-
+	s->state = kvmalloc_array(nslabs, sizeof(*s->state), GFP_KERNEL);
+	s->head = kvmalloc_array(nslabs, sizeof(*s->head), GFP_KERNEL);
 	s->area = kcalloc(nareas, sizeof(*s->area), GFP_KERNEL);
-	if (!s->area)
-		goto err_slot;
+	if (!s->state || !s->head || !s->area)
+		goto err;
+	for (i = 0; i < nslabs; i++)
+		s->state[i] = s->seg_slots - (i & (s->seg_slots - 1));
+	memset(s->head, 0, nslabs * sizeof(*s->head));
 	for (i = 0; i < nareas; i++) {
-		struct pvb_area *a = &s->area[i];
+		struct pvb_area *ar = &s->area[i];
 
-		spin_lock_init(&a->lock);
-		a->first = area_first_seg(s, i) << s->seg_shift;
-		a->nslots = (area_first_seg(s, i + 1) << s->seg_shift) - a->first;
-		a->cursor = a->first;
+		spin_lock_init(&ar->lock);
+		ar->first = area_first_seg(s, i) << s->seg_shift;
+		ar->nslots = (area_first_seg(s, i + 1) << s->seg_shift) - ar->first;
+		ar->cursor = ar->first;
 	}
-	atomic_set(&s->used, 0);
-	atomic_set(&s->hiwater, 0);
+	atomic_set(&s->stats.approx, 0);
+	atomic_set(&s->stats.hiwater, 0);
 	return 0;
 
-err_slot:
-	kvfree(s->slot);
-err_by_bus:
-	kvfree(s->seg_by_bus);
-err_segs:
-	kvfree(s->segs);
 err:
-	memset(s, 0, sizeof(*s));
+	pvb_slots_destroy(s);
 	return ret;
 }
 
@@ -486,10 +633,12 @@ err:
 void pvb_slots_destroy(struct pvb_slots *s)
 {
 	kfree(s->area);
-	kvfree(s->slot);
-	kvfree(s->seg_by_bus);
+	kvfree(s->head);
+	kvfree(s->state);
+	if (s->seg_tab != pvb_no_segs)
+		kvfree(s->seg_tab);
 	kvfree(s->segs);
-	memset(s, 0, sizeof(*s));
+	forget(s);
 }
 
 /**
@@ -504,6 +653,7 @@ void pvb_slots_destroy(struct pvb_slots *s)
 int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 		    unsigned int cpu_hint, struct pvb_mapping *m)
 {
+	struct pvb_head hd;
 	struct pvb_fit f;
 	unsigned int k;
 	int ret;
@@ -521,9 +671,12 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 		i = area_search(s, a, &f);
 		if (i >= 0) {
 			take_run(s, a, i, req, &f);
-			fill_mapping(s, i, m);
 			spin_unlock_irqrestore(&a->lock, flags);
-			note_used(s, f.nslots);
+			hd.orig = req->orig;
+			hd.size = req->size;
+			hd.delta = f.off;
+			fill_mapping(s, i, &hd, m);
+			note_hiwater(s);
 			return 0;
 		}
 		spin_unlock_irqrestore(&a->lock, flags);
@@ -531,41 +684,33 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 	return fits_empty(s, &f) ? -ENOMEM : -E2BIG;
 }
 
-/* First slot of the live run holding slot @i, or -1 if @i is free. */
-static int run_of(struct pvb_slots *s, struct pvb_area *a, unsigned int i)
-	__must_hold(&a->lock)
+/* Slot number of @bus (its segment is @seg). */
+static unsigned int slot_of(const struct pvb_slots *s, unsigned int seg,
+			    u64 bus)
 {
-	unsigned int h;
-
-	if (s->slot[i].free)
-		return -1;
-	h = s->slot[i].head;
-	if (WARN_ON_ONCE(h > i || h + s->slot[h].nslots <= i))
-		return -1;
-	return h;
+	return (seg << s->seg_shift) +
+	       (unsigned int)((bus - s->segs[seg].bus) >> PVB_SLOT_SHIFT);
 }
 
-/* Area and slot number of @bus, or NULL if no segment covers it. */
-static struct pvb_area *area_at(struct pvb_slots *s, dma_addr_t bus,
-				unsigned int *i)
+/*
+ * The live mapping holding slot @i (head slot returned, details in @m), or
+ * -1.  @locked: the caller holds @i's area lock, so bad metadata is a bug.
+ */
+static int mapping_at(const struct pvb_slots *s, unsigned int i,
+		      struct pvb_mapping *m, bool locked)
 {
-	int seg = seg_lookup(s, bus);
+	u16 st = READ_ONCE(s->state[i]);
+	struct pvb_head hd;
+	int h;
 
-	if (seg < 0)
-		return NULL;
-	*i = slot_of(s, seg, bus);
-	return area_of(s, *i);
-}
-
-/* Head slot of the live mapping holding slot @i (details in @m), or -1. */
-static int mapping_at(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
-		      struct pvb_mapping *m)
-	__must_hold(&a->lock)
-{
-	int h = run_of(s, a, i);
-
-	if (h >= 0)
-		fill_mapping(s, h, m);
+	if (!slot_used(st))
+		return -1;
+	h = run_start(s, i, st, &hd);
+	if (h < 0) {
+		WARN_ON_ONCE(locked);
+		return -1;
+	}
+	fill_mapping(s, h, &hd, m);
 	return h;
 }
 
@@ -583,15 +728,56 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
 	struct pvb_area *a;
 	unsigned long flags;
 	unsigned int i;
-	int ret = -ENOENT;
+	int seg, ret = -ENOENT;
 
-	a = area_at(s, bus, &i);
-	if (!a)
+	seg = pvb_slots_seg_of(s, bus);
+	if (seg < 0)
 		return -ENOENT;
+	i = slot_of(s, seg, bus);
+	a = area_of(s, i);
 	spin_lock_irqsave(&a->lock, flags);
-	if (mapping_at(s, a, i, &tmp) >= 0 &&
+	if (mapping_at(s, i, &tmp, true) >= 0 &&
 	    bus >= tmp.bus && bus - tmp.bus < tmp.size) {
 		*m = tmp;
+		ret = 0;
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	return ret;
+}
+
+/**
+ * pvb_slots_find_owned() - pvb_slots_find() without a lock, for the owner.
+ * @s: pool.
+ * @bus: any bus address inside a live mapping's [bus, bus + size).
+ * @m: filled in with that mapping.
+ *
+ * Return: 0, or -ENOENT.
+ */
+int pvb_slots_find_owned(const struct pvb_slots *s, dma_addr_t bus,
+			 struct pvb_mapping *m)
+{
+	struct pvb_mapping tmp;
+	int seg = pvb_slots_seg_of(s, bus);
+
+	if (seg < 0 || mapping_at(s, slot_of(s, seg, bus), &tmp, false) < 0 ||
+	    bus < tmp.bus || bus - tmp.bus >= tmp.size)
+		return -ENOENT;
+	*m = tmp;
+	return 0;
+}
+
+/* Free the mapping holding slot @i if it starts at @bus; 0 or -ENOENT. */
+static int free_at(struct pvb_slots *s, unsigned int i, dma_addr_t bus)
+{
+	struct pvb_area *a = area_of(s, i);
+	struct pvb_mapping tmp;
+	unsigned long flags;
+	int h, ret = -ENOENT;
+
+	spin_lock_irqsave(&a->lock, flags);
+	h = mapping_at(s, i, &tmp, true);
+	if (h >= 0 && tmp.bus == bus) {
+		give_run(s, a, h, head_nslots(s->head[h].delta, tmp.size));
 		ret = 0;
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
@@ -607,26 +793,25 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
  */
 int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus)
 {
-	struct pvb_mapping tmp;
-	struct pvb_area *a;
-	unsigned long flags;
-	unsigned int i, n = 0;
-	int h;
+	int seg = pvb_slots_seg_of(s, bus);
 
-	a = area_at(s, bus, &i);
-	if (!a)
+	if (seg < 0)
 		return -ENOENT;
-	spin_lock_irqsave(&a->lock, flags);
-	h = mapping_at(s, a, i, &tmp);
-	if (h >= 0 && tmp.bus == bus) {
-		n = s->slot[h].nslots;
-		give_run(s, a, h);
-	}
-	spin_unlock_irqrestore(&a->lock, flags);
-	if (!n)
+	return free_at(s, slot_of(s, seg, bus), bus);
+}
+
+/**
+ * pvb_slots_free_mapping() - give back a mapping already looked up.
+ * @s: pool.
+ * @m: the mapping as alloc or find gave it.
+ *
+ * Return: 0, or -ENOENT (the pool is left untouched).
+ */
+int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m)
+{
+	if (m->index >= s->nslabs)
 		return -ENOENT;
-	atomic_sub(n, &s->used);
-	return 0;
+	return free_at(s, m->index, m->bus);
 }
 
 /**
@@ -638,7 +823,7 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus)
  */
 bool pvb_slots_contains(struct pvb_slots *s, dma_addr_t bus)
 {
-	return seg_lookup(s, bus) >= 0;
+	return pvb_slots_owns(s, bus);
 }
 
 /**
@@ -665,7 +850,11 @@ size_t pvb_slots_max_mapping(const struct pvb_slots *s, u64 min_align_mask)
  */
 unsigned int pvb_slots_used(const struct pvb_slots *s)
 {
-	return atomic_read(&s->used);
+	unsigned int used = sum_used(s);
+	unsigned int hi = atomic_read(&s->stats.hiwater);
+
+	/* A lock-free sum under concurrent use may add up a peak never had. */
+	return min(used, hi);
 }
 
 /**
@@ -676,5 +865,5 @@ unsigned int pvb_slots_used(const struct pvb_slots *s)
  */
 unsigned int pvb_slots_hiwater(const struct pvb_slots *s)
 {
-	return atomic_read(&s->hiwater);
+	return atomic_read(&s->stats.hiwater);
 }

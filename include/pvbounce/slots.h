@@ -19,6 +19,8 @@
 #define PVBOUNCE_SLOTS_H
 
 #include <linux/types.h>
+#include <linux/compiler.h>
+#include <linux/cache.h>
 #include <linux/spinlock.h>
 #include <linux/atomic.h>
 
@@ -26,6 +28,8 @@
 #define PVB_SLOT_SIZE		(1UL << PVB_SLOT_SHIFT)
 #define PVB_MIN_SEG_SIZE	(256UL << 10)
 #define PVB_MAX_SEG_SIZE	(4096UL << 10)
+/* Drift of an area's count before it is added to the pool-wide one. */
+#define PVB_USED_BATCH		64
 
 /**
  * struct pvb_seg - one bus-contiguous segment handed to the allocator.
@@ -74,8 +78,36 @@ struct pvb_mapping {
 	unsigned int index;
 };
 
-struct pvb_slot;
+struct pvb_head;
 struct pvb_area;
+
+/* seg_tab entry of a bucket where no segment starts. */
+#define PVB_SEG_NONE		((u32)~0U)
+
+/**
+ * struct pvb_seg_info - a segment as the pool keeps it (private).
+ * @bus: bus address of the first byte.
+ * @cpu: kernel virtual address of the first byte, or NULL.
+ * @area: area holding the segment.
+ */
+struct pvb_seg_info {
+	dma_addr_t bus;
+	void *cpu;
+	unsigned int area;
+};
+
+/**
+ * struct pvb_slots_stats - the pool-wide counters, written rarely (private).
+ * @approx: slots in use as the areas last reported them: each area adds its
+ *	own count here only when it has drifted by PVB_USED_BATCH or more.
+ * @hiwater: most slots in use at once (see pvb_slots_hiwater()).
+ *
+ * On a cache line of their own, away from the read-mostly fields.
+ */
+struct pvb_slots_stats {
+	atomic_t approx;
+	atomic_t hiwater;
+} ____cacheline_aligned_in_smp;
 
 /**
  * struct pvb_slots - a slot pool.  Fields are private to slots.c except
@@ -83,29 +115,101 @@ struct pvb_area;
  * @nslabs: slots in the pool (public, read-only).
  * @seg_slots: slots per segment (public, read-only).
  * @seg_shift: log2(@seg_slots).
+ * @bus_shift: log2 of the segment size in bytes.
  * @nsegs: segments in the pool.
  * @nareas: areas, a power of two; area i holds segments
- *	[i * nsegs / nareas, (i + 1) * nsegs / nareas).
- * @segs: copy of the caller's segment table.
- * @seg_by_bus: segment numbers sorted by bus address.
- * @slot: per-slot metadata.
- * @area: the areas, each with its lock.
- * @used: slots in use now.
- * @hiwater: most slots ever in use at once.
+ *	[i * nsegs / nareas, (i + 1) * nsegs / nareas) (recorded per segment
+ *	in &struct pvb_seg_info, so no division is ever needed).
+ * @hash_bits: 0 if @seg_tab is a direct table, else log2 of its entries as
+ *	an open-addressing hash.
+ * @tab_len: entries in @seg_tab.
+ * @bus_lo: lowest bus address of the pool.
+ * @bus_span: highest bus address of the pool less @bus_lo.
+ * @tab_base: @bus_lo rounded down to a multiple of the segment size.
+ * @seg_tab: bus to segment.  Bus space is cut into buckets of one segment
+ *	size; at most one segment starts in a bucket, and a segment covers
+ *	part of its start bucket and, if it is not aligned to its size, of the
+ *	next one.  Table: entry k holds the segment starting in bucket
+ *	(@tab_base >> @bus_shift) + k, or PVB_SEG_NONE.  Hash: the segments
+ *	keyed by the absolute bucket their start is in.
+ * @segs: the segments, in the caller's order.
+ * @state: per slot: free slots from here to the next used slot or the end
+ *	of the segment, or PVB_SLOT_USED plus the distance back to the first
+ *	slot of its run.
+ * @head: per slot, meaningful at the first slot of a used run: the mapping.
+ * @area: the areas, each with its lock and counters.
+ * @stats: counters written by allocations, on their own cache line.
  */
 struct pvb_slots {
 	unsigned int nslabs;
 	unsigned int seg_slots;
 	unsigned int seg_shift;
+	unsigned int bus_shift;
 	unsigned int nsegs;
 	unsigned int nareas;
-	struct pvb_seg *segs;
-	unsigned int *seg_by_bus;
-	struct pvb_slot *slot;
+	unsigned int hash_bits;
+	unsigned int tab_len;
+	dma_addr_t bus_lo;
+	dma_addr_t bus_span;
+	dma_addr_t tab_base;
+	const u32 *seg_tab;
+	struct pvb_seg_info *segs;
+	u16 *state;
+	struct pvb_head *head;
 	struct pvb_area *area;
-	atomic_t used;
-	atomic_t hiwater;
+	struct pvb_slots_stats stats;
 };
+
+int pvb_slots_seg_hashed(const struct pvb_slots *s, dma_addr_t bus);
+
+/**
+ * pvb_slots_seg_of() - segment covering a bus address, in O(1).
+ * @s: pool.
+ * @bus: address.
+ *
+ * A range check, then one table entry (two if @bus lies in the part of an
+ * unaligned segment that spills into the next bucket); pools whose segments
+ * are too sparse for a bounded table use a hash.
+ *
+ * Return: the segment's number in the caller's table, or -1.
+ */
+static inline int pvb_slots_seg_of(const struct pvb_slots *s, dma_addr_t bus)
+{
+	u64 k;
+	u32 seg;
+
+	if (bus - s->bus_lo > s->bus_span)
+		return -1;
+	if (unlikely(s->hash_bits))
+		return pvb_slots_seg_hashed(s, bus);
+	k = (bus - s->tab_base) >> s->bus_shift;
+	seg = s->seg_tab[k];
+	if (seg == PVB_SEG_NONE || bus < s->segs[seg].bus) {
+		if (!k)
+			return -1;
+		seg = s->seg_tab[k - 1];
+		if (seg == PVB_SEG_NONE)
+			return -1;
+	}
+	if ((bus - s->segs[seg].bus) >> s->bus_shift)
+		return -1;
+	return seg;
+}
+
+/**
+ * pvb_slots_owns() - is a bus address inside the pool's segments? (inline)
+ * @s: pool.
+ * @bus: address.
+ *
+ * The same answer as pvb_slots_contains(), without a function call for
+ * pools with a direct table.
+ *
+ * Return: true if some segment covers @bus.
+ */
+static inline bool pvb_slots_owns(const struct pvb_slots *s, dma_addr_t bus)
+{
+	return pvb_slots_seg_of(s, bus) >= 0;
+}
 
 /**
  * pvb_slots_init() - set up a pool over a table of segments.
@@ -165,10 +269,32 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
  *
  * Addresses in a mapping's alignment padding (before its @bus) or in the
  * unused tail of its last slot (from @bus + @size on) are in no mapping.
+ * The lookup is O(1) and reads the mapping under its area's lock, so the
+ * answer is consistent whoever else is mapping and unmapping: the checked
+ * variant, for callers that cannot vouch for @bus.
  *
  * Return: 0, or -ENOENT if @bus is outside the pool or in no live mapping.
  */
 int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m);
+
+/**
+ * pvb_slots_find_owned() - pvb_slots_find() without a lock, for the owner.
+ * @s: pool.
+ * @bus: any bus address inside a live mapping's [bus, bus + size).
+ * @m: filled in with that mapping.
+ *
+ * The fast path of sync and unmap: the metadata of a live mapping does not
+ * change until it is freed, so a caller that owns the mapping holding @bus
+ * gets exactly what pvb_slots_find() would give.  For an address in no
+ * live mapping the answer is -ENOENT too, unless other CPUs are taking or
+ * giving back the same slots at that moment: then it may be -ENOENT or a
+ * mapping that was live during the call.  Whatever the races, @m->cpu to
+ * @m->cpu + @m->size lies inside one segment and @m->index below @nslabs.
+ *
+ * Return: 0, or -ENOENT.
+ */
+int pvb_slots_find_owned(const struct pvb_slots *s, dma_addr_t bus,
+			 struct pvb_mapping *m);
 
 /**
  * pvb_slots_free() - give back the whole run of a mapping (padding included).
@@ -179,6 +305,20 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m);
  * is left untouched).
  */
 int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus);
+
+/**
+ * pvb_slots_free_mapping() - give back a mapping already looked up.
+ * @s: pool.
+ * @m: the mapping as pvb_slots_alloc(), pvb_slots_find() or
+ *	pvb_slots_find_owned() gave it.
+ *
+ * pvb_slots_free(@m->bus) without the bus lookup: one lock round trip.
+ * Under the lock it checks that @m->index still holds a live mapping that
+ * starts at @m->bus, so a stale or made-up @m frees nothing.
+ *
+ * Return: 0, or -ENOENT (the pool is left untouched).
+ */
+int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m);
 
 /**
  * pvb_slots_contains() - is a bus address inside the pool's segments?
@@ -206,6 +346,10 @@ size_t pvb_slots_max_mapping(const struct pvb_slots *s, u64 min_align_mask);
  * pvb_slots_used() - slots in use now.
  * @s: pool.
  *
+ * The sum of the areas' counters (nothing pool-wide is written per
+ * mapping).  Exact when no allocation or free runs at the same time;
+ * otherwise a snapshot, never above pvb_slots_hiwater().
+ *
  * Return: number of slots (padding included).
  */
 unsigned int pvb_slots_used(const struct pvb_slots *s);
@@ -213,6 +357,14 @@ unsigned int pvb_slots_used(const struct pvb_slots *s);
 /**
  * pvb_slots_hiwater() - most slots ever in use at once.
  * @s: pool.
+ *
+ * Exact when allocations and frees do not overlap in time (each is then
+ * checked against the maximum).  An allocation compares the pool-wide
+ * approximate count, which lags the truth by less than PVB_USED_BATCH
+ * slots per area, with the maximum, and only when it may be a new maximum
+ * sums the areas' counters without their locks; so with concurrent callers
+ * that sum is a snapshot, and a peak may be missed by up to the slots other
+ * CPUs give back while it is being taken.
  *
  * Return: number of slots.
  */
