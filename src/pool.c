@@ -188,7 +188,19 @@ void pvb_pool_destroy(struct pvb_pool *p)
  */
 bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus)
 {
-	return pvb_slots_contains(&p->slots, bus);
+	return pvb_slots_owns(&p->slots, bus);
+}
+
+/*
+ * The mapping holding @bus: without a lock (the caller owns its mapping),
+ * or under the area lock when the pool is in poison (debug) mode, where a
+ * misbehaving driver racing its own unmaps gets a consistent answer.
+ */
+static int pool_find(struct pvb_pool *p, dma_addr_t bus, struct pvb_mapping *m)
+{
+	if (unlikely(p->poison))
+		return pvb_slots_find(&p->slots, bus, m);
+	return pvb_slots_find_owned(&p->slots, bus, m);
 }
 
 static bool dir_to_device(enum dma_data_direction dir)
@@ -264,7 +276,7 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	struct pvb_mapping m;
 	unsigned int misuse = 0;
 
-	if (pvb_slots_find(&p->slots, bus, &m) || p->dir[m.index] == DMA_NONE)
+	if (pool_find(p, bus, &m) || p->dir[m.index] == DMA_NONE)
 		return PVB_MISUSE_UNKNOWN;
 	if (m.bus != bus)
 		return PVB_MISUSE_NOT_START;
@@ -277,7 +289,7 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 		memcpy(phys_to_virt(m.orig), m.cpu, size);
 	if (p->poison)
 		memset(m.cpu, PVB_POISON_BYTE, m.size);
-	pvb_slots_free(&p->slots, bus);
+	pvb_slots_free_mapping(&p->slots, &m);
 	return misuse;
 }
 
@@ -305,7 +317,7 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	size_t off;
 
 	*copied = 0;
-	if (pvb_slots_find(&p->slots, bus, &m) || p->dir[m.index] == DMA_NONE)
+	if (pool_find(p, bus, &m) || p->dir[m.index] == DMA_NONE)
 		return PVB_MISUSE_UNKNOWN;
 	misuse = clamp_to(&m, bus, &size);
 	if (dir != p->dir[m.index])
@@ -369,5 +381,5 @@ int pvb_pool_free_coherent(struct pvb_pool *p, dma_addr_t bus)
 		return -ENOENT;
 	if (p->poison)
 		memset(m.cpu, PVB_POISON_BYTE, m.size);
-	return pvb_slots_free(&p->slots, bus);
+	return pvb_slots_free_mapping(&p->slots, &m);
 }
