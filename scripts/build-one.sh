@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Build pvbounce.ko (and the test module) for one kernel in a copy of the
-# sources.  Any compiler or sparse warning fails the build.
+# Build pvbounce.ko (and the test and benchmark modules) for one kernel in a
+# copy of the sources.  Any compiler or sparse warning fails the build.
 # Usage: scripts/build-one.sh KDIR OUTDIR ["EXTRA make args"]
 set -e
 kdir=$1 out=$2 extra=$3
@@ -9,13 +9,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Refresh the copy (keep objects of unchanged files).
-tar -C "$top" -cf - Kbuild src include tests/kmod | tar -C "$out" -xf -
+tar -C "$top" -cf - Kbuild src include tests/kmod tests/bench | tar -C "$out" -xf -
 log=$out/build.log
 echo "== build $(basename "$kdir") $extra"
 rc=0
 make -C "$kdir" M="$out" $extra modules >"$log" 2>&1 || rc=$?
 if [ -f "$out/tests/kmod/Kbuild" ]; then
 	make -C "$kdir" M="$out/tests/kmod" KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" $extra modules >>"$log" 2>&1 || rc=$?
+fi
+if [ -f "$out/tests/bench/Kbuild" ]; then
+	make -C "$kdir" M="$out/tests/bench" $extra modules >>"$log" 2>&1 || rc=$?
 fi
 # sparse and W=1 warnings; the kernel's own headers are not ours to fix.
 if grep -E "(warning|error):" "$log" | grep -v "^/usr/src/" >/dev/null; then
