@@ -9,6 +9,8 @@
 #   make vm-check             QEMU scenarios, native and Xen PV dom0, both kernels
 #   make check                everything above but the benchmark: the test command
 #   make bench-vm             pvbounce vs the kernel's swiotlb(-xen) throughput in QEMU (not a test)
+#   make bench                DMA API map/unmap, sg, sync timings: pvbounce vs swiotlb(-xen),
+#                             dma-direct and memcpy in QEMU; tables into README.md (not a test)
 #   make demo                 boot a Xen PV dom0 in QEMU and show pvbounce at work
 #   make dkms-install         install the sources into DKMS and build for KERNELRELEASE
 
@@ -25,7 +27,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 # Files a module build needs; tests/ never goes to DKMS.
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
-.PHONY: all module clean build-all sparse unit bench-unit bench-vm kmod vm-check check demo dkms-install
+.PHONY: all module clean build-all sparse unit bench-unit bench-vm bench kmod vm-check check demo dkms-install
 
 all: module
 
@@ -61,6 +63,9 @@ vm-check:
 
 bench-vm:
 	tests/vm/bench.sh
+
+bench:
+	tests/vm/mapbench.sh
 
 check: sparse unit vm-check
 

@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`: a benchmark, not a test (not part of `make check`).
+#
+# The streaming DMA API of one device through pvbounce against a twin device
+# on the kernel's own ops and against memcpy, timed in the guest kernel by
+# tests/bench/pvbounce_bench.ko (scenarios/mapbench.sh), on each kernel and
+# mode in two boots:
+#   bounce  swiotlb=force: pvbounce force=1 vs swiotlb (swiotlb-xen in a Xen
+#           PV dom0), both bouncing every mapping, and the copy limit (memcpy)
+#   direct  no swiotlb=force: pvbounce force=0 vs dma-direct (swiotlb-xen in a
+#           Xen PV dom0, which maps a reachable buffer directly)
+# The twins are two QEMU pci-testdev, which have no driver.  The tables go to
+# stdout and to $PVB_LOGDIR/mapbench-*.table, and (PVB_MAPBENCH_README=1, the
+# default) into README.md between <!-- bench:begin --> and <!-- bench:end -->.
+# Under TCG on a shared host the numbers are noisy: only ratios within a boot
+# mean much, and the min-max spread says how much.
+#
+# Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "native xen"),
+#      PVB_MAPBENCH_KINDS (default "bounce direct"),
+#      PVB_MAPBENCH_ROUNDS (default 5), PVB_MAPBENCH_MS ms per cell (default 40),
+#      PVB_MAPBENCH_PVB more pvbounce parameters, '+' between them
+#      (e.g. max_mapping_kb=1024), PVB_MAPBENCH_README (default 1),
+#      and what run.sh takes.  One QEMU at a time.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+# shellcheck disable=SC2206
+kernels=(${PVB_KERNELS:-6.1 6.12})
+# shellcheck disable=SC2206
+modes=(${PVB_MODES:-native xen})
+# shellcheck disable=SC2206
+kinds=(${PVB_MAPBENCH_KINDS:-bounce direct})
+rounds=${PVB_MAPBENCH_ROUNDS:-5}
+cell_ms=${PVB_MAPBENCH_MS:-40}
+pvbargs=${PVB_MAPBENCH_PVB:-}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "PVB_MAPBENCH_ROUNDS must be a positive integer"
+[[ $cell_ms =~ ^[1-9][0-9]*$ ]] || die "PVB_MAPBENCH_MS must be a positive integer"
+[[ $pvbargs =~ ^[A-Za-z0-9_=+]*$ ]] || die "PVB_MAPBENCH_PVB: name=value pairs joined by '+'"
+for k in "${kinds[@]}"; do
+	[[ $k == bounce || $k == direct ]] || die "PVB_MAPBENCH_KINDS: bounce and/or direct"
+done
+logdir=${PVB_LOGDIR:-$top/build/vm-logs}
+mkdir -p "$logdir"
+build=${PVB_BUILD:-$top/build}
+
+# the modules, built for the kernels if missing or older than their sources
+for k in "${kernels[@]}"; do
+	kdir=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers"
+	out=$build/${kdir##*/linux-headers-}
+	if [[ ! -f $out/pvbounce.ko || ! -f $out/tests/bench/pvbounce_bench.ko ]] ||
+	   [[ -n $(find "$top/src" "$top/include" "$top/Kbuild" "$top/tests/bench" \
+		   -newer "$out/tests/bench/pvbounce_bench.ko" -type f 2>/dev/null | head -n 1) ]]; then
+		"$top/scripts/build-one.sh" "$kdir" "$out" >&2
+	fi
+done
+"$here/fetch.sh" "${kernels[@]}" xen >/dev/null
+
+status=0
+tables=()
+for k in "${kernels[@]}"; do
+	for m in "${modes[@]}"; do
+		for b in "${kinds[@]}"; do
+			out=$logdir/mapbench-$k-$m-$b.out
+			table=$logdir/mapbench-$k-$m-$b.table
+			kargs="pvb.timeout=1500 pvb.mapbench=$b pvb.mapbench_rounds=$rounds pvb.mapbench_ms=$cell_ms"
+			[[ $b == bounce ]] && kargs="swiotlb=force $kargs"
+			[[ -n $pvbargs ]] && kargs+=" pvb.mapbench_pvb=$pvbargs"
+			echo "== $k $m $b: booting (output in $out)"
+			if ! PVB_TIMEOUT=${PVB_TIMEOUT:-1800} \
+			     PVB_QEMU_EXTRA="-device pci-testdev -device pci-testdev ${PVB_QEMU_EXTRA:-}" \
+			     PVB_KARGS_EXTRA="$kargs ${PVB_KARGS_EXTRA:-}" \
+			     "$here/run.sh" "$k" "$m" mapbench >"$out" 2>&1; then
+				echo "   the boot failed; its output: $out"
+				grep -E '^not ok' "$out" | sed 's/^/   /' || true
+				status=1
+			fi
+			sed -n 's/^# MAPBENCH //p' "$out" >"$table"
+			if grep -q '^=== end' "$table"; then
+				tables+=("$table")
+			else
+				echo "   no complete table in $out"
+				status=1
+			fi
+			sed 's/^/   /' "$table"
+		done
+	done
+done
+
+# README.md: the tables between the markers, in a code block each
+readme=$top/README.md
+if [[ ${PVB_MAPBENCH_README:-1} == 1 && ${#tables[@]} -gt 0 ]]; then
+	if grep -q '^<!-- bench:begin -->$' "$readme" && grep -q '^<!-- bench:end -->$' "$readme"; then
+		block=$(mktemp)
+		{
+			echo "Measured $(date -u +%Y-%m-%d) on $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?'),"
+			echo "QEMU TCG, $(nproc) host CPUs, by \`make bench\` ($rounds rounds of $cell_ms ms per cell)."
+			for t in "${tables[@]}"; do
+				n=${t##*/mapbench-}
+				echo
+				echo "${n%.table}:"
+				echo '```'
+				cat "$t"
+				echo '```'
+			done
+		} >"$block"
+		awk -v block="$block" '
+			/^<!-- bench:begin -->$/ { print; while ((getline l < block) > 0) print l; skip = 1; next }
+			/^<!-- bench:end -->$/ { skip = 0 }
+			!skip' "$readme" >"$readme.$$"
+		mv "$readme.$$" "$readme"
+		rm -f "$block"
+		echo "== README.md: ${#tables[@]} tables written between the bench markers"
+	else
+		echo "== README.md has no <!-- bench:begin --> / <!-- bench:end --> markers; not updated"
+	fi
+fi
+exit $status
