@@ -6,17 +6,19 @@
  * both into the module and, against the shim in tests/unit/shim, into the
  * userspace unit tests.
  *
- * Each slot knows how many free slots start at it before the next used slot
- * or the end of its segment (swiotlb's list[]): a run of n slots fits at a
- * free slot iff that count is at least n, and a run never crosses a segment.
- * Used slots know how far back the first slot of their run is, and only
- * that first slot's head record describes the mapping, so a search can jump
- * over a whole used run and any address inside a mapping leads back to it.
- * The per-slot word is 2 bytes, so taking a run writes 2 bytes per slot and
- * one 16-byte head record.
+ * Two bitmaps per segment: one bit per used slot, and one bit per slot
+ * that starts a run; only that first slot's head record describes the
+ * mapping.  A run of n slots fits at a free slot iff the next used slot (the
+ * next set bit, always a run's first slot) is n or more slots on, a search
+ * jumps over a whole used run (the previous run start and its record give
+ * its end), and any address inside a mapping leads back to it the same way.
+ * A run never crosses a segment.  Taking or giving back a run writes its
+ * bits and one 16-byte head record, nothing per slot and nothing before
+ * the run (swiotlb's list[] of free counts has to be rewritten backwards
+ * over the free slots before a run on every alloc and free).
  *
- *   segment:  | free 3 2 1 | used 0 1 2 ... | free 2 1 |
- *   slot:       i  i+1 i+2   h               j  j+1
+ *   used:     | 0 0 0 | 1 1 1 1 | 0 0 | 1 |
+ *   start:    | 0 0 0 | 1 0 0 0 | 0 0 | 1 |
  *
  * A bus address finds its segment in O(1) (see struct pvb_slots), its slot
  * by a shift, its area in the segment's record.
@@ -46,11 +48,8 @@
 #include <linux/string.h>
 #include <linux/spinlock.h>
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <pvbounce/slots.h>
-
-/* state of a used slot: this bit plus the distance back to its run's head. */
-#define PVB_SLOT_USED		0x8000
-#define PVB_SLOT_DIST		(PVB_SLOT_USED - 1)
 
 /*
  * struct pvb_head - a mapping, recorded at the first slot of its run.
@@ -103,7 +102,6 @@ struct pvb_fit {
 	unsigned int nslots;
 };
 
-static_assert(PVB_MAX_SEG_SIZE / PVB_SLOT_SIZE <= PVB_SLOT_DIST);
 static_assert(PVB_MAX_SEG_SIZE <= U32_MAX);
 static_assert(sizeof(struct pvb_head) == 16);
 
@@ -128,12 +126,6 @@ static unsigned int seg_of(const struct pvb_slots *s, unsigned int idx)
 	return idx >> s->seg_shift;
 }
 
-static u64 slot_bus(const struct pvb_slots *s, unsigned int idx)
-{
-	return s->segs[seg_of(s, idx)].bus +
-	       ((u64)(idx & (s->seg_slots - 1)) << PVB_SLOT_SHIFT);
-}
-
 /* Area i holds segments [i * nsegs / nareas, (i + 1) * nsegs / nareas). */
 static unsigned int area_first_seg(const struct pvb_slots *s, unsigned int i)
 {
@@ -145,17 +137,72 @@ static struct pvb_area *area_of(const struct pvb_slots *s, unsigned int idx)
 	return &s->area[s->segs[seg_of(s, idx)].area];
 }
 
-static bool slot_used(u16 st)
+/*
+ * Bitmaps: each segment has its own whole words (map_words of them), so
+ * areas never share a word.  Positions are slot numbers inside a segment.
+ */
+static u64 *map_word(const struct pvb_slots *s, u64 *map, unsigned int seg,
+		     unsigned int pos)
 {
-	return st & PVB_SLOT_USED;
+	return &map[seg * s->map_words + (pos >> 6)];
 }
 
-/* Free slots starting at @i (0 if it is used). */
-static unsigned int slot_free(const struct pvb_slots *s, unsigned int i)
+static bool test_pos(const struct pvb_slots *s, u64 *map, unsigned int seg,
+		     unsigned int pos)
 {
-	u16 st = s->state[i];
+	return READ_ONCE(*map_word(s, map, seg, pos)) >> (pos & 63) & 1;
+}
 
-	return slot_used(st) ? 0 : st;
+/* Set (@set) or clear the bits [@pos, @pos + @n) of segment @seg. */
+static void change_range(const struct pvb_slots *s, u64 *map, unsigned int seg,
+			 unsigned int pos, unsigned int n, bool set)
+{
+	while (n) {
+		unsigned int b = pos & 63, k = min(n, 64 - b);
+		u64 mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << b;
+		u64 *w = map_word(s, map, seg, pos);
+
+		WRITE_ONCE(*w, set ? *w | mask : *w & ~mask);
+		pos += k;
+		n -= k;
+	}
+}
+
+/* First set bit of segment @seg at a position in [@pos, @end), or @end. */
+static unsigned int next_set(const struct pvb_slots *s, u64 *map,
+			     unsigned int seg, unsigned int pos,
+			     unsigned int end)
+{
+	u64 w;
+
+	if (pos >= end)
+		return end;
+	w = READ_ONCE(*map_word(s, map, seg, pos)) & (~0ULL << (pos & 63));
+	pos &= ~63U;
+	while (!w) {
+		pos += 64;
+		if (pos >= end)
+			return end;
+		w = READ_ONCE(*map_word(s, map, seg, pos));
+	}
+	return min(pos + (unsigned int)__ffs64(w), end);
+}
+
+/* Last set bit of segment @seg at a position at or below @pos, or -1. */
+static int prev_set(const struct pvb_slots *s, u64 *map, unsigned int seg,
+		    unsigned int pos)
+{
+	u64 w = READ_ONCE(*map_word(s, map, seg, pos)) &
+		(~0ULL >> (63 - (pos & 63)));
+
+	pos &= ~63U;
+	while (!w) {
+		if (!pos)
+			return -1;
+		pos -= 64;
+		w = READ_ONCE(*map_word(s, map, seg, pos));
+	}
+	return pos + fls64(w) - 1;
 }
 
 static unsigned int head_nslots(u32 delta, u32 size)
@@ -192,28 +239,32 @@ static bool next_start(const struct pvb_fit *f, u64 x, u64 last, u64 *r)
 }
 
 /*
- * First slot of the live run holding the used slot @i, or -1 if the
- * metadata does not describe one: a run inside @i's segment that holds @i.
- * Callers holding the area lock treat -1 as corruption; lock-free callers
- * as a race with someone else's alloc or free.
+ * Position in segment @seg of the first slot of the run holding position
+ * @pos, its record in @hd; -1 if no run holds @pos.  Runs are found from
+ * the start bitmap and checked against their records: -1 also when the
+ * record does not describe a run inside the segment, which callers holding
+ * the area lock treat as corruption, lock-free callers as a race with
+ * someone else's alloc or free.  @bad (may be NULL) tells the two apart.
  */
-static int run_start(const struct pvb_slots *s, unsigned int i, u16 st,
-		     struct pvb_head *hd)
+static int run_at(const struct pvb_slots *s, unsigned int seg,
+		  unsigned int pos, struct pvb_head *hd, bool *bad)
 {
-	unsigned int dist = st & PVB_SLOT_DIST;
-	unsigned int in_seg = i & (s->seg_slots - 1);
-	unsigned int h, n;
+	int h = prev_set(s, s->start_map, seg, pos);
+	unsigned int idx, n;
 
-	if (dist > in_seg)
+	if (h < 0)
 		return -1;
-	h = i - dist;
-	hd->orig = READ_ONCE(s->head[h].orig);
-	hd->size = READ_ONCE(s->head[h].size);
-	hd->delta = READ_ONCE(s->head[h].delta);
+	idx = (seg << s->seg_shift) + h;
+	hd->orig = READ_ONCE(s->head[idx].orig);
+	hd->size = READ_ONCE(s->head[idx].size);
+	hd->delta = READ_ONCE(s->head[idx].delta);
 	n = head_nslots(hd->delta, hd->size);
-	if (!hd->size || n <= dist || n > s->seg_slots - (in_seg - dist))
+	if (!hd->size || n > s->seg_slots - h) {
+		if (bad)
+			*bad = true;
 		return -1;
-	return h;
+	}
+	return pos < h + n ? h : -1;
 }
 
 /*
@@ -235,23 +286,29 @@ static int seg_search(struct pvb_slots *s, unsigned int seg,
 			    (u64)(to - 1 - first) << PVB_SLOT_SHIFT);
 
 	while (next_start(f, x, last, &r)) {
-		unsigned int i = first + (unsigned int)((r - base) >> PVB_SLOT_SHIFT);
-		u16 st = s->state[i];
+		unsigned int pos = (unsigned int)((r - base) >> PVB_SLOT_SHIFT);
 		struct pvb_head hd;
+		bool bad = false;
 		int h;
 
-		if (!slot_used(st)) {
-			if (st >= f->nslots)
-				return i;
-			/* No start up to the used slot at i + free fits. */
-			x = r + ((u64)st << PVB_SLOT_SHIFT);
-			continue;
+		if (!test_pos(s, s->used_map, seg, pos)) {
+			/* A used slot among the next nslots starts a run. */
+			unsigned int end = min(pos + f->nslots, s->seg_slots);
+			unsigned int u = next_set(s, s->used_map, seg, pos, end);
+
+			if (u == end) {
+				if (end - pos == f->nslots)
+					return first + pos;
+				/* Later starts have even less room. */
+				return -1;
+			}
+			pos = u;
 		}
-		h = run_start(s, i, st, &hd);
+		h = run_at(s, seg, pos, &hd, &bad);
 		if (WARN_ON_ONCE(h < 0))
 			return -1;
-		x = slot_bus(s, h) +
-		    ((u64)head_nslots(hd.delta, hd.size) << PVB_SLOT_SHIFT);
+		x = base + ((u64)(h + head_nslots(hd.delta, hd.size)) <<
+			    PVB_SLOT_SHIFT);
 	}
 	return -1;
 }
@@ -306,17 +363,13 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 		     const struct pvb_map_req *req, const struct pvb_fit *f)
 	__must_hold(&a->lock)
 {
-	unsigned int first = i & ~(s->seg_slots - 1);
-	unsigned int j;
+	unsigned int seg = seg_of(s, i), pos = i & (s->seg_slots - 1);
 
 	WRITE_ONCE(s->head[i].orig, req->orig);
 	WRITE_ONCE(s->head[i].size, (u32)req->size);
 	WRITE_ONCE(s->head[i].delta, (u32)f->off);
-	for (j = 0; j < f->nslots; j++)
-		WRITE_ONCE(s->state[i + j], PVB_SLOT_USED | j);
-	/* Free slots before the run now end at it. */
-	for (j = i; j > first && !slot_used(s->state[j - 1]); j--)
-		WRITE_ONCE(s->state[j - 1], i - (j - 1));
+	change_range(s, s->used_map, seg, pos, f->nslots, true);
+	change_range(s, s->start_map, seg, pos, 1, true);
 
 	count_slots(s, a, f->nslots);
 	a->cursor = i + f->nslots;
@@ -328,15 +381,10 @@ static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
 		     unsigned int n)
 	__must_hold(&a->lock)
 {
-	unsigned int first = h & ~(s->seg_slots - 1);
-	unsigned int end = h + n;
-	unsigned int next = 0;
-	unsigned int j;
+	unsigned int seg = seg_of(s, h), pos = h & (s->seg_slots - 1);
 
-	if (end < first + s->seg_slots)
-		next = slot_free(s, end);
-	for (j = end; j > first && (j > h || !slot_used(s->state[j - 1])); j--)
-		WRITE_ONCE(s->state[j - 1], ++next);
+	change_range(s, s->start_map, seg, pos, 1, false);
+	change_range(s, s->used_map, seg, pos, n, false);
 	count_slots(s, a, -(int)n);
 }
 
@@ -601,14 +649,13 @@ int pvb_slots_init(struct pvb_slots *s, const struct pvb_seg *segs,
 		goto err;
 
 	ret = -ENOMEM;
-	s->state = kvmalloc_array(nslabs, sizeof(*s->state), GFP_KERNEL);
-	s->head = kvmalloc_array(nslabs, sizeof(*s->head), GFP_KERNEL);
+	s->map_words = DIV_ROUND_UP(s->seg_slots, 64);
+	s->used_map = kvcalloc((size_t)nsegs * s->map_words, sizeof(u64), GFP_KERNEL);
+	s->start_map = kvcalloc((size_t)nsegs * s->map_words, sizeof(u64), GFP_KERNEL);
+	s->head = kvcalloc(nslabs, sizeof(*s->head), GFP_KERNEL);
 	s->area = kcalloc(nareas, sizeof(*s->area), GFP_KERNEL);
-	if (!s->state || !s->head || !s->area)
+	if (!s->used_map || !s->start_map || !s->head || !s->area)
 		goto err;
-	for (i = 0; i < nslabs; i++)
-		s->state[i] = s->seg_slots - (i & (s->seg_slots - 1));
-	memset(s->head, 0, nslabs * sizeof(*s->head));
 	for (i = 0; i < nareas; i++) {
 		struct pvb_area *ar = &s->area[i];
 
@@ -634,7 +681,8 @@ void pvb_slots_destroy(struct pvb_slots *s)
 {
 	kfree(s->area);
 	kvfree(s->head);
-	kvfree(s->state);
+	kvfree(s->start_map);
+	kvfree(s->used_map);
 	if (s->seg_tab != pvb_no_segs)
 		kvfree(s->seg_tab);
 	kvfree(s->segs);
@@ -699,17 +747,17 @@ static unsigned int slot_of(const struct pvb_slots *s, unsigned int seg,
 static int mapping_at(const struct pvb_slots *s, unsigned int i,
 		      struct pvb_mapping *m, bool locked)
 {
-	u16 st = READ_ONCE(s->state[i]);
+	unsigned int seg = seg_of(s, i);
 	struct pvb_head hd;
+	bool bad = false;
 	int h;
 
-	if (!slot_used(st))
-		return -1;
-	h = run_start(s, i, st, &hd);
+	h = run_at(s, seg, i & (s->seg_slots - 1), &hd, &bad);
 	if (h < 0) {
-		WARN_ON_ONCE(locked);
+		WARN_ON_ONCE(locked && bad);
 		return -1;
 	}
+	h += seg << s->seg_shift;
 	fill_mapping(s, h, &hd, m);
 	return h;
 }

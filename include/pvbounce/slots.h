@@ -133,9 +133,9 @@ struct pvb_slots_stats {
  *	(@tab_base >> @bus_shift) + k, or PVB_SEG_NONE.  Hash: the segments
  *	keyed by the absolute bucket their start is in.
  * @segs: the segments, in the caller's order.
- * @state: per slot: free slots from here to the next used slot or the end
- *	of the segment, or PVB_SLOT_USED plus the distance back to the first
- *	slot of its run.
+ * @map_words: u64 words of each segment in @used_map and @start_map.
+ * @used_map: per segment, a bit per used slot.
+ * @start_map: per segment, a bit per slot that starts a used run.
  * @head: per slot, meaningful at the first slot of a used run: the mapping.
  * @area: the areas, each with its lock and counters.
  * @stats: counters written by allocations, on their own cache line.
@@ -154,7 +154,9 @@ struct pvb_slots {
 	dma_addr_t tab_base;
 	const u32 *seg_tab;
 	struct pvb_seg_info *segs;
-	u16 *state;
+	unsigned int map_words;
+	u64 *used_map;
+	u64 *start_map;
 	struct pvb_head *head;
 	struct pvb_area *area;
 	struct pvb_slots_stats stats;
