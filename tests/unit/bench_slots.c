@@ -6,9 +6,16 @@
  * mappings (allocates one, frees the oldest), so searches meet a partly
  * used pool; thread t passes cpu_hint t.  Built -O2 without sanitizers;
  * the shim's spinlock is a pthread mutex.
+ *
+ * The second table times the calls pool.c makes for a map, one sync and an
+ * unmap: alloc; find; find + free.  With the O(1) API (slots.h defines
+ * PVB_SEG_NONE) those are find_owned() and free_mapping(); built against
+ * an older slots.h the same source times find() and free(bus), so the two
+ * builds compare like with like.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +33,7 @@ static struct pvb_slots pool;
 
 struct arg {
 	unsigned int id;
+	bool pool_path;
 	size_t size;
 	double ns;
 	double cpu_ns;
@@ -38,6 +46,33 @@ static double clock_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* What pool.c's sync does with the allocator: one lookup. */
+static void sync_one(dma_addr_t bus)
+{
+	struct pvb_mapping m;
+
+#ifdef PVB_SEG_NONE
+	if (pvb_slots_find_owned(&pool, bus, &m))
+#else
+	if (pvb_slots_find(&pool, bus, &m))
+#endif
+		abort();
+}
+
+/* What pool.c's unmap does with the allocator: look up, then free. */
+static void unmap(dma_addr_t bus)
+{
+	struct pvb_mapping m;
+
+#ifdef PVB_SEG_NONE
+	if (pvb_slots_find_owned(&pool, bus, &m) ||
+	    pvb_slots_free_mapping(&pool, &m))
+#else
+	if (pvb_slots_find(&pool, bus, &m) || pvb_slots_free(&pool, bus))
+#endif
+		abort();
 }
 
 static void *run(void *p)
@@ -57,13 +92,18 @@ static void *run(void *p)
 		};
 		unsigned int k = i % LIVE;
 
-		if (ring[k])
+		if (ring[k] && a->pool_path)
+			unmap(ring[k]);
+		else if (ring[k])
 			pvb_slots_free(&pool, ring[k]);
 		ring[k] = 0;
-		if (pvb_slots_alloc(&pool, &r, a->id, &m))
+		if (pvb_slots_alloc(&pool, &r, a->id, &m)) {
 			a->fails++;
-		else
+		} else {
 			ring[k] = m.bus;
+			if (a->pool_path)
+				sync_one(m.bus + a->size / 2);
+		}
 	}
 	for (i = 0; i < LIVE; i++)
 		if (ring[i])
@@ -73,7 +113,8 @@ static void *run(void *p)
 	return NULL;
 }
 
-static void bench(unsigned int nthreads, size_t size, double *wall, double *cpu)
+static void bench(unsigned int nthreads, size_t size, bool pool_path,
+		  double *wall, double *cpu)
 {
 	struct arg args[4];
 	pthread_t th[4];
@@ -81,7 +122,8 @@ static void bench(unsigned int nthreads, size_t size, double *wall, double *cpu)
 	unsigned int i;
 
 	for (i = 0; i < nthreads; i++) {
-		args[i] = (struct arg){ .id = i, .size = size };
+		args[i] = (struct arg){ .id = i, .size = size,
+					.pool_path = pool_path };
 		pthread_create(&th[i], NULL, run, &args[i]);
 	}
 	for (i = 0; i < nthreads; i++) {
@@ -101,7 +143,7 @@ int main(void)
 	static const size_t sizes[] = { 512, 4096, 65536 };
 	static const char *const names[] = { "512 B", "4 KiB", "64 KiB" };
 	static const unsigned int threads[] = { 1, 2, 4 };
-	unsigned int nsegs = POOL / SEG, i, t;
+	unsigned int nsegs = POOL / SEG, i, t, p;
 	double wall[3][3], cpu[3][3];
 	struct pvb_seg *segs = calloc(nsegs, sizeof(*segs));
 
@@ -113,16 +155,19 @@ int main(void)
 	}
 	printf("slot allocator: %lu MiB pool, %lu KiB segments, %d areas, %d live mappings per thread, min_align_mask 0xfff\n",
 	       POOL >> 20, SEG >> 10, NAREAS, LIVE);
-	for (i = 0; i < 3; i++)
-		for (t = 0; t < 3; t++)
-			bench(threads[t], sizes[i], &wall[i][t], &cpu[i][t]);
-	printf("ns per alloc+free, per thread: wall clock (thread CPU time)\n");
-	printf("%-8s %16s %16s %16s\n", "size", "1 thread", "2 threads", "4 threads");
-	for (i = 0; i < 3; i++) {
-		printf("%-8s", names[i]);
-		for (t = 0; t < 3; t++)
-			printf(" %7.0f (%6.0f)", wall[i][t], cpu[i][t]);
-		printf("\n");
+	for (p = 0; p < 2; p++) {
+		for (i = 0; i < 3; i++)
+			for (t = 0; t < 3; t++)
+				bench(threads[t], sizes[i], p, &wall[i][t], &cpu[i][t]);
+		printf(p ? "ns per alloc + find + find&free (pool.c's map, sync, unmap), per thread: wall clock (thread CPU time)\n" :
+			   "ns per alloc+free, per thread: wall clock (thread CPU time)\n");
+		printf("%-8s %16s %16s %16s\n", "size", "1 thread", "2 threads", "4 threads");
+		for (i = 0; i < 3; i++) {
+			printf("%-8s", names[i]);
+			for (t = 0; t < 3; t++)
+				printf(" %7.0f (%6.0f)", wall[i][t], cpu[i][t]);
+			printf("\n");
+		}
 	}
 	printf("(%ld CPUs online)\n", sysconf(_SC_NPROCESSORS_ONLN));
 	pvb_slots_destroy(&pool);
