@@ -17,8 +17,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 declare -A groups=(
 	[life]=bad_params:lifecycle:memory:xen_exchange:kmod
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:net
+	[iommu]=iommu
 )
-group_order=(life io)
+group_order=(life io iommu)
+# groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
+declare -A group_iommu=([iommu]="translate pt")
 
 kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-xen native})
@@ -55,6 +58,15 @@ for g in "${sel[@]}"; do
 	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]})"
 	for m in "${modes[@]}"; do
 		for k in "${kernels[@]}"; do
+			if [[ -n ${group_iommu[$g]:-} ]]; then
+				[[ $m == native ]] || continue
+				for i in ${group_iommu[$g]}; do
+					t=$tdir/$k-$m-$g-$i.t
+					printf '#!/bin/sh\nPVB_IOMMU=%s exec "%s/run.sh" %s %s %s\n' "$i" "$here" "$k" "$m" "${groups[$g]}" >"$t"
+					tests+=("$t")
+				done
+				continue
+			fi
 			t=$tdir/$k-$m-$g.t
 			printf '#!/bin/sh\nexec "%s/run.sh" %s %s %s\n' "$here" "$k" "$m" "${groups[$g]}" >"$t"
 			tests+=("$t")

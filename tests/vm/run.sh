@@ -16,6 +16,8 @@
 #      PVB_NVME_COUNT  NVMe disks of 256 MiB (default 1; the benchmark uses 2)
 #      PVB_KARGS_EXTRA  more guest kernel arguments (no commas: the Xen boot
 #                   separates the multiboot modules with them)
+#      PVB_IOMMU    translate or pt: QEMU's intel-iommu and intel_iommu=on
+#                   (pt: and iommu=pt, an identity domain); native only
 #
 # The run fails (a "not ok" line) on a missing plan or done marker, on a
 # timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN or UBSAN report
@@ -33,7 +35,7 @@ done
 timeout=${PVB_TIMEOUT:-900}
 logdir=${PVB_LOGDIR:-$top/build/vm-logs}
 mkdir -p "$logdir"
-name=$series-$mode-${scenarios//:/+}
+name=$series-$mode${PVB_IOMMU:+-iommu_$PVB_IOMMU}-${scenarios//:/+}
 name=${name:0:120}
 log=$logdir/$name.console
 taplog=$logdir/$name.tap
@@ -66,7 +68,22 @@ done
 kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 watchdog_thresh=60 rdinit=/init"
 kargs+=" pvb.mode=$mode pvb.scenario=$scenarios pvb.tap=ttyS1"
 [[ -n ${PVB_KARGS_EXTRA:-} ]] && kargs+=" $PVB_KARGS_EXTRA"
-qemu=(qemu-system-x86_64 -machine q35 -m 2048 -smp 2
+# The vIOMMU comes before every PCI device: QEMU 7.2 takes either order, but
+# a device created before intel-iommu keeps an untranslated DMA address space.
+# Only DMA remapping is wanted: with interrupt remapping the kernel's early
+# IO-APIC timer check was seen to panic under TCG.
+iommu=()
+case ${PVB_IOMMU:-} in
+'') ;;
+translate | pt)
+	[[ $mode == native ]] || die "PVB_IOMMU is for native boots only"
+	iommu=(-device intel-iommu,intremap=off)
+	kargs+=" intel_iommu=on"
+	[[ $PVB_IOMMU == pt ]] && kargs+=" iommu=pt"
+	;;
+*) die "PVB_IOMMU must be translate or pt" ;;
+esac
+qemu=(qemu-system-x86_64 -machine q35 -m 2048 -smp 2 "${iommu[@]}"
 	-display none -monitor none -no-reboot
 	-serial "file:$log" -serial "file:$taplog"
 	-drive "file=$tmp/disk.img,if=none,id=disk,format=raw,cache=unsafe"

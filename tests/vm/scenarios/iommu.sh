@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: GPL-2.0
+# The NVMe behind QEMU's intel-iommu (run.sh with PVB_IOMMU=translate or pt,
+# native only).  The mode is read from the kernel (the device's iommu_group
+# type) and must be what the command line asked for.  In a translating
+# domain (DMA, DMA-FQ) pvbounce refuses the device with one line, attaches
+# nothing, and nvme works on the IOMMU with verified I/O; in an identity
+# domain it attaches and really bounces (force=1), I/O verified.  Each boot
+# checks both: at load, for a hot-plugged device (PCI remove and rescan
+# with pvbounce and nvme loaded), and after switching the group's type the
+# other way through sysfs (what the refusal line tells the user to do).  No
+# DMAR fault may be logged.  The group type is put back as it was at boot.
+. /scenarios/lib.sh
+skip_without_pvbounce "devices behind an IOMMU"
+nvme=$(nvme_pci)
+tfile=$PCI/$nvme/iommu_group/type
+refused_re="pvbounce $nvme: not attached: behind an IOMMU in translating mode \(boot with iommu=pt, or set its iommu_group type to identity\)\$"
+fault_re='DMAR:.*[Ff]ault|DMAR:.*Request device'
+
+case " $(cat /proc/cmdline) " in
+*" iommu=pt "*) asked=identity ;;
+*" intel_iommu=on "*) asked=translating ;;
+*) asked=none ;;
+esac
+type0=$(cat "$tfile" 2>/dev/null)
+if [ "$asked" = none ] && [ -z "$type0" ]; then
+	tap_skip "devices behind an IOMMU" "no IOMMU in this boot (run.sh with PVB_IOMMU=translate or pt)"
+	exit 0
+fi
+case $type0 in
+DMA | DMA-FQ) mode=translating ;;
+identity) mode=identity ;;
+*) mode="'$type0'" ;;
+esac
+expect_eq "$nvme's iommu_group type ($type0) is what the command line asked for" "$mode" "$asked" || exit 0
+diag "$nvme is in iommu_group $(basename "$(readlink "$PCI/$nvme/iommu_group")"), type $type0"
+
+# no_fault TAG: no DMAR fault since the last load
+no_fault() {
+	dmesg >/tmp/dmesg.now
+	check_fails "$1: no DMAR fault logged" grep -Eq "$fault_re" /tmp/dmesg.now ||
+		diag_file /tmp/dmesg.now 10
+}
+
+# refused_checks TAG: pvbounce is loaded and has just considered $nvme in a
+# translating domain: one line, nothing attached, nvme works on the IOMMU
+refused_checks() {
+	dmesg >/tmp/dmesg.now
+	expect_eq "$1: exactly one pvbounce line about $nvme" \
+		"$(grep -c "pvbounce $nvme:" /tmp/dmesg.now)" 1
+	dmesg_has "$1: it is the refusal, with what to do" "$refused_re" /tmp/dmesg.now
+	check_fails "$1: no debugfs directory for $nvme" test -e "$PVB_DBG/$nvme"
+	check_fails "$1: not in debugfs devices" grep -q "^$nvme " "$PVB_DBG/devices"
+	check_fails "$1: no /sys/kernel/pvbounce/$nvme/" test -e "/sys/kernel/pvbounce/$nvme"
+	check "$1: nvme comes up on the IOMMU" nvme_up "$nvme" || return 1
+	check_fails "$1: still not attached with nvme bound" test -e "$PVB_DBG/$nvme"
+	pvbio_run "$1: I/O verified on the IOMMU" -s 4K,64K,"$(nvme_queue max_hw_sectors_kb)K" -n 2 -j 2 -S 81 "$NVME_DEV"
+	no_fault "$1"
+	unbind "$nvme"
+	check "$1: rmmod (nothing attached, nothing pinned)" rmmod pvbounce
+}
+
+# attached_checks TAG [full]: pvbounce is loaded (force=1) and has just
+# considered $nvme in an identity domain: attached, every map bounced
+attached_checks() {
+	dmesg >/tmp/dmesg.now
+	dmesg_has "$1: attach logged" "pvbounce $nvme: attached" /tmp/dmesg.now
+	check_fails "$1: no refusal" grep -q "pvbounce $nvme: not attached" /tmp/dmesg.now
+	check "$1: nvme probes on pvbounce's ops" nvme_up "$nvme" || return 1
+	attached "$nvme" nvme
+	counters "$nvme"
+	if [ "$2" = full ]; then
+		verified_io "$nvme" "$1"
+	else
+		pvbio_run "$1: I/O verified" -s 4K,64K,252K -n 2 -j 2 -S 82 "$NVME_DEV"
+		IO_W=$IO_WRITTEN IO_R=$IO_READ
+	fi
+	show "$nvme"
+	expect_ge "$1: bounced_maps moved" "$(delta "$nvme" bounced_maps)" 1
+	expect_eq "$1: no direct mapping under force=1" "$(delta "$nvme" direct_maps)" 0
+	expect_ge "$1: bytes_to_device moved by >= the bytes written ($IO_W)" "$(delta "$nvme" bytes_to_device)" "$IO_W"
+	expect_ge "$1: bytes_from_device moved by >= the bytes read ($IO_R)" "$(delta "$nvme" bytes_from_device)" "$IO_R"
+	expect_eq "$1: no map error" "$(delta "$nvme" map_errors)" 0
+	expect_eq "$1: every map was unmapped" "$(dbg "$nvme" maps)" "$(dbg "$nvme" unmaps)"
+	no_fault "$1"
+	unload_checks "$nvme" nvme "$1"
+}
+
+# reset: $nvme unbound, pvbounce not loaded (after a part that failed early)
+reset() {
+	unbind "$nvme"
+	pvb_loaded && rmmod pvbounce
+	return 0
+}
+
+# at_load EXPECT TAG: load with $nvme unbound and check it
+at_load() {
+	reset
+	check "$2: load with devices=$nvme force=1 (before nvme)" pvb_load devices="$nvme" force=1 || return 1
+	"$1_checks" "$2" "$3"
+}
+
+# hotplug EXPECT TAG: $nvme removed, pvbounce loaded, rescan: pvbounce's
+# notifier sees it after the IOMMU's, and nvme (loaded) probes it at once
+hotplug() {
+	reset
+	modprobe nvme
+	echo 1 >"$PCI/$nvme/remove"
+	check "$2: load with devices=$nvme force=1 while $nvme is removed" pvb_load devices="$nvme" force=1
+	loaded=$?
+	echo 1 >/sys/bus/pci/rescan
+	check "$2: $nvme is back after a PCI rescan" test -e "$PCI/$nvme" || return 1
+	[ $loaded -eq 0 ] || return 1
+	diag "$2: iommu_group type now $(cat "$tfile")"
+	"$1_checks" "$2"
+}
+
+# set_type TYPE: the group's default domain type, through sysfs (no driver bound)
+set_type() {
+	reset
+	echo "$1" >"$tfile"
+	expect_eq "iommu_group type set to $1 through sysfs" "$(cat "$tfile")" "$1"
+}
+
+if [ "$mode" = identity ]; then
+	at_load attached "identity ($type0)" full
+	hotplug attached "identity, hot-plugged"
+	set_type DMA && at_load refused "DMA set through sysfs"
+else
+	at_load refused "translating ($type0)"
+	hotplug refused "translating, hot-plugged"
+	set_type identity && at_load attached "identity set through sysfs" full
+fi
+set_type "$type0"
