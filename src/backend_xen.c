@@ -37,8 +37,6 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
-#include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -53,12 +51,10 @@
 
 #include <pvbounce/backend.h>
 
-#if IS_ENABLED(CONFIG_XEN_PV)
+/* debugfs fail/xen_exchange: the Nth XENMEM_exchange from now fails. */
+u32 pvb_fail_xen_exchange;
 
-static unsigned int fail_exchange;
-module_param_named(xen_fail_exchange, fail_exchange, uint, 0600);
-MODULE_PARM_DESC(xen_fail_exchange,
-		 "debug: make the Nth XENMEM_exchange from now fail (0 = never)");
+#if IS_ENABLED(CONFIG_XEN_PV)
 
 /* Multicall entries per hypercall (64 bytes each, on the stack). */
 #define MC_BATCH	8
@@ -67,23 +63,6 @@ MODULE_PARM_DESC(xen_fail_exchange,
 
 /* PTE bits the hardware may change behind our back. */
 #define PTE_AD_BITS	((pteval_t)(_PAGE_ACCESSED | _PAGE_DIRTY))
-
-/*
- * Count the injected-failure parameter down; true when this exchange is
- * the one that must fail (the parameter then reads 0 again).
- */
-static bool inject_exchange_failure(void)
-{
-	unsigned int n = READ_ONCE(fail_exchange), old;
-
-	while (n) {
-		old = cmpxchg(&fail_exchange, n, n - 1);
-		if (old == n)
-			return n == 1;
-		n = old;
-	}
-	return false;
-}
 
 static dma_addr_t xen_phys_to_bus(phys_addr_t phys)
 {
@@ -399,8 +378,8 @@ static int xen_chunk_alloc(unsigned int order, u64 mask, gfp_t gfp,
 	x.out.extent_order = order;
 	x.out.address_bits = bits;
 	x.out.domid = DOMID_SELF;
-	if (inject_exchange_failure()) {
-		pr_warn_ratelimited("xen: XENMEM_exchange failed as asked by xen_fail_exchange (order %u, address bits %u)\n",
+	if (pvb_fail_countdown(&pvb_fail_xen_exchange)) {
+		pr_warn_ratelimited("xen: XENMEM_exchange failed as asked by fail/xen_exchange (order %u, address bits %u)\n",
 				    order, bits ? : 64);
 		ret = -ENOMEM;
 		goto err_restore;

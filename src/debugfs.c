@@ -8,8 +8,14 @@
  *     0000:00:03.0/
  *       maps unmaps bounced_maps ... misuse    (every PVB_DEV_STATS() counter)
  *       pool nslabs used used_hiwater          (only with a private pool)
+ *     fail/                                    (fault injection, 0600)
+ *       chunk_alloc                            the Nth backend chunk fails
+ *       xen_exchange                           the Nth XENMEM_exchange fails
+ *                                              (xen backend only)
  *
- * Every file is a read-only seq_file; the inode's private data is the object
+ * The fail/ files read and write a decimal N (0: off, the default); the
+ * knob counts down as the events happen.  Every other file is a read-only
+ * seq_file; the inode's private data is the object
  * shown (a counter or a pool), so one show function serves many files.
  * debugfs_create_file() wraps the fops in a proxy that makes removal wait
  * for readers, so a device's files can go while someone reads them.
@@ -112,6 +118,19 @@ static int devices_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(devices);
 
+/* fail/: fault injection for tests, root only, off unless written. */
+static void fail_files(struct dentry *root)
+{
+	struct dentry *dir = debugfs_create_dir("fail", root);
+
+	if (IS_ERR(dir))
+		return;
+	debugfs_create_u32("chunk_alloc", 0600, dir, &pvb_fail_chunk_alloc);
+	if (pvb_cfg.backend == &pvb_backend_xen)
+		debugfs_create_u32("xen_exchange", 0600, dir,
+				   &pvb_fail_xen_exchange);
+}
+
 static void pool_files(struct dentry *dir, struct pvb_pool *p)
 {
 	debugfs_create_file("pool", 0444, dir, p, &pool_fops);
@@ -138,6 +157,7 @@ void pvb_debugfs_init(void)
 	debugfs_create_file("backend", 0444, root, NULL, &backend_fops);
 	debugfs_create_file("devices", 0444, root, NULL, &devices_fops);
 	pool_files(root, &pvb_common_pool);
+	fail_files(root);
 }
 
 /**

@@ -10,10 +10,56 @@
 #include <linux/string.h>
 #include <linux/cpumask.h>
 #include <linux/io.h>
+#include <linux/atomic.h>
 #include <pvbounce/pool.h>
 
-/* Orders tried for a pool chunk: from the segment's order down to this. */
-#define PVB_MIN_CHUNK_ORDER 0
+/* debugfs fail/chunk_alloc: see backend.h. */
+u32 pvb_fail_chunk_alloc;
+
+/**
+ * pvb_fail_countdown() - count a fault-injection knob down.
+ * @knob: N: the Nth call from now must fail; 0: off.
+ *
+ * Context: any; lock-free.
+ * Return: true for the call that must fail (the knob then reads 0 again).
+ */
+bool pvb_fail_countdown(u32 *knob)
+{
+	u32 n = READ_ONCE(*knob), old;
+
+	while (n) {
+		old = cmpxchg(knob, n, n - 1);
+		if (old == n)
+			return n == 1;
+		n = old;
+	}
+	return false;
+}
+
+/**
+ * pvb_chunk_alloc() - a backend chunk, with fault injection for tests.
+ * @be: backend.
+ * @order: as for struct pvb_backend's @chunk_alloc.
+ * @mask: as there.
+ * @gfp: as there.
+ * @c: as there.
+ *
+ * Every chunk allocation (pool chunks and coherent memory) goes through
+ * here, so that debugfs fail/chunk_alloc can make one fail with -ENOMEM as
+ * a real shortage would.
+ *
+ * Return: as @be->chunk_alloc().
+ */
+int pvb_chunk_alloc(const struct pvb_backend *be, unsigned int order,
+		    u64 mask, gfp_t gfp, struct pvb_chunk *c)
+{
+	if (unlikely(pvb_fail_countdown(&pvb_fail_chunk_alloc))) {
+		pr_warn_ratelimited("%s backend: order %u chunk allocation failed as asked by fail/chunk_alloc\n",
+				    be->name, order);
+		return -ENOMEM;
+	}
+	return be->chunk_alloc(order, mask, gfp, c);
+}
 
 static int grow_chunks(struct pvb_pool *p, unsigned int *cap)
 {
@@ -45,11 +91,15 @@ static void free_chunks(struct pvb_pool *p)
 
 /*
  * Obtain @bytes in chunks of @order pages, stepping the order down whenever
- * the backend is short of chunks that large (-ENOMEM); any other error ends
- * the search with what was had so far.  Returns the smallest order
- * used (the pool's segment order) or a negative errno if nothing was had.
+ * the backend is short of chunks that large (-ENOMEM), but never below
+ * @floor (the smallest segment a pool may have: PVB_MIN_SEG_SIZE).  Chunks
+ * already had at a larger order are kept (the pool is cut into segments of
+ * the smallest order used).  A shortage at @floor, or any other error, ends
+ * the search with what was had so far.  Returns the smallest order used
+ * (the pool's segment order) or a negative errno if nothing was had.
  */
-static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order)
+static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order,
+		      unsigned int floor)
 {
 	unsigned int cap = 0, min_order = order;
 	size_t got = 0;
@@ -63,16 +113,25 @@ static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order)
 			if (ret)
 				break;
 		}
-		ret = p->be->chunk_alloc(order, p->mask,
-					 GFP_KERNEL | __GFP_NOWARN, &c);
+		ret = pvb_chunk_alloc(p->be, order, p->mask,
+				      GFP_KERNEL | __GFP_NOWARN, &c);
 		if (ret) {
 			/* Only a shortage is worth a smaller order. */
-			if (ret != -ENOMEM || order <= PVB_MIN_CHUNK_ORDER)
+			if (ret != -ENOMEM)
 				break;
+			if (order <= floor) {
+				if (p->nchunks)
+					pr_warn("pool %s: no more %lu KiB chunks below %#llx (%d) after %zu KiB; %lu KiB is the smallest segment\n",
+						p->name, (PAGE_SIZE << order) >> 10,
+						p->mask, ret, got >> 10,
+						PVB_MIN_SEG_SIZE >> 10);
+				break;
+			}
 			order--;
-			pr_warn("pool %s: no %lu KiB chunk below %#llx (%d); trying %lu KiB\n",
+			pr_warn("pool %s: no %lu KiB chunk below %#llx (%d) after %zu KiB; trying %lu KiB (keeping the %u chunks had)\n",
 				p->name, (PAGE_SIZE << (order + 1)) >> 10,
-				p->mask, ret, (PAGE_SIZE << order) >> 10);
+				p->mask, ret, got >> 10,
+				(PAGE_SIZE << order) >> 10, p->nchunks);
 			continue;
 		}
 		p->chunks[p->nchunks++] = c;
@@ -99,8 +158,8 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 		    const struct pvb_backend *be, size_t bytes,
 		    size_t seg_size, u64 mask)
 {
+	unsigned int i, j, nsegs = 0, per, floor;
 	struct pvb_seg *segs;
-	unsigned int i, j, nsegs = 0, per;
 	int order, ret;
 
 	memset(p, 0, sizeof(*p));
@@ -108,10 +167,11 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 	p->be = be;
 	p->mask = mask;
 
-	order = get_chunks(p, bytes, get_order(seg_size));
+	floor = get_order(min_t(size_t, seg_size, PVB_MIN_SEG_SIZE));
+	order = get_chunks(p, bytes, get_order(seg_size), floor);
 	if (order < 0) {
-		pr_err("pool %s: could not get any memory below %#llx from the %s backend (%d)\n",
-		       name, mask, be->name, order);
+		pr_err("pool %s: could not get a single %lu KiB chunk below %#llx from the %s backend (%d); no pool\n",
+		       name, PAGE_SIZE << floor >> 10, mask, be->name, order);
 		ret = order;
 		goto err_chunks;
 	}
@@ -304,7 +364,8 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
  *
  * Only the requested range moves.  A sync for the device of a
  * DMA_FROM_DEVICE mapping copies nothing: the device may still be writing
- * the rest of it (ath9k relies on this).
+ * the rest of it (ath9k relies on this).  A sync of memory from
+ * pvb_pool_alloc_coherent() moves nothing and is no misuse.
  *
  * Return: PVB_MISUSE_* flags.
  */
@@ -317,8 +378,14 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	size_t off;
 
 	*copied = 0;
-	if (pool_find(p, bus, &m) || p->dir[m.index] == DMA_NONE)
+	if (pool_find(p, bus, &m))
 		return PVB_MISUSE_UNKNOWN;
+	/*
+	 * Memory carved out by pvb_pool_alloc_coherent() (dma_alloc_pages()
+	 * may get it) is the device's own: no bounce copy, nothing to sync.
+	 */
+	if (p->dir[m.index] == DMA_NONE)
+		return 0;
 	misuse = clamp_to(&m, bus, &size);
 	if (dir != p->dir[m.index])
 		misuse |= PVB_MISUSE_DIR;

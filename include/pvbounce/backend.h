@@ -51,6 +51,19 @@ struct pvb_backend {
 extern const struct pvb_backend pvb_backend_native;
 extern const struct pvb_backend pvb_backend_xen;
 
+/*
+ * Fault injection for tests, debugfs fail/ (0600): N makes the Nth event from
+ * now fail, 0 (the default) is off.  chunk_alloc: any backend chunk
+ * allocation (pool chunks and coherent memory), failing with -ENOMEM as a
+ * shortage would; xen_exchange: the XENMEM_exchange of a Xen chunk.
+ */
+extern u32 pvb_fail_chunk_alloc;
+extern u32 pvb_fail_xen_exchange;
+
+bool pvb_fail_countdown(u32 *knob);
+int pvb_chunk_alloc(const struct pvb_backend *be, unsigned int order,
+		    u64 mask, gfp_t gfp, struct pvb_chunk *c);
+
 /**
  * pvb_backend_xen_usable() - can the xen backend run here?
  *

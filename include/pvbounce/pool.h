@@ -18,7 +18,7 @@
  * @be: backend that made the chunks.
  * @mask: every bus byte of the pool is at or below this.
  * @seg_size: segment size actually used (may be below max_mapping_kb if the
- *	backend could only give smaller chunks).
+ *	backend could only give smaller chunks, never below PVB_MIN_SEG_SIZE).
  * @bus_top: highest bus address of any byte in the pool.
  * @nchunks: entries used in @chunks.
  * @chunks: the chunks, in allocation order.
@@ -41,6 +41,13 @@ struct pvb_pool {
 };
 
 #define PVB_POISON_BYTE 0x6b
+
+/*
+ * Smallest segment (largest mapping) a pool is ever cut into, whatever the
+ * backend is short of: the contract's smallest max_mapping_kb.  Below it a
+ * device with a min_align_mask (NVMe) may not be able to map anything.
+ */
+#define PVB_MIN_SEG_SIZE (256UL << 10)
 
 /* What pvb_pool_unmap()/pvb_pool_sync() found wrong in the caller's request. */
 #define PVB_MISUSE_UNKNOWN	BIT(0)	/* address in no live mapping */
