@@ -122,6 +122,13 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 	}
 
 	ret = pvb_pool_map(pool, &b, &bus);
+	if (unlikely(ret && !size)) {
+		pvb_dev_err_ratelimited(pd->pdev,
+					"map of 0 bytes at %pa refused: a mapping needs at least one byte (a driver bug)\n",
+					&phys);
+		ret = -EINVAL;
+		goto err;
+	}
 	if (ret == -E2BIG || ret == -EINVAL) {
 		stat_add(&pd->stats.errors_too_large, 1);
 		pvb_dev_err_ratelimited(pd->pdev,
@@ -301,8 +308,8 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 		return NULL;
 	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM | __GFP_ZERO |
 		 __GFP_COMP);
-	ret = pvb_cfg.backend->chunk_alloc(get_order(size), mask, gfp,
-					   &co->chunk);
+	ret = pvb_chunk_alloc(pvb_cfg.backend, get_order(size), mask, gfp,
+			      &co->chunk);
 	/* Backend chunks and pool carvings both come zeroed. */
 	if (ret) {
 		cpu = mask >= pool->bus_top ?
@@ -439,24 +446,56 @@ static int pvb_get_sgtable(struct device *dev, struct sg_table *sgt,
 	return ret;
 }
 
+/*
+ * MMIO is never bounced: its bus address is its physical address, natively
+ * and on a Xen PV guest where the p2m identity-maps it (dom0's view of the
+ * host's MMIO; swiotlb-xen's callers get the address untranslated too).
+ * The backend's own translation checks that for every page; anything else
+ * (RAM, a foreign or unmapped frame) is refused rather than handed out as a
+ * wrong address.
+ */
 static dma_addr_t pvb_map_resource(struct device *dev, phys_addr_t phys,
 				   size_t size, enum dma_data_direction dir,
 				   unsigned long attrs)
 {
+	const struct pvb_backend *be = pvb_cfg.backend;
 	struct pvb_device *pd = pvb_dev_of(dev);
+	u64 limit = stream_limit(dev);
+	dma_addr_t bus;
 
-	/* MMIO is never bounced; it is identity mapped on Xen PV too. */
 	stat_add(&pd->stats.maps, 1);
-	if (!size || phys + size - 1 > stream_limit(dev)) {
-		stat_add(&pd->stats.map_errors, 1);
+	if (!size) {
+		pvb_dev_err_ratelimited(pd->pdev,
+					"resource map of 0 bytes at %pa refused: a mapping needs at least one byte (a driver bug)\n",
+					&phys);
+		goto err;
+	}
+	if (phys + size - 1 < phys) {
+		pvb_dev_err_ratelimited(pd->pdev,
+					"resource at %pa (%zu bytes) refused: the range wraps past the end of the address space\n",
+					&phys, size);
+		goto err;
+	}
+	bus = be->phys_to_bus(phys);
+	if (bus != phys || !be->range_ok(phys, size, U64_MAX)) {
+		pvb_dev_err_ratelimited(pd->pdev,
+					"resource at %pa (%zu bytes) refused: not identity-mapped by the %s backend (bus %pad); only MMIO that bus addresses 1:1 can be mapped\n",
+					&phys, size, be->name, &bus);
+		goto err;
+	}
+	if (phys + size - 1 > limit) {
 		stat_add(&pd->stats.errors_mask, 1);
 		pvb_dev_err_ratelimited(pd->pdev,
-					"resource at %pa (%zu bytes) is beyond the device's DMA mask\n",
-					&phys, size);
-		return DMA_MAPPING_ERROR;
+					"resource at %pa (%zu bytes) is beyond the device's DMA mask %#llx\n",
+					&phys, size, limit);
+		goto err;
 	}
 	stat_add(&pd->stats.direct_maps, 1);
 	return phys;
+
+err:
+	stat_add(&pd->stats.map_errors, 1);
+	return DMA_MAPPING_ERROR;
 }
 
 static void pvb_unmap_resource(struct device *dev, dma_addr_t bus,
