@@ -6,47 +6,63 @@
  * matching device without a driver gets its own copy of pvbounce's ops; one
  * with a driver is left alone unless rebind=1.
  *
- * Lock order: pvb_lock, then a device's lock.  The bind/unbind notifications
- * arrive under the device lock and so never take pvb_lock.
+ * Locking, the whole of it: pvb_scan_lock, then a device's lock, then
+ * pvb_lock.  pvb_lock is innermost: nothing takes another lock while holding
+ * it.  pvb_lock guards the selectors, pvb_ready and the list of attached
+ * devices; a device is attached or detached only with its own lock and
+ * pvb_lock held, so the decision "no driver is bound" stays true while it is
+ * acted on.  pvb_scan_lock serialises the passes over the whole bus (load,
+ * devices= writes, unload); pvb_ready is written holding both it and
+ * pvb_lock, so either one is enough to read it.  The bus notifier takes a
+ * device's lock (ADD/REMOVED) or runs under it (BIND/UNBOUND) and then only
+ * pvb_lock: an SR-IOV PF's lock may be held while its VFs are added, which
+ * is why nothing that holds pvb_lock ever waits for a device.
  */
 #include <linux/device.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <pvbounce/attach.h>
 #include <pvbounce/device.h>
 #include <pvbounce/log.h>
 #include <pvbounce/pvbounce.h>
 #include <pvbounce/refuse.h>
 
+static DEFINE_MUTEX(pvb_scan_lock);
 DEFINE_MUTEX(pvb_lock);
 LIST_HEAD(pvb_devices);
+
+static struct pvb_selector selectors[PVB_MAX_SELECTORS];	/* pvb_lock */
+static unsigned int nselectors;					/* pvb_lock */
+static bool pvb_ready;				/* pvb_scan_lock + pvb_lock */
 
 static struct pvb_device *find_attached(struct pci_dev *pdev)
 	__must_hold(&pvb_lock)
 {
 	struct pvb_device *pd;
 
+	lockdep_assert_held(&pvb_lock);
 	list_for_each_entry(pd, &pvb_devices, node)
 		if (pd->pdev == pdev)
 			return pd;
 	return NULL;
 }
 
-static const struct pvb_selector *match(struct pci_dev *pdev,
-					const struct pvb_selector *sel,
-					unsigned int n)
+static const struct pvb_selector *match(struct pci_dev *pdev)
+	__must_hold(&pvb_lock)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
-		if (pvb_selector_match(&sel[i], pci_domain_nr(pdev->bus),
+	lockdep_assert_held(&pvb_lock);
+	for (i = 0; i < nselectors; i++)
+		if (pvb_selector_match(&selectors[i], pci_domain_nr(pdev->bus),
 				       pdev->bus->number, pdev->devfn,
 				       pdev->vendor, pdev->device))
-			return &sel[i];
+			return &selectors[i];
 	return NULL;
 }
 
-/* Give @pdev (no driver bound) pvbounce's ops. */
+/* Give @pdev (locked, no driver bound) pvbounce's ops. */
 static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	__must_hold(&pvb_lock)
 {
@@ -95,7 +111,11 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	return 0;
 }
 
-/* Give a device (no driver bound) its old ops back and forget it. */
+/*
+ * Give a device (locked, no driver bound) its old ops back and forget it.
+ * Memory a departed driver left allocated is not freed: the device may still
+ * write it.  It is leaked, and said so.
+ */
 static void detach(struct pvb_device *pd)
 	__must_hold(&pvb_lock)
 {
@@ -106,10 +126,10 @@ static void detach(struct pvb_device *pd)
 	pvb_sysfs_remove_device(pd);
 	pvb_debugfs_remove_device(pd);
 	set_dma_ops(&pdev->dev, pd->old_ops);
-	left = pvb_coherent_release_all(pd);
+	left = pvb_coherent_forget_all(pd);
 	if (left)
-		pvb_dev_warn(pdev, "%u coherent allocations left by the driver freed\n",
-			     left);
+		pvb_dev_err(pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
+			    left);
 	if (pd->has_private)
 		pvb_pool_destroy(&pd->private_pool);
 	pvb_dev_info(pdev, "detached\n");
@@ -117,67 +137,99 @@ static void detach(struct pvb_device *pd)
 	pci_dev_put(pdev);
 }
 
-/* Attach @pdev if it matches and has no driver; say why not otherwise. */
-static void consider(struct pci_dev *pdev, const struct pvb_selector *sel,
-		     unsigned int n, bool quiet_if_bound)
+/*
+ * Bring @pdev (locked) in line with the selectors: attach it if it matches
+ * and has no driver, detach it if it has no driver and its selector went away
+ * or asks for another pool.  @quiet_if_bound: no message for a bound match.
+ */
+static void reconsider(struct pci_dev *pdev, bool quiet_if_bound)
 	__must_hold(&pvb_lock)
 {
-	const struct pvb_selector *s = match(pdev, sel, n);
+	const struct pvb_selector *s;
+	struct pvb_device *pd;
 
-	if (!s || find_attached(pdev))
+	lockdep_assert_held(&pvb_lock);
+	device_lock_assert(&pdev->dev);
+	if (!pvb_ready)
 		return;
-	device_lock(&pdev->dev);
-	if (!pdev->dev.driver)
+	s = match(pdev);
+	pd = find_attached(pdev);
+	if (pdev->dev.driver) {
+		if (s && !pd && !quiet_if_bound)
+			pvb_dev_warn(pdev, "driver %s is bound: left alone (unbind it first, or load with rebind=1)\n",
+				     pdev->dev.driver->name);
+		return;
+	}
+	if (pd && (!s || s->pool_bytes != pd->pool_request)) {
+		detach(pd);
+		pd = NULL;
+	}
+	if (s && !pd)
 		attach(pdev, s);
-	else if (!quiet_if_bound)
-		pvb_dev_warn(pdev, "driver %s is bound: left alone (unbind it first, or load with rebind=1)\n",
-			     pdev->dev.driver->name);
+}
+
+/* reconsider() with the locks taken in order. */
+static void reconsider_locked(struct pci_dev *pdev, bool quiet_if_bound)
+{
+	device_lock(&pdev->dev);
+	mutex_lock(&pvb_lock);
+	reconsider(pdev, quiet_if_bound);
+	mutex_unlock(&pvb_lock);
 	device_unlock(&pdev->dev);
+}
+
+/* A bound driver may hold mappings: pin the module while it is bound. */
+static void driver_bound(struct pci_dev *pdev, struct pvb_device *pd)
+{
+	if (pvb_cfg.rebind || pd->holds_module_ref)
+		return;
+	if (try_module_get(THIS_MODULE)) {
+		pd->holds_module_ref = true;
+		pvb_dev_info(pdev, "driver %s bound: pvbounce cannot be unloaded until it is unbound\n",
+			     pdev->dev.driver->name);
+	}
 }
 
 static int bus_notify(struct notifier_block *nb, unsigned long action,
 		      void *data)
 {
 	struct device *dev = data;
-	struct pvb_selector *sel;
+	struct pci_dev *pdev = to_pci_dev(dev);
 	struct pvb_device *pd;
-	unsigned int n;
 
 	switch (action) {
 	case BUS_NOTIFY_ADD_DEVICE:
-		sel = kcalloc(PVB_MAX_SELECTORS, sizeof(*sel), GFP_KERNEL);
-		if (!sel)
-			break;
-		mutex_lock(&pvb_lock);
-		n = pvb_selectors_copy(sel);
-		consider(to_pci_dev(dev), sel, n, false);
-		mutex_unlock(&pvb_lock);
-		kfree(sel);
+		/* Before the driver probes: the device's lock is free. */
+		reconsider_locked(pdev, false);
 		break;
 	case BUS_NOTIFY_BIND_DRIVER:
-		/* A bound driver may hold mappings: pin the module. */
-		if (pvb_is_our_ops(dev->dma_ops) && !pvb_cfg.rebind) {
-			pd = pvb_dev_of(dev);
-			if (!pd->holds_module_ref && try_module_get(THIS_MODULE))
-				pd->holds_module_ref = true;
-		}
+		/* Under the device's lock, before probe. */
+		if (pvb_is_our_ops(dev->dma_ops))
+			driver_bound(pdev, pvb_dev_of(dev));
 		break;
 	case BUS_NOTIFY_UNBOUND_DRIVER:
 	case BUS_NOTIFY_DRIVER_NOT_BOUND:
-		if (pvb_is_our_ops(dev->dma_ops)) {
-			pd = pvb_dev_of(dev);
-			if (pd->holds_module_ref) {
-				pd->holds_module_ref = false;
-				module_put(THIS_MODULE);
-			}
+		/* Under the device's lock: its driver is gone. */
+		if (!pvb_is_our_ops(dev->dma_ops))
+			break;
+		pd = pvb_dev_of(dev);
+		if (pd->holds_module_ref) {
+			pd->holds_module_ref = false;
+			module_put(THIS_MODULE);
 		}
+		/* A devices= change made while it was bound applies now. */
+		mutex_lock(&pvb_lock);
+		reconsider(pdev, false);
+		mutex_unlock(&pvb_lock);
 		break;
 	case BUS_NOTIFY_REMOVED_DEVICE:
+		device_lock(dev);
 		mutex_lock(&pvb_lock);
-		pd = find_attached(to_pci_dev(dev));
+		pd = find_attached(pdev);
 		if (pd)
 			detach(pd);
 		mutex_unlock(&pvb_lock);
+		device_unlock(dev);
 		break;
 	}
 	return NOTIFY_OK;
@@ -187,66 +239,70 @@ static struct notifier_block pvb_nb = {
 	.notifier_call = bus_notify,
 };
 
+/* Every PCI device, each decided under its lock. */
+static void scan(bool quiet_if_bound)
+	__must_hold(&pvb_scan_lock)
+{
+	struct pci_dev *pdev = NULL;
+
+	lockdep_assert_held(&pvb_scan_lock);
+	for_each_pci_dev(pdev)
+		reconsider_locked(pdev, quiet_if_bound);
+}
+
+static bool matches(struct pci_dev *pdev)
+{
+	bool ret;
+
+	mutex_lock(&pvb_lock);
+	ret = match(pdev) && !find_attached(pdev);
+	mutex_unlock(&pvb_lock);
+	return ret;
+}
+
 /*
  * With rebind=1, release the drivers of matching bound devices, attach, and
  * probe again so that the drivers come back on pvbounce's ops.
  */
-static void rebind_bound(const struct pvb_selector *sel, unsigned int n)
+static void rebind_bound(void)
+	__must_hold(&pvb_scan_lock)
 {
 	struct pci_dev *pdev = NULL;
 
 	for_each_pci_dev(pdev) {
-		if (!match(pdev, sel, n) || !pdev->dev.driver)
+		if (!pdev->dev.driver || !matches(pdev))
 			continue;
-		mutex_lock(&pvb_lock);
-		if (find_attached(pdev)) {
-			mutex_unlock(&pvb_lock);
-			continue;
-		}
-		mutex_unlock(&pvb_lock);
 		pvb_dev_info(pdev, "rebinding driver %s onto pvbounce\n",
 			     pdev->dev.driver->name);
 		device_release_driver(&pdev->dev);
-		mutex_lock(&pvb_lock);
-		consider(pdev, sel, n, false);
-		mutex_unlock(&pvb_lock);
+		reconsider_locked(pdev, false);
 		if (device_attach(&pdev->dev) < 0)
 			pvb_dev_err(pdev, "driver did not bind again\n");
 	}
 }
 
 /**
- * pvb_attach_rescan() - apply the current devices= list to unbound devices.
+ * pvb_attach_select() - take a new devices= list and apply it.
+ * @sel: parsed selectors.
+ * @n: how many.
  *
- * Attached devices without a driver whose selector went away (or changed
- * its private pool) are detached; matching unbound devices are attached.
+ * Before load (parameters on the insmod line) the list is only kept; once
+ * the module is up, unbound devices are attached or detached at once, and
+ * bound ones when their driver goes.  After unload has begun, nothing
+ * happens (a write racing rmmod).
+ *
+ * Context: process; takes pvb_scan_lock and device locks.
  */
-void pvb_attach_rescan(void)
+void pvb_attach_select(const struct pvb_selector *sel, unsigned int n)
 {
-	struct pvb_device *pd, *tmp;
-	struct pci_dev *pdev = NULL;
-	struct pvb_selector *sel;
-	unsigned int n;
-
-	sel = kcalloc(PVB_MAX_SELECTORS, sizeof(*sel), GFP_KERNEL);
-	if (!sel)
-		return;
+	mutex_lock(&pvb_scan_lock);
 	mutex_lock(&pvb_lock);
-	n = pvb_selectors_copy(sel);
-	list_for_each_entry_safe(pd, tmp, &pvb_devices, node) {
-		struct pci_dev *p = pci_dev_get(pd->pdev);
-		const struct pvb_selector *s = match(p, sel, n);
-
-		device_lock(&p->dev);
-		if (!p->dev.driver && (!s || s->pool_bytes != pd->pool_request))
-			detach(pd);
-		device_unlock(&p->dev);
-		pci_dev_put(p);
-	}
-	for_each_pci_dev(pdev)
-		consider(pdev, sel, n, false);
+	memcpy(selectors, sel, n * sizeof(*sel));
+	nselectors = n;
 	mutex_unlock(&pvb_lock);
-	kfree(sel);
+	if (pvb_ready)
+		scan(false);
+	mutex_unlock(&pvb_scan_lock);
 }
 
 /**
@@ -256,64 +312,82 @@ void pvb_attach_rescan(void)
  */
 int pvb_attach_init(void)
 {
-	struct pvb_selector *sel;
-	struct pci_dev *pdev = NULL;
-	unsigned int n;
 	int ret;
 
-	sel = kcalloc(PVB_MAX_SELECTORS, sizeof(*sel), GFP_KERNEL);
-	if (!sel)
-		return -ENOMEM;
+	mutex_lock(&pvb_scan_lock);
+	mutex_lock(&pvb_lock);
+	pvb_ready = true;
+	mutex_unlock(&pvb_lock);
 	ret = bus_register_notifier(&pci_bus_type, &pvb_nb);
 	if (ret) {
 		pr_err("cannot watch the PCI bus (%d)\n", ret);
+		mutex_lock(&pvb_lock);
+		pvb_ready = false;
+		mutex_unlock(&pvb_lock);
 		goto out;
 	}
-	mutex_lock(&pvb_lock);
-	n = pvb_selectors_copy(sel);
-	for_each_pci_dev(pdev)
-		consider(pdev, sel, n, pvb_cfg.rebind);
-	mutex_unlock(&pvb_lock);
+	scan(pvb_cfg.rebind);
 	if (pvb_cfg.rebind)
-		rebind_bound(sel, n);
+		rebind_bound();
 out:
-	kfree(sel);
+	mutex_unlock(&pvb_scan_lock);
 	return ret;
+}
+
+/* Detach @pdev, releasing a driver bound to it first (probed again after). */
+static void detach_for_unload(struct pci_dev *pdev)
+	__must_hold(&pvb_scan_lock)
+{
+	struct pvb_device *pd;
+	bool released = false;
+
+	for (;;) {
+		device_lock(&pdev->dev);
+		if (!pdev->dev.driver)
+			break;
+		device_unlock(&pdev->dev);
+		device_release_driver(&pdev->dev);
+		released = true;
+	}
+	mutex_lock(&pvb_lock);
+	pd = find_attached(pdev);
+	if (pd)
+		detach(pd);
+	mutex_unlock(&pvb_lock);
+	device_unlock(&pdev->dev);
+	if (released && device_attach(&pdev->dev) < 0)
+		pvb_dev_err(pdev, "driver did not bind again\n");
 }
 
 /**
  * pvb_attach_exit() - give every attached device its old ops back.
  *
- * Drivers can only still be bound with rebind=1 (otherwise they pin the
- * module); they are released and probed again on their old ops.
+ * First stops new entries (pvb_ready cleared, notifier gone: devices= writes
+ * and hot-plugs attach nothing more), then decides each attached device
+ * under its lock.  A driver is normally only still bound with rebind=1
+ * (otherwise it pins the module), or if it probed while unload began; it is
+ * released and probed again on the old ops.
  */
 void pvb_attach_exit(void)
 {
 	struct pvb_device *pd;
+	struct pci_dev *pdev;
 
-	bus_unregister_notifier(&pci_bus_type, &pvb_nb);
+	mutex_lock(&pvb_scan_lock);
 	mutex_lock(&pvb_lock);
-	while ((pd = list_first_entry_or_null(&pvb_devices, struct pvb_device,
-					      node))) {
-		struct pci_dev *pdev = pci_dev_get(pd->pdev);
-		bool bound = pdev->dev.driver;
-
-		if (bound) {
-			mutex_unlock(&pvb_lock);
-			device_release_driver(&pdev->dev);
-			mutex_lock(&pvb_lock);
-		}
-		device_lock(&pdev->dev);
-		if (find_attached(pdev) == pd)
-			detach(pd);
-		device_unlock(&pdev->dev);
-		if (bound) {
-			mutex_unlock(&pvb_lock);
-			if (device_attach(&pdev->dev) < 0)
-				pvb_dev_err(pdev, "driver did not bind again\n");
-			mutex_lock(&pvb_lock);
-		}
+	pvb_ready = false;
+	mutex_unlock(&pvb_lock);
+	bus_unregister_notifier(&pci_bus_type, &pvb_nb);
+	for (;;) {
+		mutex_lock(&pvb_lock);
+		pd = list_first_entry_or_null(&pvb_devices, struct pvb_device,
+					      node);
+		pdev = pd ? pci_dev_get(pd->pdev) : NULL;
+		mutex_unlock(&pvb_lock);
+		if (!pdev)
+			break;
+		detach_for_unload(pdev);
 		pci_dev_put(pdev);
 	}
-	mutex_unlock(&pvb_lock);
+	mutex_unlock(&pvb_scan_lock);
 }

@@ -22,6 +22,7 @@
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <pvbounce/attach.h>
 #include <pvbounce/pvbounce.h>
 #include <pvbounce/device.h>
 #include <pvbounce/stats.h>

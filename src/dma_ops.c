@@ -367,19 +367,23 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 }
 
 /**
- * pvb_coherent_release_all() - free what a driver left allocated.
+ * pvb_coherent_forget_all() - drop the records of what a driver left allocated.
  * @pd: device being detached (no driver bound any more).
+ *
+ * The memory itself is not freed: a device whose driver went without
+ * freeing it may still write there.  It stays allocated (leaked), and so
+ * does pool memory carved for it, which keeps its pool alive.
  *
  * Return: number of allocations that were still live.
  */
-unsigned int pvb_coherent_release_all(struct pvb_device *pd)
+unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 {
 	struct pvb_coherent *co, *tmp;
 	unsigned int n = 0;
 
 	list_for_each_entry_safe(co, tmp, &pd->coh_list, node) {
 		list_del(&co->node);
-		coherent_release(pd, co);
+		kfree(co);
 		n++;
 	}
 	return n;

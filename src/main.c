@@ -4,6 +4,7 @@
  * machine-contiguous pool on Xen PV guests.  Module init and exit.
  */
 #include <linux/module.h>
+#include <pvbounce/attach.h>
 #include <pvbounce/device.h>
 #include <pvbounce/pvbounce.h>
 
@@ -29,7 +30,6 @@ static int __init pvb_init(void)
 	ret = pvb_attach_init();
 	if (ret)
 		goto err_attach;
-	pvb_ready = true;
 	pr_info("loaded: %s backend, common pool %zu KiB, address_bits %u, max_mapping_kb %zu%s\n",
 		pvb_cfg.backend->name, pvb_pool_bytes(&pvb_common_pool) >> 10,
 		pvb_cfg.address_bits, pvb_common_pool.seg_size >> 10,
@@ -46,7 +46,6 @@ err_sysfs:
 
 static void __exit pvb_exit(void)
 {
-	pvb_ready = false;
 	pvb_attach_exit();
 	pvb_sysfs_exit();
 	pvb_debugfs_exit();

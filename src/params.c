@@ -2,7 +2,10 @@
 /*
  * Module parameters (see ../shared/CONTRACT.md).  Each one is checked when
  * it is set, so a bad value fails insmod with -EINVAL and a message naming
- * the parameter and the bad text; devices= may also change at run time.
+ * the parameter and the bad text.  devices= may also change at run time:
+ * this file only parses it and hands the selectors to attach.c, which owns
+ * them (and all the locking around attaching).  Setters and getters run
+ * under kernel_param_lock(), which guards devices_text.
  */
 #include <linux/dma-mapping.h>
 #include <linux/kernel.h>
@@ -10,6 +13,7 @@
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <pvbounce/attach.h>
 #include <pvbounce/pvbounce.h>
 
 #define PVB_DEVICES_MAX_LEN 1024
@@ -17,8 +21,6 @@
 struct pvb_config pvb_cfg;
 
 static char devices_text[PVB_DEVICES_MAX_LEN];
-static struct pvb_selector selectors[PVB_MAX_SELECTORS];	/* pvb_lock */
-static unsigned int nselectors;					/* pvb_lock */
 static char backend_text[8] = "auto";
 static unsigned int pool_mb = 64;
 static unsigned int address_bits = 32;
@@ -26,9 +28,6 @@ static unsigned int max_mapping_kb = 256;
 static bool force;
 static bool rebind;
 static bool poison;
-
-/* Set once init is done: from then on a devices= write rescans. */
-bool pvb_ready;
 
 /* Length of @val without a trailing newline (sysfs writes carry one). */
 static int text_len(const char *val)
@@ -58,15 +57,10 @@ static int devices_set(const char *val, const struct kernel_param *kp)
 		kfree(sel);
 		return -EINVAL;
 	}
-	mutex_lock(&pvb_lock);
-	memcpy(selectors, sel, n * sizeof(*sel));
-	nselectors = n;
 	memcpy(devices_text, val, len);
 	devices_text[len] = '\0';
-	mutex_unlock(&pvb_lock);
+	pvb_attach_select(sel, n);
 	kfree(sel);
-	if (pvb_ready)
-		pvb_attach_rescan();
 	return 0;
 }
 
@@ -82,20 +76,6 @@ static const struct kernel_param_ops devices_ops = {
 module_param_cb(devices, &devices_ops, NULL, 0644);
 MODULE_PARM_DESC(devices,
 		 "comma-separated PCI devices to attach: DDDD:BB:DD.F, BB:DD.F or vvvv:dddd, each optionally @size (K/M/G) for a private pool; writable for unbound devices (default: empty)");
-
-/**
- * pvb_selectors_copy() - snapshot of the parsed devices= selectors.
- * @sel: array of PVB_MAX_SELECTORS entries.
- *
- * Context: caller holds pvb_lock.
- * Return: number of selectors copied.
- */
-unsigned int pvb_selectors_copy(struct pvb_selector *sel)
-{
-	lockdep_assert_held(&pvb_lock);
-	memcpy(sel, selectors, nselectors * sizeof(*sel));
-	return nselectors;
-}
 
 static int backend_set(const char *val, const struct kernel_param *kp)
 {

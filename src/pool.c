@@ -224,18 +224,28 @@ err_chunks:
 
 /**
  * pvb_pool_destroy() - give a pool's memory back to the backend.
- * @p: pool made by pvb_pool_create(); its mappings must all be gone.
+ * @p: pool made by pvb_pool_create(); its mappings should all be gone.
+ *
+ * A pool that still has slots in use (a driver went without unmapping, or
+ * left coherent memory carved from it) is not given back: a device may still
+ * write there.  Its memory stays allocated (leaked) and a line says so.
  */
 void pvb_pool_destroy(struct pvb_pool *p)
 {
 	unsigned int used = pvb_slots_used(&p->slots);
+	size_t bytes = pvb_pool_bytes(p);
+	unsigned int i;
 
-	if (WARN_ON_ONCE(used))
-		pr_err("pool %s: destroyed with %u slots still mapped\n",
-		       p->name, used);
 	kvfree(p->dir);
 	p->dir = NULL;
 	pvb_slots_destroy(&p->slots);
+	if (used) {
+		pr_err("pool %s: %u slots still in use at teardown: its %zu KiB are leaked, not freed, since a device may still write them\n",
+		       p->name, used, bytes >> 10);
+		for (i = 0; i < p->nchunks; i++)
+			p->chunks[i].page = NULL;
+		p->nchunks = 0;
+	}
 	free_chunks(p);
 }
 

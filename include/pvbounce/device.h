@@ -82,7 +82,7 @@ static inline struct pvb_device *pvb_dev_of(struct device *dev)
 /* dma_ops.c */
 void pvb_dma_ops_init(struct dma_map_ops *ops);
 bool pvb_is_our_ops(const struct dma_map_ops *ops);
-unsigned int pvb_coherent_release_all(struct pvb_device *pd);
+unsigned int pvb_coherent_forget_all(struct pvb_device *pd);
 
 /* debugfs.c: every function tolerates debugfs being unavailable. */
 void pvb_debugfs_init(void);

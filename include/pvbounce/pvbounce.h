@@ -3,12 +3,7 @@
 #ifndef PVBOUNCE_PVBOUNCE_H
 #define PVBOUNCE_PVBOUNCE_H
 
-#include <linux/list.h>
-#include <linux/mutex.h>
 #include <pvbounce/pool.h>
-#include <pvbounce/selector.h>
-
-#define PVB_MAX_SELECTORS 32
 
 /**
  * struct pvb_config - module parameters, validated.
@@ -34,17 +29,8 @@ struct pvb_config {
 
 extern struct pvb_config pvb_cfg;
 extern struct pvb_pool pvb_common_pool;
-extern struct mutex pvb_lock;		/* attach/detach, device list, selectors */
-extern struct list_head pvb_devices;	/* struct pvb_device, under pvb_lock */
 
 /* params.c */
-extern bool pvb_ready;
 int pvb_params_validate(void);
-unsigned int pvb_selectors_copy(struct pvb_selector *sel);
-
-/* attach.c */
-int pvb_attach_init(void);
-void pvb_attach_exit(void);
-void pvb_attach_rescan(void);
 
 #endif /* PVBOUNCE_PVBOUNCE_H */

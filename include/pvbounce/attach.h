@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Attaching devices (src/attach.c): it owns the devices= selectors, the
+ * list of attached devices and the locks around them (the order is stated
+ * at the top of attach.c).
+ */
+#ifndef PVBOUNCE_ATTACH_H
+#define PVBOUNCE_ATTACH_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <pvbounce/selector.h>
+
+#define PVB_MAX_SELECTORS 32
+
+extern struct mutex pvb_lock;		/* innermost: selectors, device list */
+extern struct list_head pvb_devices;	/* struct pvb_device, under pvb_lock */
+
+void pvb_attach_select(const struct pvb_selector *sel, unsigned int n);
+int pvb_attach_init(void);
+void pvb_attach_exit(void);
+
+#endif /* PVBOUNCE_ATTACH_H */
