@@ -18,6 +18,8 @@
 #                   separates the multiboot modules with them)
 #      PVB_IOMMU    translate or pt: QEMU's intel-iommu and intel_iommu=on
 #                   (pt: and iommu=pt, an identity domain); native only
+#      PVB_SRIOV    N: one more NVMe controller, an SR-IOV PF with up to N
+#                   VFs (QEMU's nvme-subsys), with a 64 MiB namespace
 #
 # The run fails (a "not ok" line) on a missing plan or done marker, on a
 # timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN or UBSAN report
@@ -105,6 +107,15 @@ for ((i = 2; i <= nvme_count; i++)); do
 	qemu+=(-drive "file=$tmp/disk$i.img,if=none,id=disk$i,format=raw,cache=unsafe"
 	       -device "nvme,drive=disk$i,serial=pvb$i")
 done
+if [[ -n ${PVB_SRIOV:-} ]]; then
+	[[ $PVB_SRIOV =~ ^[1-7]$ ]] || die "PVB_SRIOV must be 1..7"
+	truncate -s 64M "$tmp/sriov.img"
+	# QEMU 7.2: each VF needs flexible queue and interrupt resources
+	qemu+=(-device nvme-subsys,id=pvbsub,nqn=pvbsub
+	       -device "nvme,id=pvbpf,serial=pvbpf,subsys=pvbsub,sriov_max_vfs=$PVB_SRIOV,sriov_vq_flexible=$((2 * PVB_SRIOV)),sriov_vi_flexible=$PVB_SRIOV,max_ioqpairs=$((2 * PVB_SRIOV + 2)),msix_qsize=$((PVB_SRIOV + 2))"
+	       -drive "file=$tmp/sriov.img,if=none,id=sriovdisk,format=raw,cache=unsafe"
+	       -device nvme-ns,drive=sriovdisk,bus=pvbpf,nsid=1)
+fi
 # shellcheck disable=SC2206
 qemu+=(${PVB_QEMU_EXTRA:-})
 
