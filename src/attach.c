@@ -18,6 +18,7 @@
  * pvb_lock: an SR-IOV PF's lock may be held while its VFs are added, which
  * is why nothing that holds pvb_lock ever waits for a device.
  */
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -35,6 +36,23 @@ LIST_HEAD(pvb_devices);
 static struct pvb_selector selectors[PVB_MAX_SELECTORS];	/* pvb_lock */
 static unsigned int nselectors;					/* pvb_lock */
 static bool pvb_ready;				/* pvb_scan_lock + pvb_lock */
+
+/* debugfs fail/attach_delay_ms: milliseconds, 0 off (tests only). */
+u32 pvb_fail_attach_delay_ms;
+
+/*
+ * Sleep where a race with another path would have its window if the locking
+ * were wrong (tests widen the windows through fail/attach_delay_ms): before a
+ * devices= write takes any lock, in unload between the notifier's removal and
+ * the decisions, in a hot-plug before the device's lock.
+ */
+static void race_window(void)
+{
+	u32 ms = READ_ONCE(pvb_fail_attach_delay_ms);
+
+	if (unlikely(ms))
+		msleep(ms);
+}
 
 static struct pvb_device *find_attached(struct pci_dev *pdev)
 	__must_hold(&pvb_lock)
@@ -200,6 +218,7 @@ static int bus_notify(struct notifier_block *nb, unsigned long action,
 	switch (action) {
 	case BUS_NOTIFY_ADD_DEVICE:
 		/* Before the driver probes: the device's lock is free. */
+		race_window();
 		reconsider_locked(pdev, false);
 		break;
 	case BUS_NOTIFY_BIND_DRIVER:
@@ -295,6 +314,7 @@ static void rebind_bound(void)
  */
 void pvb_attach_select(const struct pvb_selector *sel, unsigned int n)
 {
+	race_window();
 	mutex_lock(&pvb_scan_lock);
 	mutex_lock(&pvb_lock);
 	memcpy(selectors, sel, n * sizeof(*sel));
@@ -378,6 +398,7 @@ void pvb_attach_exit(void)
 	pvb_ready = false;
 	mutex_unlock(&pvb_lock);
 	bus_unregister_notifier(&pci_bus_type, &pvb_nb);
+	race_window();
 	for (;;) {
 		mutex_lock(&pvb_lock);
 		pd = list_first_entry_or_null(&pvb_devices, struct pvb_device,

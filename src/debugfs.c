@@ -12,6 +12,8 @@
  *       chunk_alloc                            the Nth backend chunk fails
  *       xen_exchange                           the Nth XENMEM_exchange fails
  *                                              (xen backend only)
+ *       attach_delay_ms                        sleep this long in the race
+ *                                              windows of attach.c
  *
  * The fail/ files read and write a decimal N (0: off, the default); the
  * knob counts down as the events happen.  Every other file is a read-only
@@ -127,6 +129,8 @@ static void fail_files(struct dentry *root)
 	if (IS_ERR(dir))
 		return;
 	debugfs_create_u32("chunk_alloc", 0600, dir, &pvb_fail_chunk_alloc);
+	debugfs_create_u32("attach_delay_ms", 0600, dir,
+			   &pvb_fail_attach_delay_ms);
 	if (pvb_cfg.backend == &pvb_backend_xen)
 		debugfs_create_u32("xen_exchange", 0600, dir,
 				   &pvb_fail_xen_exchange);

@@ -16,6 +16,8 @@
 extern struct mutex pvb_lock;		/* innermost: selectors, device list */
 extern struct list_head pvb_devices;	/* struct pvb_device, under pvb_lock */
 
+extern u32 pvb_fail_attach_delay_ms;	/* debugfs fail/attach_delay_ms */
+
 void pvb_attach_select(const struct pvb_selector *sel, unsigned int n);
 int pvb_attach_init(void);
 void pvb_attach_exit(void);

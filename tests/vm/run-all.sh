@@ -7,6 +7,7 @@
 # reported as failed.
 #
 # Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native"),
+#      PVB_RACES (iterations of the races scenario, default 200),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
 set -euo pipefail
@@ -18,8 +19,11 @@ declare -A groups=(
 	[life]=bad_params:lifecycle:memory:xen_exchange:kmod
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:net
 	[iommu]=iommu
+	[races]=races
 )
-group_order=(life io iommu)
+group_order=(life io races iommu)
+# environment of a group's boots (see run.sh)
+declare -A group_env=([races]="PVB_SRIOV=2 PVB_KARGS_EXTRA=pvb.races=${PVB_RACES:-200}")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
 
@@ -68,7 +72,7 @@ for g in "${sel[@]}"; do
 				continue
 			fi
 			t=$tdir/$k-$m-$g.t
-			printf '#!/bin/sh\nexec "%s/run.sh" %s %s %s\n' "$here" "$k" "$m" "${groups[$g]}" >"$t"
+			printf '#!/bin/sh\n%s exec "%s/run.sh" %s %s %s\n' "${group_env[$g]:-}" "$here" "$k" "$m" "${groups[$g]}" >"$t"
 			tests+=("$t")
 		done
 	done

@@ -12,12 +12,26 @@
 #     takes every device's lock): no deadlock; VFs get the ops on creation;
 #     I/O on the PF, attached, verified.  Needs run.sh's PVB_SRIOV.
 # Iterations: pvb.races=N on the kernel command line (default 200; B and C
-# run N/4 and N/2, their iterations cost more).
+# run N/4 and N/2, their iterations cost more).  Each phase also widens the
+# windows such races would have, through debugfs fail/attach_delay_ms (a
+# sleep before a devices= write takes a lock, in unload after the notifier
+# is gone, in a hot-plug before the device's lock), so a lock missing from
+# attach.c shows at once instead of once in a few hundred tries.
 . /scenarios/lib.sh
 skip_without_pvbounce "lifecycle races"
 nvme=$(nvme_pci)
-n=$(sed -n 's/.*[[:space:]]pvb\.races=\([0-9]*\).*/\1/p' /proc/cmdline)
-n=${n:-200}
+rn=$(sed -n 's/.*[[:space:]]pvb\.races=\([0-9]*\).*/\1/p' /proc/cmdline)
+rn=${rn:-200}
+FAIL_DELAY=$PVB_DBG/fail/attach_delay_ms
+
+# never_attached_after_unload DMESG_FILE: no "attached" line between an
+# "unloaded" and the next load (the first line a load prints is its pool's)
+never_attached_after_unload() {
+	awk '/pvbounce: pool common:/ { up = 1 }
+	     /pvbounce: unloaded/ { up = 0 }
+	     /pvbounce [0-9a-f:.]+: attached/ && !up { bad++; print }
+	     END { exit bad > 0 }' "$1"
+}
 
 t0=$(date +%s)
 # -- A: devices= writes against insmod/rmmod
@@ -32,15 +46,20 @@ rm -f /tmp/race.stop
 w=$!
 bad=0 iter=0
 dmesg -c >/dev/null
-while [ $iter -lt "$n" ]; do
+while [ $iter -lt "$rn" ]; do
 	iter=$((iter + 1))
 	insmod "$PVB_KO" pool_mb=1 2>>/tmp/race.err || bad=$((bad + 1))
+	# odd cycles: writes sleep before their locks, unload after the notifier
+	[ $((iter % 2)) -eq 1 ] && echo 20 >"$FAIL_DELAY"
 	rmmod pvbounce 2>>/tmp/race.err || bad=$((bad + 1))
 done
 touch /tmp/race.stop
 wait $w
-expect_eq "A: $n insmod/rmmod cycles while devices= is written in a loop" "$bad" 0 ||
+expect_eq "A: $rn insmod/rmmod cycles while devices= is written in a loop" "$bad" 0 ||
 	diag_file /tmp/race.err 5
+dmesg >/tmp/race.dmesg
+check "A: no device attached after unload began (a write racing rmmod)" \
+	never_attached_after_unload /tmp/race.dmesg
 attaches=$(dmesg | grep -c "pvbounce $nvme: attached")
 diag "A: $attaches attaches by devices= writes during the cycles"
 expect_ge "A: the writes attached the device during the cycles" "$attaches" 1
@@ -53,10 +72,14 @@ t0=$(date +%s)
 # -- B: bind/unbind against unload
 drv=/sys/bus/pci/drivers/nvme
 unbind "$nvme"
-bad=0 iter=0 nb=$((n / 4))
+rm -f /tmp/race.dmesg.b
+bad=0 iter=0 nb=$((rn / 4))
 while [ $iter -lt "$nb" ]; do
 	iter=$((iter + 1))
 	pvb_load devices="$nvme" pool_mb=2 force=1 || { bad=$((bad + 1)); continue; }
+	# unload sleeps between the notifier's removal and its decisions:
+	# the binder below probes in that window
+	echo 50 >"$FAIL_DELAY"
 	rm -f /tmp/race.stop
 	(
 		while [ ! -e /tmp/race.stop ]; do
@@ -81,8 +104,16 @@ while [ $iter -lt "$nb" ]; do
 	run_cmd nvme_up "$nvme" && run_cmd pvbio -s 4K,64K -S $((80 + iter % 10)) "$NVME_DEV" ||
 		{ bad=$((bad + 1)); diag "B: iteration $iter: I/O after unload failed"; diag_file "$OUT" 5; }
 	unbind "$nvme"
+	dmesg >>/tmp/race.dmesg.b
 done
 expect_eq "B: $nb unloads against bind/unbind loops, device usable after each" "$bad" 0
+# a detach under a live driver finds its coherent memory (nvme's queues)
+check_fails "B: never detached while a driver was bound (no coherent memory left at detach)" \
+	grep -q "coherent allocations left by the driver" /tmp/race.dmesg.b
+released=$(grep -c "pvbounce: unloaded" /tmp/race.dmesg.b)
+diag "B: $released unloads; $(grep -c 'driver did not bind again' /tmp/race.dmesg.b) rebinds failed"
+check_fails "B: every driver released by unload bound again" \
+	grep -q "driver did not bind again" /tmp/race.dmesg.b
 
 diag "B took $(($(date +%s) - t0)) s"
 t0=$(date +%s)
@@ -97,6 +128,7 @@ if [ -z "$pf" ]; then
 fi
 vd=$(sed 's/0x//' "$PCI/$pf/vendor"):$(sed 's/0x//' "$PCI/$pf/device")
 vfs=$(cat "$PCI/$pf/sriov_totalvfs")
+unbind "$pf"	# nvme took it on the kernel's ops when B loaded nvme
 check "C: load with devices=$vd (the PF, its VFs and $nvme) force=1" \
 	pvb_load devices="$vd" pool_mb=8 force=1 || exit 0
 # The PF's namespace is in an NVMe subsystem: its block device is the
@@ -115,6 +147,8 @@ check "C: nvme probes the PF on pvbounce's ops" pf_up || exit 0
 diag "C: PF namespace $pfdev"
 counters "$pf"
 echo 0 >"$PCI/$pf/sriov_drivers_autoprobe"
+# VF hot-plugs and devices= writes sleep before taking their locks
+echo 20 >"$FAIL_DELAY"
 rm -f /tmp/race.stop
 (
 	while [ ! -e /tmp/race.stop ]; do
@@ -125,7 +159,7 @@ rm -f /tmp/race.stop
 w=$!
 (pvbio -s 4K,64K,252K -n 64 -j 2 -S 91 "$pfdev" >/tmp/race.io 2>&1; echo $? >/tmp/race.iorc) &
 io=$!
-bad=0 iter=0 nc=$((n / 2))
+bad=0 iter=0 nc=$((rn / 2))
 while [ $iter -lt "$nc" ]; do
 	iter=$((iter + 1))
 	echo "$vfs" >"$PCI/$pf/sriov_numvfs" || bad=$((bad + 1))
