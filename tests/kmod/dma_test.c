@@ -61,6 +61,10 @@ static unsigned int max_mapping_kb;
 module_param(max_mapping_kb, uint, 0444);
 MODULE_PARM_DESC(max_mapping_kb, "pvbounce's max_mapping_kb: dma_max_mapping_size() must not exceed it and, without a min_align_mask, must equal it (default 0: not checked)");
 
+static bool carve_next;
+module_param(carve_next, bool, 0444);
+MODULE_PARM_DESC(carve_next, "the scenario made pvbounce's next backend chunk allocation fail (debugfs fail/chunk_alloc=1): the first dma_alloc_pages() must be carved from the pool (default 0: that test skips)");
+
 static int failed = -1;
 module_param(failed, int, 0444);
 MODULE_PARM_DESC(failed, "read-only result: number of failed tests of the run at load (-1: not run)");
@@ -1097,7 +1101,7 @@ static void t_map_resource(struct t *t)
 
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		phys_addr_t phys = pci_resource_start(t->pdev, bar);
-		dma_addr_t bus;
+		dma_addr_t bus, p2m;
 
 		if (!(pci_resource_flags(t->pdev, bar) & IORESOURCE_MEM) ||
 		    pci_resource_len(t->pdev, bar) < 8 || phys + 7 > t->mask ||
@@ -1110,11 +1114,198 @@ static void t_map_resource(struct t *t)
 		if (t->view == VIEW_NATIVE)
 			CHECK(t, bus == phys, "BAR%u at %pa mapped at %pad", bar,
 			      &phys, &bus);
+		p2m = pvbt_xen_phys_to_bus(phys);
+		if (t->view == VIEW_XEN)
+			CHECK(t, bus == p2m,
+			      "BAR%u at %pa mapped at %pad, the p2m says %pad",
+			      bar, &phys, &bus, &p2m);
 		check_bus(t, bus, 8, t->mask, false, "resource");
 		dma_unmap_resource(t->dev, bus, 8, DMA_BIDIRECTIONAL, 0);
 		return;
 	}
 	skip(t, "no memory BAR below the DMA mask");
+}
+
+static bool exists(const char *dir, const char *name);
+
+/* The pool serving the device: its sysfs directory. */
+static void pool_dir(struct t *t, char *buf, size_t len)
+{
+	char dir[96];
+
+	sysfs_dir(t, dir, sizeof(dir));
+	if (exists(dir, "used"))
+		snprintf(buf, len, "%s", dir);
+	else
+		snprintf(buf, len, "/sys/kernel/pvbounce");
+}
+
+/*
+ * dma_alloc_pages() memory carved out of the bounce pool (the coherent
+ * fallback when the backend has no chunk at once) is the device's own:
+ * syncs on it, in both directions and on part of it, are legitimate, move
+ * nothing and are no misuse.  Runs first of all DMA tests, so that the
+ * failure the scenario injected (carve_next) hits this allocation.
+ */
+static void t_alloc_pages_carved_sync(struct t *t)
+{
+	const size_t n = 2 * PAGE_SIZE + 5;
+	s64 used0, used1, used2, mis0, mis1;
+	char pdir[96], dir[96];
+	struct page *page;
+	dma_addr_t bus;
+	u8 *cpu;
+
+	if (!carve_next) {
+		skip(t, "needs carve_next=1 (debugfs fail/chunk_alloc=1 before the load)");
+		return;
+	}
+	pool_dir(t, pdir, sizeof(pdir));
+	sysfs_dir(t, dir, sizeof(dir));
+	if (!CHECK(t, !read_num(pdir, "used", &used0) &&
+		   !read_num(dir, "misuse", &mis0), "reading %s/used, %s/misuse",
+		   pdir, dir))
+		return;
+	page = dma_alloc_pages(t->dev, n, &bus, DMA_BIDIRECTIONAL, GFP_KERNEL);
+	if (!CHECK(t, page, "dma_alloc_pages(%zu) failed", n))
+		return;
+	cpu = page_address(page);
+	check_bus(t, bus, n, t->cmask, true, "carved dma_alloc_pages");
+	if (t->view)
+		CHECK(t, dev_view(t, bus, n) == cpu,
+		      "pages at %px are not what bus %pad names", cpu, &bus);
+	check_xen(t, cpu, bus, n, "carved dma_alloc_pages");
+	CHECK(t, !read_num(pdir, "used", &used1) && used1 > used0,
+	      "%s/used %lld, was %lld: not carved from the pool (did fail/chunk_alloc=1 reach it?)",
+	      pdir, used1, used0);
+	fill(cpu, n, 710);
+	dma_sync_single_for_device(t->dev, bus, n, DMA_BIDIRECTIONAL);
+	if (t->view && dev_view(t, bus, n))
+		same(t, dev_view(t, bus, n), cpu, n, "device reads the pages");
+	dma_sync_single_for_cpu(t->dev, bus, n, DMA_BIDIRECTIONAL);
+	dma_sync_single_range_for_cpu(t->dev, bus, 100, 3000, DMA_FROM_DEVICE);
+	dma_sync_single_range_for_device(t->dev, bus, PAGE_SIZE, 7, DMA_TO_DEVICE);
+	t->syncs += 4;
+	CHECK(t, !read_num(dir, "misuse", &mis1) && mis1 == mis0,
+	      "syncs on carved dma_alloc_pages() memory counted as misuse (%lld -> %lld)",
+	      mis0, mis1);
+	dma_free_pages(t->dev, n, page, bus, DMA_BIDIRECTIONAL);
+	CHECK(t, !read_num(pdir, "used", &used2) && used2 == used0,
+	      "%s/used %lld after the free, was %lld", pdir, used2, used0);
+}
+
+/* A memory BAR of the device the core lets us map, or false. */
+static bool mmio_bar(struct t *t, phys_addr_t *phys)
+{
+	unsigned int bar;
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		*phys = pci_resource_start(t->pdev, bar);
+		if ((pci_resource_flags(t->pdev, bar) & IORESOURCE_MEM) &&
+		    pci_resource_len(t->pdev, bar) >= 8 && *phys + 7 <= t->mask &&
+		    !pfn_valid(PHYS_PFN(*phys)))	/* the core WARNs on RAM */
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Zero-byte maps are refused with their own reason: counted as map errors,
+ * not as "too large" (raise max_mapping_kb) nor as beyond the mask.
+ */
+static void t_zero_size_maps(struct t *t)
+{
+	s64 before[NR_COUNTERS], now[NR_COUNTERS];
+	u8 *buf = kmalloc(64, GFP_KERNEL);
+	unsigned int tries = 1;
+	phys_addr_t phys;
+	dma_addr_t bus;
+	char dir[96];
+
+	if (!CHECK(t, buf, "no memory"))
+		return;
+	sysfs_dir(t, dir, sizeof(dir));
+	if (!CHECK(t, !read_counters(dir, before), "reading %s", dir))
+		goto out;
+	bus = dma_map_single(t->dev, buf, 0, DMA_TO_DEVICE);
+	if (!CHECK(t, dma_mapping_error(t->dev, bus),
+		   "a map of 0 bytes succeeded at %pad", &bus))
+		dma_unmap_single(t->dev, bus, 0, DMA_TO_DEVICE);
+	if (mmio_bar(t, &phys)) {
+		tries++;
+		bus = dma_map_resource(t->dev, phys, 0, DMA_BIDIRECTIONAL, 0);
+		if (!CHECK(t, dma_mapping_error(t->dev, bus),
+			   "a resource map of 0 bytes at %pa succeeded at %pad",
+			   &phys, &bus))
+			dma_unmap_resource(t->dev, bus, 0, DMA_BIDIRECTIONAL, 0);
+	}
+	if (!CHECK(t, !read_counters(dir, now), "reading %s", dir))
+		goto out;
+	CHECK(t, now[C_MAP_ERRORS] - before[C_MAP_ERRORS] >= tries,
+	      "map_errors moved by %lld for %u refused maps",
+	      now[C_MAP_ERRORS] - before[C_MAP_ERRORS], tries);
+	CHECK(t, now[C_TOO_LARGE] == before[C_TOO_LARGE],
+	      "a 0-byte map counted as too large (errors_too_large %lld -> %lld)",
+	      before[C_TOO_LARGE], now[C_TOO_LARGE]);
+	CHECK(t, now[C_MASK] == before[C_MASK],
+	      "a 0-byte map counted as beyond the mask (errors_mask %lld -> %lld)",
+	      before[C_MASK], now[C_MASK]);
+out:
+	kfree(buf);
+}
+
+/* A resource range that wraps past the end of the address space is refused. */
+static void t_map_resource_wrap(struct t *t)
+{
+	phys_addr_t phys = (phys_addr_t)0 - PAGE_SIZE;
+	dma_addr_t bus;
+
+	bus = dma_map_resource(t->dev, phys, 2 * PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+	if (!CHECK(t, dma_mapping_error(t->dev, bus),
+		   "%lu bytes at %pa (wrapping to 0) mapped at %pad",
+		   2 * PAGE_SIZE, &phys, &bus))
+		dma_unmap_resource(t->dev, bus, 2 * PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+}
+
+/*
+ * On Xen PV, map_resource hands the address out untranslated: only right
+ * where the p2m identity-maps it.  A guest frame the p2m maps elsewhere (a
+ * RAM page: the ops are called directly, the core refuses RAM) is refused.
+ */
+static void t_map_resource_not_identity(struct t *t)
+{
+	const struct dma_map_ops *ops = get_dma_ops(t->dev);
+	struct page *pages[8] = {};
+	phys_addr_t phys = 0;
+	unsigned int i;
+	dma_addr_t bus;
+
+	if (t->view != VIEW_XEN) {
+		skip(t, "natively every address is its own bus address");
+		return;
+	}
+	if (!CHECK(t, ops && ops->map_resource, "no map_resource op"))
+		return;
+	for (i = 0; i < ARRAY_SIZE(pages) && !phys; i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		if (pages[i] && pvbt_xen_phys_to_bus(page_to_phys(pages[i])) !=
+				page_to_phys(pages[i]))
+			phys = page_to_phys(pages[i]);
+	}
+	if (!phys) {
+		skip(t, "no page whose p2m entry is not identity");
+		goto out;
+	}
+	bus = ops->map_resource(t->dev, phys, PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+	if (!CHECK(t, bus == DMA_MAPPING_ERROR,
+		   "pfn %#lx (p2m: mfn %#llx) mapped as a resource at %pad",
+		   (unsigned long)PHYS_PFN(phys),
+		   (u64)PHYS_PFN(pvbt_xen_phys_to_bus(phys)), &bus))
+		ops->unmap_resource(t->dev, bus, PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+out:
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		if (pages[i])
+			__free_page(pages[i]);
 }
 
 static void t_counters_moved(struct t *t)
@@ -1254,6 +1445,7 @@ struct test {
 
 static const struct test tests[] = {
 	{ "attached", t_attached },
+	{ "alloc_pages_carved_from_pool_syncs", t_alloc_pages_carved_sync },
 	{ "map_single_to_device", t_map_single_to_device },
 	{ "map_page_across_pages", t_map_page_across_pages },
 	{ "from_device_no_stale_data", t_from_device },
@@ -1271,6 +1463,9 @@ static const struct test tests[] = {
 	{ "alloc_pages", t_alloc_pages },
 	{ "get_sgtable", t_get_sgtable },
 	{ "map_resource", t_map_resource },
+	{ "zero_size_maps", t_zero_size_maps },
+	{ "map_resource_wrap_refused", t_map_resource_wrap },
+	{ "map_resource_not_identity_refused", t_map_resource_not_identity },
 	{ "counters_moved", t_counters_moved },
 	{ "sysfs_pool", t_sysfs_pool },
 	{ "debugfs_files", t_debugfs_files },

@@ -266,6 +266,10 @@ int pvbt_xen_check_range(void *cpu, dma_addr_t bus, size_t size,
  * pvbt_xen_phys_to_bus() - bus address of a guest address, read off the p2m.
  * @phys: pseudo-physical address.
  *
+ * The kernel's own lookup (__pfn_to_mfn(), not pvbounce's): the linear p2m
+ * list, and where it has no entry the p2m tree, which marks identity ranges
+ * (dom0's view of the host's MMIO) and says so for frames beyond its end.
+ *
  * Return: the machine address (same offset in page), or DMA_MAPPING_ERROR
  * if the p2m has no frame for it.
  */
@@ -273,9 +277,9 @@ dma_addr_t pvbt_xen_phys_to_bus(phys_addr_t phys)
 {
 	unsigned long pfn = PHYS_PFN(phys), raw;
 
-	if (!pvbt_xen_active() || pfn >= xen_p2m_size)
+	if (!pvbt_xen_active())
 		return DMA_MAPPING_ERROR;
-	raw = READ_ONCE(xen_p2m_addr[pfn]);
+	raw = __pfn_to_mfn(pfn);
 	if (raw == INVALID_P2M_ENTRY)
 		return DMA_MAPPING_ERROR;
 	raw &= ~(FOREIGN_FRAME_BIT | IDENTITY_FRAME_BIT);

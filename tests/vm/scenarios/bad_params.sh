@@ -43,6 +43,15 @@ values address_bits 0 23 65 x
 values max_mapping_kb 0 128 255 257 300 8192 1M
 for p in force rebind poison; do values "$p" maybe; done
 
+# fault injection is no parameter (a production load carries no writable
+# knob): it lives in debugfs fail/, root only and off unless written
+if check "loads with no parameter" pvb_load; then
+	check_fails "no xen_fail_exchange parameter" test -e "$PVB_PARAMS/xen_fail_exchange"
+	expect_eq "debugfs fail/chunk_alloc: mode 0600, off" \
+		"$(stat -c %a "$PVB_DBG/fail/chunk_alloc" 2>&1) $(dbg fail/chunk_alloc 2>&1)" "600 0"
+	rmmod pvbounce
+fi
+
 if [ "$PVB_MODE" != xen ]; then
 	pvb_load backend=xen
 	rc=$?

@@ -33,12 +33,22 @@ forward_ktap() { # TAG
 }
 
 # kmod_run TAG "PVBOUNCE PARAMS" "TEST PARAMS": the device stays without a
-# driver (the test module needs it to itself)
+# driver (the test module needs it to itself).  The next backend chunk
+# allocation is made to fail (debugfs fail/chunk_alloc), so that the test
+# module's first dma_alloc_pages() is carved from the pool (carve_next=1).
 kmod_run() {
 	check "$1: load pvbounce with $2" pvb_load $2 || return
+	carve=
+	if [ -f "$PVB_DBG/fail/chunk_alloc" ]; then
+		echo 1 >"$PVB_DBG/fail/chunk_alloc" && carve=carve_next=1
+	else
+		diag "$1: no debugfs fail/chunk_alloc: the carved-memory test skips"
+	fi
 	dmesg -c >/dev/null
-	run_cmd insmod "$PVB_TEST_KO" dev="$nvme" $3
+	run_cmd insmod "$PVB_TEST_KO" dev="$nvme" $3 $carve
 	rc=$?
+	[ -n "$carve" ] && expect_eq "$1: the injected chunk failure was used" \
+		"$(cat "$PVB_DBG/fail/chunk_alloc")" 0
 	dmesg >/tmp/dmesg.kmod
 	forward_ktap "$1"
 	expect_eq "$1: insmod pvbounce_test.ko succeeded" "$rc" 0

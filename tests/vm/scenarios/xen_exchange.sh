@@ -1,69 +1,101 @@
 # SPDX-License-Identifier: GPL-2.0
-# Xen only: XENMEM_exchange failure injection (xen_fail_exchange=N makes the
-# Nth exchange from then on fail).  Whatever the outcome of a load with an
-# injected failure (a smaller chunk order, or a clear refusal), there is no
-# crash, I/O through what was built is correct, and after unload every frame
-# is back (free memory as before).
+# Xen only: XENMEM_exchange failure injection through debugfs fail/xen_exchange
+# (writing N makes the Nth exchange from then on fail; 0, the default, is off).
+# It is no module parameter (a production load carries no writable knob), so
+# the pool builds it hits are private pools attached at run time (devices=
+# written), which take the same path as the common pool at load.  Whatever
+# the outcome of a build with an injected failure (a smaller chunk order for
+# the rest, or a clear refusal), there is no crash, I/O through what was
+# built is correct, and after unload every frame is back (free memory as
+# before).
 . /scenarios/lib.sh
 if [ "$PVB_MODE" != xen ]; then
 	tap_skip "exchange failure injection" "not a Xen PV guest"
 	exit 0
 fi
 skip_without_pvbounce "exchange failure injection"
-if ! modinfo "$PVB_KO" | grep -q 'xen_fail_exchange'; then
-	tap_skip "exchange failure injection" "pvbounce.ko has no xen_fail_exchange parameter"
-	exit 0
-fi
 nvme=$(nvme_pci)
+KNOB=$PVB_DBG/fail/xen_exchange
 # warm up: pvbounce loaded once, nvme's modules loaded (they stay)
 pvb_load pool_mb=8 max_mapping_kb=1024 && rmmod pvbounce
 nvme_up "$nvme" && unbind "$nvme"
 mem_settle
 before=$(mem_free_kb)
 
-# 8 chunks of 1 MiB: exchanges 1 to 8 happen at load (more after a retry)
+# the knob: no parameter, a root-only debugfs file, off unless written
+check "load max_mapping_kb=1024" pvb_load pool_mb=8 max_mapping_kb=1024 force=1
+check_fails "no xen_fail_exchange parameter" test -e "$PVB_PARAMS/xen_fail_exchange"
+check_fails "modinfo lists no fault-injection parameter" \
+	sh -c "modinfo '$PVB_KO' | grep -Eq '^parm: *[a-z_]*(fail|inject)'"
+expect_eq "fail/xen_exchange is mode 0600" "$(stat -c %a "$KNOB" 2>&1)" 600
+expect_eq "fail/xen_exchange is off at load" "$(cat "$KNOB" 2>&1)" 0
+echo 7 >"$KNOB"
+expect_eq "fail/xen_exchange reads back what was written" "$(cat "$KNOB")" 7
+echo 0 >"$KNOB"
+
+# 8 chunks of 1 MiB: exchanges 1 to 8 happen in the private pool's build
 for n in 1 2 5 8; do
-	if pvb_load devices="$nvme" pool_mb=8 max_mapping_kb=1024 force=1 xen_fail_exchange=$n; then
-		tap_ok "xen_fail_exchange=$n: loaded ($(grep 'pvbounce: pool common: [0-9]* KiB in' /tmp/dmesg.load | sed 's/.*pvbounce: pool common: //'))"
-		left=$(cat "$PVB_PARAMS/xen_fail_exchange")
-		if [ "$left" = 0 ]; then
-			dmesg_has "xen_fail_exchange=$n: the failed exchange is logged" \
-				"XENMEM_exchange failed as asked by xen_fail_exchange" /tmp/dmesg.load
-		else
-			diag "xen_fail_exchange=$n: only $((n - left)) exchanges at load"
-		fi
-		echo 0 >"$PVB_PARAMS/xen_fail_exchange"
+	tag="fail/xen_exchange=$n"
+	echo "$n" >"$KNOB"
+	dmesg -c >/dev/null
+	echo "$nvme@8M" >"$PVB_PARAMS/devices"
+	dmesg >/tmp/dmesg.rt
+	left=$(cat "$KNOB")
+	if [ "$left" = 0 ]; then
+		dmesg_has "$tag: the failed exchange is logged" \
+			"XENMEM_exchange failed as asked by fail/xen_exchange" /tmp/dmesg.rt
+	else
+		diag "$tag: only $((n - left)) exchanges in the build"
+		echo 0 >"$KNOB"
+	fi
+	if [ -d "$PVB_DBG/$nvme" ]; then
+		tap_ok "$tag: private pool made ($(grep "pvbounce: pool $nvme: [0-9]* KiB in" /tmp/dmesg.rt | sed 's/.*pvbounce: pool [^:]*: //'))"
+		dbg "$nvme" pool >/tmp/pool
+		expect_eq "$tag: no chunk below 256 KiB" "$(awk '$2 - $1 + 1 < 262144' /tmp/pool | head -n 1)" ""
 		if nvme_up "$nvme"; then
-			pvbio_run "xen_fail_exchange=$n: I/O verified" \
+			pvbio_run "$tag: I/O verified" \
 				-s "$(size_list "$(nvme_queue max_hw_sectors_kb)")" -S $((90 + n)) "$NVME_DEV"
 		else
-			tap_not_ok "xen_fail_exchange=$n: nvme probes"
+			tap_not_ok "$tag: nvme probes"
 		fi
 		unbind "$nvme"
-		check "xen_fail_exchange=$n: rmmod" rmmod pvbounce
 	else
-		dmesg_has "xen_fail_exchange=$n: load refused with a reason" \
-			"pvbounce: .*(exchange|could not get)" /tmp/dmesg.load
-		check_fails "xen_fail_exchange=$n: nothing left loaded" pvb_loaded
+		dmesg_has "$tag: private pool refused with a reason" \
+			"pvbounce: pool $nvme: .*(exchange|could not get)" /tmp/dmesg.rt
+		dmesg_has "$tag: attach refused with a message" "pvbounce $nvme: not attached" /tmp/dmesg.rt
 	fi
-	expect_mem_back "xen_fail_exchange=$n" "$before"
+	echo >"$PVB_PARAMS/devices"
 done
-
-# at run time: the next exchange (a private pool's) fails
-check "load" pvb_load pool_mb=8 max_mapping_kb=1024 force=1
-echo 1 >"$PVB_PARAMS/xen_fail_exchange"
-dmesg -c >/dev/null
-echo "$nvme@2M" >"$PVB_PARAMS/devices"
-dmesg >/tmp/dmesg.rt
-dmesg_has "run time: the failed exchange is logged" \
-	"XENMEM_exchange failed as asked by xen_fail_exchange" /tmp/dmesg.rt
-if [ -d "$PVB_DBG/$nvme" ]; then
-	diag "private pool despite the failure: $(dbg "$nvme" nslabs) slots"
-	check "nvme probes on the private pool" nvme_up "$nvme" &&
-		pvbio_run "I/O verified" -s 4K,252K -S 99 "$NVME_DEV"
-	unbind "$nvme"
-else
-	dmesg_has "private pool refused with a message" "pvbounce $nvme: not attached" /tmp/dmesg.rt
-fi
 check "rmmod" rmmod pvbounce
-expect_mem_back "after the run-time failure" "$before"
+expect_mem_back "after the 1 MiB builds" "$before"
+
+# the first exchange of a one-chunk (256 KiB, the smallest segment) private
+# pool fails: nothing smaller is tried, the attach is refused with a message
+check "load max_mapping_kb=256" pvb_load pool_mb=8 max_mapping_kb=256 force=1
+echo 1 >"$KNOB"
+dmesg -c >/dev/null
+echo "$nvme@256K" >"$PVB_PARAMS/devices"
+dmesg >/tmp/dmesg.rt
+expect_eq "256 KiB pool: the failure was used" "$(cat "$KNOB")" 0
+dmesg_has "256 KiB pool: the failed exchange is logged" \
+	"XENMEM_exchange failed as asked by fail/xen_exchange" /tmp/dmesg.rt
+check_fails "256 KiB pool: no pool of smaller chunks, not attached" test -d "$PVB_DBG/$nvme"
+dmesg_has "256 KiB pool: the refusal names the pool and the size" \
+	"pool $nvme: could not get a single 256 KiB chunk" /tmp/dmesg.rt
+dmesg_has "256 KiB pool: attach refused with a message" "pvbounce $nvme: not attached" /tmp/dmesg.rt
+check "256 KiB pool: nvme probes on its own ops" nvme_up "$nvme"
+unbind "$nvme"
+echo >"$PVB_PARAMS/devices"
+
+# at run time with nvme bound on the common pool: its next exchange (a
+# coherent allocation or a private pool's) fails, nothing breaks
+echo "$nvme" >"$PVB_PARAMS/devices"
+if check "nvme probes on the common pool" nvme_up "$nvme"; then
+	echo 1 >"$KNOB"
+	pvbio_run "bound device: I/O verified with an exchange failure pending" -s 4K,252K -S 99 "$NVME_DEV"
+	diag "fail/xen_exchange after the I/O: $(cat "$KNOB")"
+	echo 0 >"$KNOB"
+fi
+unbind "$nvme"
+check "rmmod" rmmod pvbounce
+expect_mem_back "after the run-time failures" "$before"
