@@ -93,6 +93,11 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
 	if (!pd)
 		return -ENOMEM;
+	pd->stats = alloc_percpu(struct pvb_dev_stats);
+	if (!pd->stats) {
+		ret = -ENOMEM;
+		goto err_pd;
+	}
 	pd->pool_request = s->pool_bytes;
 	if (s->pool_bytes) {
 		ret = pvb_pool_create(&pd->private_pool, pci_name(pdev),
@@ -101,8 +106,7 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 		if (ret) {
 			pvb_dev_err(pdev, "not attached: private pool of %llu KiB failed (%d)\n",
 				    s->pool_bytes >> 10, ret);
-			kfree(pd);
-			return ret;
+			goto err_stats;
 		}
 		pd->private_pool.poison = pvb_cfg.poison;
 		pd->has_private = true;
@@ -127,6 +131,12 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 		     pvb_pool_bytes(pd->pool) >> 10,
 		     pvb_cfg.force ? ", every mapping bounced" : "");
 	return 0;
+
+err_stats:
+	free_percpu(pd->stats);
+err_pd:
+	kfree(pd);
+	return ret;
 }
 
 /*
@@ -151,6 +161,7 @@ static void detach(struct pvb_device *pd)
 	if (pd->has_private)
 		pvb_pool_destroy(&pd->private_pool);
 	pvb_dev_info(pdev, "detached\n");
+	free_percpu(pd->stats);
 	kfree(pd);
 	pci_dev_put(pdev);
 }

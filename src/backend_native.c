@@ -35,7 +35,7 @@ static phys_addr_t native_bus_to_phys(dma_addr_t bus)
 
 static bool native_range_ok(phys_addr_t phys, size_t size, u64 mask)
 {
-	return size && phys + size - 1 >= phys && phys + size - 1 <= mask;
+	return pvb_native_range_ok(phys, size, mask);
 }
 
 /* A zone to take chunks from, and whether all of it lies below the limit. */

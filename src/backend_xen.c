@@ -64,7 +64,14 @@ u32 pvb_fail_xen_exchange;
 /* PTE bits the hardware may change behind our back. */
 #define PTE_AD_BITS	((pteval_t)(_PAGE_ACCESSED | _PAGE_DIRTY))
 
-static dma_addr_t xen_phys_to_bus(phys_addr_t phys)
+/**
+ * pvb_xen_phys_to_bus() - machine address of a pseudo-physical address.
+ * @phys: address in this guest.
+ *
+ * Return: the bus (machine) address, or DMA_MAPPING_ERROR if the frame has
+ * no machine frame.
+ */
+dma_addr_t pvb_xen_phys_to_bus(phys_addr_t phys)
 {
 	unsigned long mfn = pfn_to_mfn(PHYS_PFN(phys));
 
@@ -82,7 +89,16 @@ static phys_addr_t xen_bus_to_phys(dma_addr_t bus)
 	return PFN_PHYS(pfn) | offset_in_page(bus);
 }
 
-static bool xen_range_ok(phys_addr_t phys, size_t size, u64 mask)
+/**
+ * pvb_xen_range_ok() - is a range machine-contiguous and reachable?
+ * @phys: start, pseudo-physical.
+ * @size: bytes.
+ * @mask: highest machine address allowed.
+ *
+ * Return: true if the range is non-empty, does not wrap, its frames are
+ * machine-contiguous and its last machine byte is at or below @mask.
+ */
+bool pvb_xen_range_ok(phys_addr_t phys, size_t size, u64 mask)
 {
 	unsigned long first = PHYS_PFN(phys), last, pfn, mfn0;
 	phys_addr_t end;
@@ -502,7 +518,7 @@ bool pvb_backend_xen_usable(void)
 
 #else /* !CONFIG_XEN_PV: a kernel that cannot be a PV guest */
 
-static dma_addr_t xen_phys_to_bus(phys_addr_t phys)
+dma_addr_t pvb_xen_phys_to_bus(phys_addr_t phys)
 {
 	return phys;
 }
@@ -512,7 +528,7 @@ static phys_addr_t xen_bus_to_phys(dma_addr_t bus)
 	return bus;
 }
 
-static bool xen_range_ok(phys_addr_t phys, size_t size, u64 mask)
+bool pvb_xen_range_ok(phys_addr_t phys, size_t size, u64 mask)
 {
 	return false;
 }
@@ -539,11 +555,13 @@ bool pvb_backend_xen_usable(void)
 
 #endif /* CONFIG_XEN_PV */
 
+DEFINE_STATIC_KEY_FALSE(pvb_backend_xen_key);
+
 const struct pvb_backend pvb_backend_xen = {
 	.name		= "xen",
-	.phys_to_bus	= xen_phys_to_bus,
+	.phys_to_bus	= pvb_xen_phys_to_bus,
 	.bus_to_phys	= xen_bus_to_phys,
-	.range_ok	= xen_range_ok,
+	.range_ok	= pvb_xen_range_ok,
 	.chunk_alloc	= xen_chunk_alloc,
 	.chunk_free	= xen_chunk_free,
 };

@@ -35,14 +35,22 @@ static const struct pvb_stat_desc dev_stats[] = {
 	PVB_DEV_STATS(PVB_STAT_DESC)
 };
 
+/* A counter file's private data is the counter's per-CPU pointer. */
 static int counter_show(struct seq_file *m, void *v)
 {
-	atomic64_t *c = m->private;
-
-	seq_printf(m, "%lld\n", (long long)atomic64_read(c));
+	seq_printf(m, "%llu\n",
+		   pvb_stat_fold((u64 __percpu __force *)m->private, false));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counter);
+
+static int counter_max_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%llu\n",
+		   pvb_stat_fold((u64 __percpu __force *)m->private, true));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(counter_max);
 
 /* One line per chunk: bus start, bus end (inclusive), slots, all hex. */
 static int pool_show(struct seq_file *m, void *v)
@@ -98,6 +106,9 @@ static int backend_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(backend);
 
 /* <pci address> <driver or -> <maps> <bounced> <direct> */
+#define STAT(pd, field) \
+	pvb_stat_read((pd)->stats, offsetof(struct pvb_dev_stats, field))
+
 static int devices_show(struct seq_file *m, void *v)
 {
 	struct pvb_device *pd;
@@ -110,16 +121,17 @@ static int devices_show(struct seq_file *m, void *v)
 		/* As dev_driver_string(): the driver may be unbinding now. */
 		const struct device_driver *drv = READ_ONCE(pd->pdev->dev.driver);
 
-		seq_printf(m, "%s %s %lld %lld %lld\n", pci_name(pd->pdev),
+		seq_printf(m, "%s %s %llu %llu %llu\n", pci_name(pd->pdev),
 			   drv ? drv->name : "-",
-			   (long long)atomic64_read(&pd->stats.maps),
-			   (long long)atomic64_read(&pd->stats.bounced_maps),
-			   (long long)atomic64_read(&pd->stats.direct_maps));
+			   STAT(pd, maps), STAT(pd, bounced_maps),
+			   STAT(pd, direct_maps));
 	}
 	mutex_unlock(&pvb_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(devices);
+
+#undef STAT
 
 /* fail/: fault injection for tests, root only, off unless written. */
 static void fail_files(struct dentry *root)
@@ -198,10 +210,14 @@ void pvb_debugfs_add_device(struct pvb_device *pd)
 	dir = debugfs_create_dir(pci_name(pd->pdev), pvb_dbg_root);
 	if (IS_ERR(dir))
 		return;
-	for (i = 0; i < ARRAY_SIZE(dev_stats); i++)
+	for (i = 0; i < ARRAY_SIZE(dev_stats); i++) {
+		size_t off = dev_stats[i].offset;
+
 		debugfs_create_file(dev_stats[i].name, 0444, dir,
-				    pvb_stat_ptr(&pd->stats, dev_stats[i].offset),
-				    &counter_fops);
+				    (void __force *)pvb_stat_field(pd->stats, off),
+				    pvb_stat_is_max(off) ? &counter_max_fops :
+							   &counter_fops);
+	}
 	if (pd->has_private)
 		pool_files(dir, &pd->private_pool);
 	pd->dbg = dir;

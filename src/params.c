@@ -182,6 +182,8 @@ int pvb_params_validate(void)
 		pvb_cfg.backend = &pvb_backend_native;
 	else
 		pvb_cfg.backend = &pvb_backend_xen;
+	if (pvb_cfg.backend == &pvb_backend_xen)
+		static_branch_enable(&pvb_backend_xen_key);
 	pvb_cfg.pool_bytes = (size_t)pool_mb << 20;
 	pvb_cfg.address_bits = address_bits;
 	pvb_cfg.limit_mask = DMA_BIT_MASK(address_bits);

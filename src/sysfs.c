@@ -98,9 +98,7 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 	struct pvb_stat_attr *sa = container_of(attr, struct pvb_stat_attr, ka);
 	struct pvb_device *pd = kobj_to_pd(kobj);
 
-	return sysfs_emit(buf, "%lld\n",
-			  (long long)atomic64_read(pvb_stat_ptr(&pd->stats,
-								sa->offset)));
+	return sysfs_emit(buf, "%llu\n", pvb_stat_read(pd->stats, sa->offset));
 }
 
 #define STAT_ATTR(field)						\

@@ -9,6 +9,7 @@
 
 #include <linux/types.h>
 #include <linux/gfp.h>
+#include <linux/jump_label.h>
 
 struct page;
 
@@ -50,6 +51,58 @@ struct pvb_backend {
 
 extern const struct pvb_backend pvb_backend_native;
 extern const struct pvb_backend pvb_backend_xen;
+
+/*
+ * The streaming hot path does not go through the ops table: the backend is
+ * fixed at load, so a static key picks the Xen translation (a direct call)
+ * or the native one (inline), with no indirect (retpolined) call per map.
+ */
+DECLARE_STATIC_KEY_FALSE(pvb_backend_xen_key);
+
+dma_addr_t pvb_xen_phys_to_bus(phys_addr_t phys);
+bool pvb_xen_range_ok(phys_addr_t phys, size_t size, u64 mask);
+
+/**
+ * pvb_native_range_ok() - the native backend's range check.
+ * @phys: start.
+ * @size: bytes.
+ * @mask: highest bus address allowed.
+ *
+ * Return: true if [@phys, @phys + @size) is non-empty, does not wrap and
+ * ends at or below @mask (bus == phys).
+ */
+static inline bool pvb_native_range_ok(phys_addr_t phys, size_t size, u64 mask)
+{
+	return size && phys + size - 1 >= phys && phys + size - 1 <= mask;
+}
+
+/**
+ * pvb_be_phys_to_bus() - the load-time backend's phys_to_bus, no indirect call.
+ * @phys: (pseudo-)physical address.
+ *
+ * Return: its bus address.
+ */
+static inline dma_addr_t pvb_be_phys_to_bus(phys_addr_t phys)
+{
+	if (static_branch_unlikely(&pvb_backend_xen_key))
+		return pvb_xen_phys_to_bus(phys);
+	return phys;
+}
+
+/**
+ * pvb_be_range_ok() - the load-time backend's range_ok, no indirect call.
+ * @phys: start.
+ * @size: bytes.
+ * @mask: highest bus address allowed.
+ *
+ * Return: as &struct pvb_backend.range_ok.
+ */
+static inline bool pvb_be_range_ok(phys_addr_t phys, size_t size, u64 mask)
+{
+	if (static_branch_unlikely(&pvb_backend_xen_key))
+		return pvb_xen_range_ok(phys, size, mask);
+	return pvb_native_range_ok(phys, size, mask);
+}
 
 /*
  * Fault injection for tests, debugfs fail/ (0600): N makes the Nth event from

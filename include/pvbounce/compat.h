@@ -20,6 +20,11 @@
 #error "pvbounce needs per-device dma_map_ops (CONFIG_DMA_OPS / CONFIG_ARCH_HAS_DMA_OPS)"
 #endif
 
+/* Counters are read per CPU in one access (stats.h), Xen PV is 64-bit only. */
+#ifndef CONFIG_64BIT
+#error "pvbounce needs a 64-bit kernel"
+#endif
+
 /* The page-allocation op was renamed in 6.8. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 #define PVB_OPS_ALLOC_PAGES alloc_pages_op

@@ -15,23 +15,27 @@
 
 /**
  * struct pvb_dev_stats - per-device counters, as debugfs and sysfs show them.
- * All are monotonic since attach except @largest_request (a maximum).
+ *
+ * One copy per CPU, written only by its own CPU with this_cpu_*() (nothing
+ * shared is written per map); a reader sums the copies (pvb_stat_read()).
+ * All are monotonic since attach except @largest_request, a maximum (the
+ * reader takes the largest copy).
  */
 struct pvb_dev_stats {
-	atomic64_t maps;
-	atomic64_t unmaps;
-	atomic64_t bounced_maps;
-	atomic64_t direct_maps;
-	atomic64_t bytes_to_device;
-	atomic64_t bytes_from_device;
-	atomic64_t map_errors;
-	atomic64_t errors_too_large;
-	atomic64_t errors_pool_full;
-	atomic64_t errors_mask;
-	atomic64_t largest_request;
-	atomic64_t syncs;
-	atomic64_t coherent_allocs;
-	atomic64_t misuse;
+	u64 maps;
+	u64 unmaps;
+	u64 bounced_maps;
+	u64 direct_maps;
+	u64 bytes_to_device;
+	u64 bytes_from_device;
+	u64 map_errors;
+	u64 errors_too_large;
+	u64 errors_pool_full;
+	u64 errors_mask;
+	u64 largest_request;
+	u64 syncs;
+	u64 coherent_allocs;
+	u64 misuse;
 };
 
 /**
@@ -43,7 +47,7 @@ struct pvb_dev_stats {
  * @private_pool: used when the selector asked for "@size".
  * @has_private: @private_pool is live.
  * @pool_request: private pool size the selector asked for (0: common).
- * @stats: counters.
+ * @stats: counters, one copy per CPU.
  * @node: on the global list of attached devices (under pvb_lock).
  * @dbg: debugfs directory, or NULL.
  * @kobj: /sys/kernel/pvbounce/<pci name>/, or NULL.
@@ -59,7 +63,7 @@ struct pvb_device {
 	struct pvb_pool private_pool;
 	bool has_private;
 	u64 pool_request;
-	struct pvb_dev_stats stats;
+	struct pvb_dev_stats __percpu *stats;
 	struct list_head node;
 	struct dentry *dbg;
 	struct kobject *kobj;
