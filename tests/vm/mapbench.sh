@@ -21,6 +21,8 @@
 #      PVB_MAPBENCH_ROUNDS (default 5), PVB_MAPBENCH_MS ms per cell (default 40),
 #      PVB_MAPBENCH_PVB more pvbounce parameters, '+' between them
 #      (e.g. max_mapping_kb=1024), PVB_MAPBENCH_README (default 1),
+#      PVB_MAPBENCH_LABEL what was measured, for README (default: git describe),
+#      PVB_MAPBENCH_REUSE=1: no boot, the tables already in PVB_LOGDIR,
 #      and what run.sh takes.  One QEMU at a time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,9 +46,18 @@ done
 logdir=${PVB_LOGDIR:-$top/build/vm-logs}
 mkdir -p "$logdir"
 build=${PVB_BUILD:-$top/build}
+reuse=${PVB_MAPBENCH_REUSE:-0}
+if [[ -n ${PVB_MAPBENCH_LABEL:-} ]]; then
+	label=$PVB_MAPBENCH_LABEL
+elif [[ $(git -C "$top" rev-parse --show-toplevel 2>/dev/null) == "$top" ]]; then
+	label=$(git -C "$top" describe --always --dirty)
+else
+	label="an unknown version"
+fi
 
 # the modules, built for the kernels if missing or older than their sources
 for k in "${kernels[@]}"; do
+	[[ $reuse == 1 ]] && break
 	kdir=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers"
 	out=$build/${kdir##*/linux-headers-}
 	if [[ ! -f $out/pvbounce.ko || ! -f $out/tests/bench/pvbounce_bench.ko ]] ||
@@ -55,7 +66,7 @@ for k in "${kernels[@]}"; do
 		"$top/scripts/build-one.sh" "$kdir" "$out" >&2
 	fi
 done
-"$here/fetch.sh" "${kernels[@]}" xen >/dev/null
+[[ $reuse == 1 ]] || "$here/fetch.sh" "${kernels[@]}" xen >/dev/null
 
 status=0
 tables=()
@@ -67,16 +78,25 @@ for k in "${kernels[@]}"; do
 			kargs="pvb.timeout=1500 pvb.mapbench=$b pvb.mapbench_rounds=$rounds pvb.mapbench_ms=$cell_ms"
 			[[ $b == bounce ]] && kargs="swiotlb=force $kargs"
 			[[ -n $pvbargs ]] && kargs+=" pvb.mapbench_pvb=$pvbargs"
-			echo "== $k $m $b: booting (output in $out)"
-			if ! PVB_TIMEOUT=${PVB_TIMEOUT:-1800} \
-			     PVB_QEMU_EXTRA="-device pci-testdev -device pci-testdev ${PVB_QEMU_EXTRA:-}" \
-			     PVB_KARGS_EXTRA="$kargs ${PVB_KARGS_EXTRA:-}" \
-			     "$here/run.sh" "$k" "$m" mapbench >"$out" 2>&1; then
-				echo "   the boot failed; its output: $out"
-				grep -E '^not ok' "$out" | sed 's/^/   /' || true
-				status=1
+			if [[ $reuse == 1 ]]; then
+				echo "== $k $m $b: $table"
+			else
+				echo "== $k $m $b: booting (output in $out)"
+				if ! PVB_LOGDIR=$logdir/mapbench-$k-$m-$b PVB_TIMEOUT=${PVB_TIMEOUT:-1800} \
+				     PVB_QEMU_EXTRA="-device pci-testdev -device pci-testdev ${PVB_QEMU_EXTRA:-}" \
+				     PVB_KARGS_EXTRA="$kargs ${PVB_KARGS_EXTRA:-}" \
+				     "$here/run.sh" "$k" "$m" mapbench >"$out" 2>&1; then
+					echo "   the boot failed; its output: $out"
+					grep -E '^not ok' "$out" | sed 's/^/   /' || true
+					status=1
+				fi
+				sed -n 's/^# MAPBENCH //p' "$out" >"$table"
 			fi
-			sed -n 's/^# MAPBENCH //p' "$out" >"$table"
+			if [[ ! -f $table ]]; then
+				echo "   no table $table"
+				status=1
+				continue
+			fi
 			if grep -q '^=== end' "$table"; then
 				tables+=("$table")
 			else
@@ -94,8 +114,8 @@ if [[ ${PVB_MAPBENCH_README:-1} == 1 && ${#tables[@]} -gt 0 ]]; then
 	if grep -q '^<!-- bench:begin -->$' "$readme" && grep -q '^<!-- bench:end -->$' "$readme"; then
 		block=$(mktemp)
 		{
-			echo "Measured $(date -u +%Y-%m-%d) on $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?'),"
-			echo "QEMU TCG, $(nproc) host CPUs, by \`make bench\` ($rounds rounds of $cell_ms ms per cell)."
+			echo "Measured $(date -u -r "${tables[0]}" +%Y-%m-%d) on $label, QEMU TCG, $(nproc) host CPUs,"
+			echo "by \`make bench\` ($(sed -n 's/.*median \[min-max\] of \(.*\)$/\1/p' "${tables[0]}" | head -n 1) per cell)."
 			for t in "${tables[@]}"; do
 				n=${t##*/mapbench-}
 				echo

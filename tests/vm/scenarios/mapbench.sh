@@ -35,6 +35,7 @@ twins() {
 		[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1b36:0x0005 ] && echo "${d##*/}"
 	done
 }
+# shellcheck disable=SC2046
 set -- $(twins)
 if [ $# -lt 2 ]; then
 	tap_skip "map benchmark" "needs two pci-testdev (PVB_QEMU_EXTRA='-device pci-testdev -device pci-testdev'), found $#"
