@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
-# nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko
-# and tests/kmod/pvbounce_test.ko when build/<release>/ has them, the pvbio
+# nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
+# tests/kmod/pvbounce_test.ko and pvbounce_hold.ko when build/<release>/ has them, the pvbio
 # checker, the pvbbench throughput tool, /init and the scenarios.  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
@@ -81,7 +81,8 @@ depmod -b "$stage" "$rel"
 
 # the module under test, when it has been built for this release, without
 # debug info as DKMS installs it (loading 2 MB under Xen PV and TCG is slow)
-for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/bench/pvbounce_bench.ko; do
+for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/kmod/pvbounce_hold.ko \
+	 tests/bench/pvbounce_bench.ko; do
 	if [[ -f $build/$ko ]]; then
 		objcopy --strip-debug "$build/$ko" "$stage/lib/pvb/${ko##*/}"
 	fi

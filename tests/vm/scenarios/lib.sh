@@ -8,6 +8,7 @@
 PVB_TAPN=/tmp/pvb.tapn
 PVB_KO=/lib/pvb/pvbounce.ko
 PVB_TEST_KO=/lib/pvb/pvbounce_test.ko
+PVB_HOLD_KO=/lib/pvb/pvbounce_hold.ko	# holds a pool full (tests/kmod/hold.c)
 PVB_DBG=/sys/kernel/debug/pvbounce
 PVB_PARAMS=/sys/module/pvbounce/parameters
 PCI=/sys/bus/pci/devices
@@ -171,7 +172,8 @@ bind() {
 nvme_up() {
 	bind "$1" nvme 2>"$OUT"
 	NVME_DEV=
-	for i in $(seq 1 300); do
+	# up to 60 s: a Xen PV dom0 under TCG next to another QEMU is slow
+	for i in $(seq 1 600); do
 		for b in /sys/class/nvme/nvme*/nvme*n1; do
 			[ -e "$b" ] || continue
 			[ "$(readlink -f "$b/../device")" = "$(readlink -f "$PCI/$1")" ] || continue
@@ -330,7 +332,7 @@ net_up() {
 	bind "$1" e1000e 2>/dev/null
 	bind "$2" e1000e 2>/dev/null
 	IF_A= IF_B=
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		IF_A=$(ls "$PCI/$1/net" 2>/dev/null)
 		IF_B=$(ls "$PCI/$2/net" 2>/dev/null)
 		[ -n "$IF_A" ] && [ -n "$IF_B" ] && break
@@ -342,7 +344,20 @@ net_up() {
 	fi
 	unshare -n sleep 100000 &
 	NS_PID=$!
-	sleep 0.2
+	# wait until the child has its own namespace: moving IF_B "into" it
+	# before that (a fixed 0.2 s once) leaves both NICs here, and the
+	# traffic goes through loopback instead of the hub
+	ns=
+	for i in $(seq 1 100); do
+		ns=$(readlink "/proc/$NS_PID/ns/net" 2>/dev/null)
+		[ -n "$ns" ] && [ "$ns" != "$(readlink /proc/$$/ns/net)" ] && break
+		ns=
+		sleep 0.1
+	done
+	if [ -z "$ns" ]; then
+		diag "unshare -n (pid $NS_PID) made no network namespace"
+		return 1
+	fi
 	ip link set "$IF_B" netns "$NS_PID" &&
 	ip addr add 10.99.0.1/24 dev "$IF_A" &&
 	ip link set "$IF_A" up &&
@@ -364,9 +379,16 @@ net_transfer() {
 	rm -f /tmp/net.rx
 	(sleep 600 | nsenter -t "$NS_PID" -n nc -l -p 5001 >/tmp/net.rx) &
 	srv=$!
-	sleep 0.5
+	# connect once the listener listens (port 5001 = 0x1389 in state 0A in
+	# its namespace's tables; busybox nc listens on [::]), not after a
+	# fixed 0.5 s
+	for i in $(seq 1 300); do
+		grep -qsE ':1389 0+:0000 0A ' "/proc/$NS_PID/net/tcp6" \
+			"/proc/$NS_PID/net/tcp" && break
+		sleep 0.1
+	done
 	timeout 120 nc 10.99.0.2 5001 </tmp/net.tx
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		[ "$(stat -c %s /tmp/net.rx 2>/dev/null)" = "$(stat -c %s /tmp/net.tx)" ] && break
 		sleep 0.1
 	done
@@ -385,6 +407,8 @@ net_down() {
 # cleanup_all: back to the state at boot: no driver bound, no module loaded
 cleanup_all() {
 	killall sleep nc 2>/dev/null
+	# the holder's mappings go back to the ops that made them: first
+	rmmod pvbounce_hold 2>/dev/null
 	for p in $(nvme_pci) $(nic_pcis); do
 		unbind "$p"
 	done
