@@ -455,6 +455,8 @@ verified_io() {
 # once it is unbound
 unload_checks() {
 	check_fails "$3: rmmod refused while $2 is bound to $1" rmmod pvbounce
+	dmesg_has "$3: the log names $1 and $2 as what holds pvbounce" \
+		"pvbounce $1: driver $2 bound: pvbounce cannot be unloaded until it is unbound"
 	check "$3: pvbounce still loaded" pvb_loaded
 	unbind "$1"
 	check "$3: rmmod once $1 is unbound" rmmod pvbounce
