@@ -25,11 +25,13 @@
  * @chunk: the backend chunk holding it, or (@from_pool) its first page,
  *	order and bus address inside the device's pool.
  * @from_pool: carved out of the bounce pool (backend had no chunk at once).
+ * @plain: Xen: pages that were contiguous as allocated, no exchange made.
  */
 struct pvb_coherent {
 	struct list_head node;
 	struct pvb_chunk chunk;
 	bool from_pool;
+	bool plain;
 };
 
 /* Counters: this CPU's copy, one instruction each, nothing shared written. */
@@ -290,6 +292,38 @@ static void pvb_sync_sg_for_device(struct device *dev, struct scatterlist *sgl,
  * 2^address_bits; pool memory is only handed out to coherent masks that
  * reach the whole pool.
  */
+/*
+ * Xen: pages that happen to be machine-contiguous, aligned to their size and
+ * below @mask already are what a chunk would be; taking them as they are
+ * skips an exchange (a hypercall and a TLB flush of every vCPU) at alloc and
+ * at free, as swiotlb-xen does.  Not while fail/chunk_alloc is armed: a test
+ * wants the next allocation to go to the backend.
+ */
+static bool xen_plain_pages(unsigned int order, u64 mask, gfp_t gfp,
+			    struct pvb_chunk *c)
+{
+	size_t size = PAGE_SIZE << order;
+	struct page *page;
+	dma_addr_t bus;
+
+	if (!static_branch_unlikely(&pvb_backend_xen_key) ||
+	    READ_ONCE(pvb_fail_chunk_alloc))
+		return false;
+	page = alloc_pages(gfp | __GFP_ZERO | __GFP_NOWARN, order);
+	if (!page)
+		return false;
+	bus = pvb_be_phys_to_bus(page_to_phys(page));
+	if (bus == DMA_MAPPING_ERROR || (bus & (size - 1)) ||
+	    !pvb_be_range_ok(page_to_phys(page), size, mask)) {
+		__free_pages(page, order);
+		return false;
+	}
+	c->page = page;
+	c->order = order;
+	c->bus = bus;
+	return true;
+}
+
 static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 					 struct device *dev, size_t size,
 					 gfp_t gfp)
@@ -306,8 +340,13 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 		return NULL;
 	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM | __GFP_ZERO |
 		 __GFP_COMP);
-	ret = pvb_chunk_alloc(pvb_cfg.backend, get_order(size), mask, gfp,
-			      &co->chunk);
+	if (xen_plain_pages(get_order(size), mask, gfp, &co->chunk)) {
+		co->plain = true;
+		ret = 0;
+	} else {
+		ret = pvb_chunk_alloc(pvb_cfg.backend, get_order(size), mask,
+				      gfp, &co->chunk);
+	}
 	/* Backend chunks and pool carvings both come zeroed. */
 	if (ret) {
 		cpu = mask >= pool->bus_top ?
@@ -334,7 +373,9 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 
 static void coherent_release(struct pvb_device *pd, struct pvb_coherent *co)
 {
-	if (!co->from_pool)
+	if (co->plain)
+		__free_pages(co->chunk.page, co->chunk.order);
+	else if (!co->from_pool)
 		pvb_cfg.backend->chunk_free(&co->chunk);
 	else if (pvb_pool_free_coherent(pd->pool, co->chunk.bus))
 		pvb_dev_err(pd->pdev, "coherent memory at %pad not in pool %s\n",
