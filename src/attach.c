@@ -16,7 +16,10 @@
  * pvb_lock, so either one is enough to read it.  The bus notifier takes a
  * device's lock (ADD/REMOVED) or runs under it (BIND/UNBOUND) and then only
  * pvb_lock: an SR-IOV PF's lock may be held while its VFs are added, which
- * is why nothing that holds pvb_lock ever waits for a device.
+ * is why nothing that holds pvb_lock ever waits for a device.  detach()
+ * removes a device's debugfs and sysfs files under pvb_lock, which waits
+ * for their readers: so no per-device file may take pvb_lock (only the
+ * top-level debugfs "devices" does, and it goes after every detach).
  */
 #include <linux/delay.h>
 #include <linux/device.h>
@@ -153,7 +156,15 @@ static void detach(struct pvb_device *pd)
 	list_del(&pd->node);
 	pvb_sysfs_remove_device(pd);
 	pvb_debugfs_remove_device(pd);
-	set_dma_ops(&pdev->dev, pd->old_ops);
+	/*
+	 * Someone replaced our ops while the device was unbound (on 6.1,
+	 * writing its iommu_group type installs the IOMMU's): theirs stay.
+	 */
+	if (get_dma_ops(&pdev->dev) == &pd->ops)
+		set_dma_ops(&pdev->dev, pd->old_ops);
+	else
+		pvb_dev_warn(pdev, "DMA ops changed while attached (to %ps): left as they are\n",
+			     get_dma_ops(&pdev->dev));
 	left = pvb_coherent_forget_all(pd);
 	if (left)
 		pvb_dev_err(pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
@@ -164,6 +175,23 @@ static void detach(struct pvb_device *pd)
 	free_percpu(pd->stats);
 	kfree(pd);
 	pci_dev_put(pdev);
+}
+
+/*
+ * Is @pdev still on the PCI bus?  A pass over the bus may hold a reference to
+ * a device that was removed (and detached) while the pass waited for its
+ * lock: it must not be attached again.  The driver core takes a device off
+ * the bus list before BUS_NOTIFY_REMOVED_DEVICE and puts it on before
+ * BUS_NOTIFY_ADD_DEVICE.
+ */
+static bool on_bus(struct pci_dev *pdev)
+{
+	struct pci_dev *p;
+
+	p = pci_get_domain_bus_and_slot(pci_domain_nr(pdev->bus),
+					pdev->bus->number, pdev->devfn);
+	pci_dev_put(p);
+	return p == pdev;
 }
 
 /*
@@ -193,7 +221,7 @@ static void reconsider(struct pci_dev *pdev, bool quiet_if_bound)
 		detach(pd);
 		pd = NULL;
 	}
-	if (s && !pd)
+	if (s && !pd && on_bus(pdev))
 		attach(pdev, s);
 }
 
@@ -239,7 +267,11 @@ static int bus_notify(struct notifier_block *nb, unsigned long action,
 		break;
 	case BUS_NOTIFY_UNBOUND_DRIVER:
 	case BUS_NOTIFY_DRIVER_NOT_BOUND:
-		/* Under the device's lock: its driver is gone. */
+		/*
+		 * Under the device's lock: the driver is gone (UNBOUND) or
+		 * its probe failed (NOT_BOUND, sent while dev->driver is
+		 * still set, so reconsider() leaves the device as it is).
+		 */
 		if (!pvb_is_our_ops(dev->dma_ops))
 			break;
 		pd = pvb_dev_of(dev);
@@ -300,10 +332,12 @@ static void rebind_bound(void)
 	struct pci_dev *pdev = NULL;
 
 	for_each_pci_dev(pdev) {
-		if (!pdev->dev.driver || !matches(pdev))
+		const struct device_driver *drv = READ_ONCE(pdev->dev.driver);
+
+		if (!drv || !matches(pdev) || pvb_refuse_check(pdev))
 			continue;
 		pvb_dev_info(pdev, "rebinding driver %s onto pvbounce\n",
-			     pdev->dev.driver->name);
+			     drv->name);
 		device_release_driver(&pdev->dev);
 		reconsider_locked(pdev, false);
 		if (device_attach(&pdev->dev) < 0)

@@ -309,7 +309,9 @@ static bool xen_plain_pages(unsigned int order, u64 mask, gfp_t gfp,
 	if (!static_branch_unlikely(&pvb_backend_xen_key) ||
 	    READ_ONCE(pvb_fail_chunk_alloc))
 		return false;
-	page = alloc_pages(gfp | __GFP_ZERO | __GFP_NOWARN, order);
+	/* Only a try: no reclaim effort for pages that may not fit. */
+	page = alloc_pages(gfp | __GFP_ZERO | __GFP_NOWARN |
+			   (order ? __GFP_NORETRY : 0), order);
 	if (!page)
 		return false;
 	bus = pvb_be_phys_to_bus(page_to_phys(page));

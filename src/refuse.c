@@ -21,7 +21,10 @@
  *    arch_setup_dma_ops().  Nothing there rewrites dev->dma_ops, so an
  *    identity-domain device keeps pvbounce's ops through probe.
  * The domain only changes afterwards if user space writes the group's
- * sysfs type, which the IOMMU core allows only while no driver is bound.
+ * sysfs type, which the IOMMU core allows only while no driver is bound:
+ * that is an attached device's state too.  On 6.1 that write installs the
+ * IOMMU's ops over ours; detach() then leaves them in place.  (After such a
+ * write, write devices= again so that the device is considered afresh.)
  */
 #include <linux/dma-map-ops.h>
 #include <linux/iommu.h>

@@ -23,7 +23,8 @@ declare -A groups=(
 )
 group_order=(life io races iommu)
 # environment of a group's boots (see run.sh)
-declare -A group_env=([races]="PVB_SRIOV=2 PVB_KARGS_EXTRA=pvb.races=${PVB_RACES:-200}")
+# (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
+declare -A group_env=([races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
 
