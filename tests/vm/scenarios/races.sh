@@ -24,6 +24,23 @@ rn=$(sed -n 's/.*[[:space:]]pvb\.races=\([0-9]*\).*/\1/p' /proc/cmdline)
 rn=${rn:-200}
 FAIL_DELAY=$PVB_DBG/fail/attach_delay_ms
 
+# loop_start FUNCTION: call it again and again in the background (errors
+# ignored: the file it writes may be gone, the device busy) until loop_stop
+loop_start() {
+	rm -f /tmp/race.stop
+	(
+		while [ ! -e /tmp/race.stop ]; do
+			"$1"
+		done 2>/dev/null
+	) &
+	loop_pid=$!
+}
+
+loop_stop() {
+	touch /tmp/race.stop
+	wait "$loop_pid"
+}
+
 # never_attached_after_unload DMESG_FILE: no "attached" line between an
 # "unloaded" and the next load (the first line a load prints is its pool's)
 never_attached_after_unload() {
@@ -35,15 +52,12 @@ never_attached_after_unload() {
 
 t0=$(date +%s)
 # -- A: devices= writes against insmod/rmmod
-rm -f /tmp/race.stop
-(
-	while [ ! -e /tmp/race.stop ]; do
-		echo "$nvme" >"$PVB_PARAMS/devices"
-		echo >"$PVB_PARAMS/devices"
-		echo "$nvme" >"$PVB_PARAMS/devices"
-	done 2>/dev/null
-) &
-w=$!
+a_writes() {
+	echo "$nvme" >"$PVB_PARAMS/devices"
+	echo >"$PVB_PARAMS/devices"
+	echo "$nvme" >"$PVB_PARAMS/devices"
+}
+loop_start a_writes
 bad=0 iter=0
 dmesg -c >/dev/null
 rm -f /tmp/race.dmesg
@@ -56,8 +70,7 @@ while [ $iter -lt "$rn" ]; do
 	# the kernel's ring would wrap over 200 cycles: keep it in order here
 	dmesg -c >>/tmp/race.dmesg
 done
-touch /tmp/race.stop
-wait $w
+loop_stop
 dmesg -c >>/tmp/race.dmesg
 expect_eq "A: $rn insmod/rmmod cycles while devices= is written in a loop" "$bad" 0 ||
 	diag_file /tmp/race.err 5
@@ -75,6 +88,10 @@ t0=$(date +%s)
 # -- B: bind/unbind against unload
 drv=/sys/bus/pci/drivers/nvme
 unbind "$nvme"
+b_binds() {
+	echo "$nvme" >"$drv/bind"
+	echo "$nvme" >"$drv/unbind"
+}
 rm -f /tmp/race.dmesg.b
 bad=0 iter=0 nb=$((rn / 8))
 while [ $iter -lt "$nb" ]; do
@@ -83,21 +100,13 @@ while [ $iter -lt "$nb" ]; do
 	# unload sleeps between the notifier's removal and its decisions:
 	# the binder below probes in that window
 	echo 50 >"$FAIL_DELAY"
-	rm -f /tmp/race.stop
-	(
-		while [ ! -e /tmp/race.stop ]; do
-			echo "$nvme" >"$drv/bind"
-			echo "$nvme" >"$drv/unbind"
-		done 2>/dev/null
-	) &
-	w=$!
+	loop_start b_binds
 	tries=0
 	until rmmod pvbounce 2>/dev/null; do
 		tries=$((tries + 1))
 		[ $tries -ge 100 ] && break
 	done
-	touch /tmp/race.stop
-	wait $w
+	loop_stop
 	if pvb_loaded; then
 		unbind "$nvme"
 		rmmod pvbounce || bad=$((bad + 1))
@@ -152,14 +161,11 @@ counters "$pf"
 echo 0 >"$PCI/$pf/sriov_drivers_autoprobe"
 # VF hot-plugs and devices= writes sleep before taking their locks
 echo 20 >"$FAIL_DELAY"
-rm -f /tmp/race.stop
-(
-	while [ ! -e /tmp/race.stop ]; do
-		echo "$vd" >"$PVB_PARAMS/devices"
-		echo "$vd,$pf" >"$PVB_PARAMS/devices"
-	done 2>/dev/null
-) &
-w=$!
+c_writes() {
+	echo "$vd" >"$PVB_PARAMS/devices"
+	echo "$vd,$pf" >"$PVB_PARAMS/devices"
+}
+loop_start c_writes
 (pvbio -s 4K,64K,252K -n 64 -j 2 -S 91 "$pfdev" >/tmp/race.io 2>&1; echo $? >/tmp/race.iorc) &
 io=$!
 bad=0 iter=0 nc=$((rn / 4))
@@ -168,8 +174,7 @@ while [ $iter -lt "$nc" ]; do
 	echo "$vfs" >"$PCI/$pf/sriov_numvfs" || bad=$((bad + 1))
 	echo 0 >"$PCI/$pf/sriov_numvfs" || bad=$((bad + 1))
 done
-touch /tmp/race.stop
-wait $w
+loop_stop
 wait $io
 expect_eq "C: $nc VF creations and removals against devices= writes" "$bad" 0
 expect_eq "C: I/O on the PF during the races verified" "$(cat /tmp/race.iorc)" 0 ||
