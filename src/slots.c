@@ -69,7 +69,8 @@ struct pvb_head {
  * struct pvb_area - a run of whole segments with its own lock.
  * @lock: protects the slots of the area and the fields below.
  * @first: first slot of the area.
- * @nslots: slots in the area.
+ * @nslots: slot numbers of the area (present segments or not).
+ * @avail: slots of its present segments (@nslots unless the pool grows).
  * @used: slots in use in the area (read without the lock for statistics).
  * @drift: slots taken less slots given back since the area last added
  *	that to the pool's approximate count.
@@ -79,6 +80,7 @@ struct pvb_area {
 	spinlock_t lock;
 	unsigned int first;
 	unsigned int nslots;
+	unsigned int avail;
 	unsigned int used;
 	int drift;
 	unsigned int cursor;
@@ -110,6 +112,8 @@ static const u32 pvb_no_segs[1] = { PVB_SEG_NONE };
 
 /* A direct table may have this many entries (4 bytes each) at most. */
 #define PVB_TAB_MAX(nsegs)	(16ULL * (nsegs) + 1024)
+/* That of a growable pool, over all of [0, bus_hi]: 4 MiB. */
+#define PVB_GROW_TAB_MAX	(1ULL << 20)
 
 static bool is_mask(u64 m)
 {
@@ -327,7 +331,7 @@ static int area_search(struct pvb_slots *s, struct pvb_area *a,
 	unsigned int seg = seg_of(s, cur);
 	unsigned int k;
 
-	if (a->nslots - a->used < f->nslots)
+	if (a->avail - a->used < f->nslots)
 		return -1;
 	for (k = 0; k <= nsegs; k++) {
 		unsigned int from = seg << s->seg_shift;
@@ -427,8 +431,10 @@ static bool fits_empty(const struct pvb_slots *s, const struct pvb_fit *f)
 	u64 r;
 
 	for (seg = 0; seg < s->nsegs; seg++) {
-		u64 base = s->segs[seg].bus;
+		u64 base = READ_ONCE(s->segs[seg].bus);
 
+		if (!READ_ONCE(s->segs[seg].present))
+			continue;
 		if (next_start(f, base, base + seg_bytes(s) - f->len, &r))
 			return true;
 	}
@@ -533,18 +539,31 @@ int pvb_slots_seg_hashed(const struct pvb_slots *s, dma_addr_t bus)
  * order.  A direct table over [lowest, highest] bucket is used when it has
  * at most PVB_TAB_MAX(nsegs) entries, else a hash at most half full.
  */
-static int build_lookup(struct pvb_slots *s, const unsigned int *by_bus)
+static int build_lookup(struct pvb_slots *s, const unsigned int *by_bus,
+			unsigned int n, dma_addr_t bus_hi)
 {
-	u64 last = s->segs[by_bus[s->nsegs - 1]].bus + seg_bytes(s) - 1;
+	u64 last = s->segs[by_bus[n - 1]].bus + seg_bytes(s) - 1;
 	u64 nb, i;
 	u32 *tab;
 
 	s->bus_lo = s->segs[by_bus[0]].bus;
 	s->bus_span = last - s->bus_lo;
 	s->tab_base = s->bus_lo & ~((u64)seg_bytes(s) - 1);
-	nb = ((last - s->tab_base) >> s->bus_shift) + 1;
+	if (s->growable) {
+		/* A direct table over all of [0, bus_hi]: segments come and go. */
+		if (last > bus_hi)
+			return -EINVAL;
+		s->bus_lo = 0;
+		s->tab_base = 0;
+		s->bus_span = bus_hi;
+	}
+	nb = ((s->bus_span + s->bus_lo - s->tab_base) >> s->bus_shift) + 1;
 
-	if (nb <= PVB_TAB_MAX(s->nsegs) && nb <= S32_MAX) {
+	if (s->growable) {
+		if (nb > PVB_GROW_TAB_MAX)
+			return -E2BIG;
+		s->tab_len = nb;
+	} else if (nb <= PVB_TAB_MAX(s->nsegs) && nb <= S32_MAX) {
 		s->tab_len = nb;
 	} else {
 		if (s->nsegs > (1U << 30))
@@ -557,7 +576,7 @@ static int build_lookup(struct pvb_slots *s, const unsigned int *by_bus)
 		return -ENOMEM;
 	memset(tab, 0xff, s->tab_len * sizeof(*tab));
 	s->seg_tab = tab;
-	for (i = 0; i < s->nsegs; i++) {
+	for (i = 0; i < n; i++) {
 		unsigned int seg = by_bus[i];
 		u64 bucket = s->segs[seg].bus >> s->bus_shift;
 		u32 k;
@@ -580,6 +599,144 @@ static void forget(struct pvb_slots *s)
 	s->seg_tab = pvb_no_segs;
 }
 
+/* The run that keeps every search out of an absent segment. */
+static void hide_seg(struct pvb_slots *s, unsigned int seg)
+{
+	unsigned int i = seg << s->seg_shift;
+
+	WRITE_ONCE(s->head[i].orig, 0);
+	WRITE_ONCE(s->head[i].size, (u32)seg_bytes(s));
+	WRITE_ONCE(s->head[i].delta, 0);
+	change_range(s, s->used_map, seg, 0, s->seg_slots, true);
+	change_range(s, s->start_map, seg, 0, 1, true);
+}
+
+static void unhide_seg(struct pvb_slots *s, unsigned int seg)
+{
+	change_range(s, s->start_map, seg, 0, 1, false);
+	change_range(s, s->used_map, seg, 0, s->seg_slots, false);
+}
+
+/* i * n / d without overflow. */
+static unsigned int split(unsigned int i, unsigned int n, unsigned int d)
+{
+	return (unsigned int)((u64)i * n / d);
+}
+
+static int setup(struct pvb_slots *s, const struct pvb_seg *segs,
+		 unsigned int nsegs, size_t seg_size, unsigned int nareas,
+		 unsigned int max_segs, dma_addr_t bus_hi, bool growable)
+{
+	u64 balign = growable ? seg_size : min_t(u64, seg_size, PAGE_SIZE);
+	unsigned int *by_bus = NULL, *pos = NULL;
+	unsigned int max_slabs, i, j, a;
+	int ret = -ENOMEM;
+
+	forget(s);
+	if (!nsegs || !is_power_of_2(seg_size) || seg_size < PVB_SLOT_SIZE ||
+	    seg_size > PVB_MAX_SEG_SIZE)
+		return -EINVAL;
+	if (!nareas)
+		nareas = 1;
+	nareas = rounddown_pow_of_two(min(nareas, nsegs));
+	if (growable) {
+		/* Every area gets the same number of segment numbers. */
+		max_segs = max(max_segs, nsegs);
+		if (max_segs > U32_MAX - nareas)
+			return -EINVAL;
+		max_segs = roundup(max_segs, nareas);
+	} else {
+		max_segs = nsegs;
+	}
+	if (check_mul_overflow(max_segs, (unsigned int)(seg_size >> PVB_SLOT_SHIFT),
+			       &max_slabs) || max_slabs > S32_MAX)
+		return -EINVAL;
+	for (i = 0; i < nsegs; i++)
+		if ((segs[i].bus & (balign - 1)) ||
+		    segs[i].bus + seg_size - 1 < segs[i].bus)
+			return -EINVAL;
+
+	s->nslabs = nsegs * (unsigned int)(seg_size >> PVB_SLOT_SHIFT);
+	s->max_slabs = max_slabs;
+	s->growable = growable;
+	s->seg_slots = seg_size >> PVB_SLOT_SHIFT;
+	s->seg_shift = ilog2(s->seg_slots);
+	s->bus_shift = s->seg_shift + PVB_SLOT_SHIFT;
+	s->nsegs = max_segs;
+	s->nareas = nareas;
+
+	s->segs = kvcalloc(max_segs, sizeof(*s->segs), GFP_KERNEL);
+	pos = kvcalloc(nsegs, sizeof(*pos), GFP_KERNEL);
+	by_bus = kvcalloc(nsegs, sizeof(*by_bus), GFP_KERNEL);
+	if (!s->segs || !pos || !by_bus)
+		goto err;
+	/*
+	 * Area a takes the caller's segments [a * nsegs / nareas, ...) at
+	 * its first numbers; the rest of its numbers, if it can grow, are
+	 * absent.  Without growth this is the identity.
+	 */
+	for (a = 0; a < nareas; a++) {
+		for (j = split(a, max_segs, nareas);
+		     j < split(a + 1, max_segs, nareas); j++)
+			s->segs[j].area = a;
+		for (i = split(a, nsegs, nareas); i < split(a + 1, nsegs, nareas); i++) {
+			j = split(a, max_segs, nareas) + i - split(a, nsegs, nareas);
+			pos[i] = j;
+			s->segs[j].bus = segs[i].bus;
+			s->segs[j].cpu = segs[i].cpu;
+			s->segs[j].present = 1;
+		}
+	}
+
+	for (i = 0; i < nsegs; i++)
+		by_bus[i] = i;
+	sort_r(by_bus, nsegs, sizeof(*by_bus), cmp_seg_bus, NULL, segs);
+	ret = -EINVAL;
+	for (i = 1; i < nsegs; i++)
+		if (segs[by_bus[i]].bus - segs[by_bus[i - 1]].bus < seg_size)
+			break;
+	if (i == nsegs) {
+		for (i = 0; i < nsegs; i++)
+			by_bus[i] = pos[by_bus[i]];
+		ret = build_lookup(s, by_bus, nsegs, bus_hi);
+	}
+	if (ret)
+		goto err;
+
+	ret = -ENOMEM;
+	s->map_words = DIV_ROUND_UP(s->seg_slots, 64);
+	s->used_map = kvcalloc((size_t)max_segs * s->map_words, sizeof(u64), GFP_KERNEL);
+	s->start_map = kvcalloc((size_t)max_segs * s->map_words, sizeof(u64), GFP_KERNEL);
+	s->head = kvcalloc(max_slabs, sizeof(*s->head), GFP_KERNEL);
+	s->area = kcalloc(nareas, sizeof(*s->area), GFP_KERNEL);
+	if (!s->used_map || !s->start_map || !s->head || !s->area)
+		goto err;
+	for (i = 0; i < nareas; i++) {
+		struct pvb_area *ar = &s->area[i];
+
+		spin_lock_init(&ar->lock);
+		ar->first = area_first_seg(s, i) << s->seg_shift;
+		ar->nslots = (area_first_seg(s, i + 1) << s->seg_shift) - ar->first;
+		ar->avail = (split(i + 1, nsegs, nareas) - split(i, nsegs, nareas)) *
+			    s->seg_slots;
+		ar->cursor = ar->first;
+	}
+	for (j = 0; j < max_segs; j++)
+		if (!s->segs[j].present)
+			hide_seg(s, j);
+	atomic_set(&s->stats.approx, 0);
+	atomic_set(&s->stats.hiwater, 0);
+	kvfree(by_bus);
+	kvfree(pos);
+	return 0;
+
+err:
+	kvfree(by_bus);
+	kvfree(pos);
+	pvb_slots_destroy(s);
+	return ret;
+}
+
 /**
  * pvb_slots_init() - set up a pool over a table of segments.
  * @s: pool to initialise.
@@ -593,84 +750,155 @@ static void forget(struct pvb_slots *s)
 int pvb_slots_init(struct pvb_slots *s, const struct pvb_seg *segs,
 		   unsigned int nsegs, size_t seg_size, unsigned int nareas)
 {
-	u64 balign = min_t(u64, seg_size, PAGE_SIZE);
-	unsigned int *by_bus;
-	unsigned int nslabs, i, a;
-	int ret = -ENOMEM;
+	return setup(s, segs, nsegs, seg_size, nareas, nsegs, 0, false);
+}
 
-	forget(s);
-	if (!nsegs || !is_power_of_2(seg_size) || seg_size < PVB_SLOT_SIZE ||
-	    seg_size > PVB_MAX_SEG_SIZE)
+/**
+ * pvb_slots_init_growable() - set up a pool whose segments may change.
+ * @s: pool to initialise.
+ * @segs: @nsegs segments as for pvb_slots_init(), each aligned to @seg_size
+ *	in bus address and ending at or below @bus_hi.
+ * @nsegs: number of segments at the start, at least 1.
+ * @seg_size: bytes per segment, a power of two.
+ * @nareas: wanted number of areas (at most @nsegs are made).
+ * @max_segs: most segments the pool may ever hold at once (the metadata
+ *	of all of them is allocated now, so that adding one allocates nothing
+ *	and the lookups stay O(1)); rounded up to a multiple of the areas.
+ * @bus_hi: highest bus address a segment may ever have: the bus-to-segment
+ *	table covers all of [0, @bus_hi] directly, one entry per segment size
+ *	(at most 2^20 entries).
+ *
+ * Segments are then added with pvb_slots_add_seg() and taken away with
+ * pvb_slots_remove_seg(); allocations, finds and frees never wait for
+ * either beyond the area lock they take anyway.
+ *
+ * Return: 0; -EINVAL for bad geometry; -E2BIG if the table over
+ * [0, @bus_hi] would be too large; -ENOMEM.
+ */
+int pvb_slots_init_growable(struct pvb_slots *s, const struct pvb_seg *segs,
+			    unsigned int nsegs, size_t seg_size,
+			    unsigned int nareas, unsigned int max_segs,
+			    dma_addr_t bus_hi)
+{
+	return setup(s, segs, nsegs, seg_size, nareas, max_segs, bus_hi, true);
+}
+
+/**
+ * pvb_slots_add_seg() - put one more segment in a growable pool's view.
+ * @s: pool made by pvb_slots_init_growable().
+ * @bus: bus address of the segment, aligned to the segment size, its last
+ *	byte at or below the pool's @bus_hi, overlapping no present segment.
+ * @cpu: kernel address of its first byte (may be NULL in tests).
+ *
+ * The segment goes to the area with the fewest present slots.  It is in
+ * the bus lookup before any search can hand out a slot of it.
+ *
+ * Context: process or atomic; calls to pvb_slots_add_seg() and
+ * pvb_slots_remove_seg() must be serialised by the caller.
+ * Return: the segment's number, -EINVAL for a bad segment, -EEXIST if a
+ * present segment already lies there, -ENOSPC if the pool is at its
+ * capacity.
+ */
+int pvb_slots_add_seg(struct pvb_slots *s, dma_addr_t bus, void *cpu)
+{
+	unsigned int a, best = U32_MAX, seg = 0, j;
+	struct pvb_area *ar;
+	unsigned long flags;
+	u64 k;
+
+	if (!s->growable || (bus & (seg_bytes(s) - 1)) || bus > s->bus_span ||
+	    s->bus_span - bus < seg_bytes(s) - 1)
 		return -EINVAL;
-	if (check_mul_overflow(nsegs, (unsigned int)(seg_size >> PVB_SLOT_SHIFT),
-			       &nslabs) || nslabs > S32_MAX)
+	k = bus >> s->bus_shift;
+	if (READ_ONCE(s->seg_tab[k]) != PVB_SEG_NONE)
+		return -EEXIST;
+	for (a = 0; a < s->nareas; a++) {
+		if (best != U32_MAX && s->area[a].avail >= s->area[best].avail)
+			continue;
+		for (j = area_first_seg(s, a); j < area_first_seg(s, a + 1); j++)
+			if (!s->segs[j].present)
+				break;
+		if (j < area_first_seg(s, a + 1)) {
+			best = a;
+			seg = j;
+		}
+	}
+	if (best == U32_MAX)
+		return -ENOSPC;
+	ar = &s->area[best];
+	spin_lock_irqsave(&ar->lock, flags);
+	WRITE_ONCE(s->segs[seg].bus, bus);
+	WRITE_ONCE(s->segs[seg].cpu, cpu);
+	WRITE_ONCE(s->segs[seg].present, 1);
+	WRITE_ONCE(((u32 *)s->seg_tab)[k], seg);
+	unhide_seg(s, seg);
+	WRITE_ONCE(ar->avail, ar->avail + s->seg_slots);
+	spin_unlock_irqrestore(&ar->lock, flags);
+	WRITE_ONCE(s->nslabs, s->nslabs + s->seg_slots);
+	return seg;
+}
+
+/* No slot of segment @seg is in use (reads its used bits once). */
+static bool seg_empty(const struct pvb_slots *s, unsigned int seg)
+{
+	unsigned int w;
+
+	for (w = 0; w < s->map_words; w++)
+		if (READ_ONCE(s->used_map[seg * s->map_words + w]))
+			return false;
+	return true;
+}
+
+/**
+ * pvb_slots_remove_seg() - take an empty segment out of a growable pool.
+ * @s: pool made by pvb_slots_init_growable().
+ * @seg: number pvb_slots_add_seg() (or the initial layout) gave it.
+ *
+ * Under the segment's area lock, which every allocation in it holds: if no
+ * slot of it is in use, one reserved run covering it is put in place, so
+ * no later search can take a slot there; an allocation that got in first
+ * leaves a used slot and the removal fails.  Then the segment leaves the
+ * bus lookup.  On success the caller may free the segment's memory.
+ *
+ * Context: process or atomic; serialised with pvb_slots_add_seg().
+ * Return: 0; -EBUSY if a slot is in use; -EINVAL if @seg is not present
+ * or the pool cannot grow.
+ */
+int pvb_slots_remove_seg(struct pvb_slots *s, unsigned int seg)
+{
+	struct pvb_area *ar;
+	unsigned long flags;
+
+	if (!s->growable || seg >= s->nsegs || !s->segs[seg].present)
 		return -EINVAL;
-	for (i = 0; i < nsegs; i++)
-		if ((segs[i].bus & (balign - 1)) ||
-		    segs[i].bus + seg_size - 1 < segs[i].bus)
-			return -EINVAL;
-
-	if (!nareas)
-		nareas = 1;
-	nareas = rounddown_pow_of_two(min(nareas, nsegs));
-
-	s->nslabs = nslabs;
-	s->seg_slots = seg_size >> PVB_SLOT_SHIFT;
-	s->seg_shift = ilog2(s->seg_slots);
-	s->bus_shift = s->seg_shift + PVB_SLOT_SHIFT;
-	s->nsegs = nsegs;
-	s->nareas = nareas;
-
-	s->segs = kvcalloc(nsegs, sizeof(*s->segs), GFP_KERNEL);
-	if (!s->segs)
-		goto err;
-	for (a = 0, i = 0; i < nsegs; i++) {
-		while (i >= area_first_seg(s, a + 1))
-			a++;
-		s->segs[i].bus = segs[i].bus;
-		s->segs[i].cpu = segs[i].cpu;
-		s->segs[i].area = a;
+	ar = &s->area[s->segs[seg].area];
+	spin_lock_irqsave(&ar->lock, flags);
+	if (!seg_empty(s, seg)) {
+		spin_unlock_irqrestore(&ar->lock, flags);
+		return -EBUSY;
 	}
-
-	by_bus = kvcalloc(nsegs, sizeof(*by_bus), GFP_KERNEL);
-	if (!by_bus)
-		goto err;
-	for (i = 0; i < nsegs; i++)
-		by_bus[i] = i;
-	sort_r(by_bus, nsegs, sizeof(*by_bus), cmp_seg_bus, NULL, segs);
-	ret = -EINVAL;
-	for (i = 1; i < nsegs; i++)
-		if (segs[by_bus[i]].bus - segs[by_bus[i - 1]].bus < seg_size)
-			break;
-	if (i == nsegs)
-		ret = build_lookup(s, by_bus);
-	kvfree(by_bus);
-	if (ret)
-		goto err;
-
-	ret = -ENOMEM;
-	s->map_words = DIV_ROUND_UP(s->seg_slots, 64);
-	s->used_map = kvcalloc((size_t)nsegs * s->map_words, sizeof(u64), GFP_KERNEL);
-	s->start_map = kvcalloc((size_t)nsegs * s->map_words, sizeof(u64), GFP_KERNEL);
-	s->head = kvcalloc(nslabs, sizeof(*s->head), GFP_KERNEL);
-	s->area = kcalloc(nareas, sizeof(*s->area), GFP_KERNEL);
-	if (!s->used_map || !s->start_map || !s->head || !s->area)
-		goto err;
-	for (i = 0; i < nareas; i++) {
-		struct pvb_area *ar = &s->area[i];
-
-		spin_lock_init(&ar->lock);
-		ar->first = area_first_seg(s, i) << s->seg_shift;
-		ar->nslots = (area_first_seg(s, i + 1) << s->seg_shift) - ar->first;
-		ar->cursor = ar->first;
-	}
-	atomic_set(&s->stats.approx, 0);
-	atomic_set(&s->stats.hiwater, 0);
+	hide_seg(s, seg);
+	WRITE_ONCE(ar->avail, ar->avail - s->seg_slots);
+	WRITE_ONCE(((u32 *)s->seg_tab)[s->segs[seg].bus >> s->bus_shift],
+		   PVB_SEG_NONE);
+	WRITE_ONCE(s->segs[seg].present, 0);
+	spin_unlock_irqrestore(&ar->lock, flags);
+	WRITE_ONCE(s->nslabs, s->nslabs - s->seg_slots);
 	return 0;
+}
 
-err:
-	pvb_slots_destroy(s);
-	return ret;
+/**
+ * pvb_slots_seg_busy() - does a segment have a slot in use now?
+ * @s: pool.
+ * @seg: a present segment's number.
+ *
+ * Lock-free snapshot, for deciding which segment to try to remove.
+ *
+ * Return: true if some slot of @seg is in use.
+ */
+bool pvb_slots_seg_busy(const struct pvb_slots *s, unsigned int seg)
+{
+	return !seg_empty(s, seg);
 }
 
 /**
@@ -857,7 +1085,7 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus)
  */
 int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m)
 {
-	if (m->index >= s->nslabs)
+	if (m->index >= s->max_slabs)
 		return -ENOENT;
 	return free_at(s, m->index, m->bus);
 }

@@ -89,11 +89,15 @@ struct pvb_area;
  * @bus: bus address of the first byte.
  * @cpu: kernel virtual address of the first byte, or NULL.
  * @area: area holding the segment.
+ * @present: the segment holds memory and is in the allocator's view
+ *	(always, in a pool that cannot grow); an absent one of a growable
+ *	pool is covered by one reserved run that no search can take.
  */
 struct pvb_seg_info {
 	dma_addr_t bus;
 	void *cpu;
 	unsigned int area;
+	unsigned int present;
 };
 
 /**
@@ -112,12 +116,16 @@ struct pvb_slots_stats {
 /**
  * struct pvb_slots - a slot pool.  Fields are private to slots.c except
  * where noted; read statistics through the accessors below.
- * @nslabs: slots in the pool (public, read-only).
+ * @nslabs: slots in the pool now (public, read-only; changes as a growable
+ *	pool gains and loses segments).
+ * @max_slabs: slot numbers run from 0 to @max_slabs - 1 (@nslabs for a
+ *	pool that cannot grow, its capacity for one that can).
+ * @growable: segments may be added and removed (pvb_slots_add_seg()).
  * @seg_slots: slots per segment (public, read-only).
  * @seg_shift: log2(@seg_slots).
  * @bus_shift: log2 of the segment size in bytes.
- * @nsegs: segments in the pool.
- * @nareas: areas, a power of two; area i holds segments
+ * @nsegs: segment numbers in the pool (present or not).
+ * @nareas: areas, a power of two; area i holds segment numbers
  *	[i * nsegs / nareas, (i + 1) * nsegs / nareas) (recorded per segment
  *	in &struct pvb_seg_info, so no division is ever needed).
  * @hash_bits: 0 if @seg_tab is a direct table, else log2 of its entries as
@@ -132,7 +140,8 @@ struct pvb_slots_stats {
  *	next one.  Table: entry k holds the segment starting in bucket
  *	(@tab_base >> @bus_shift) + k, or PVB_SEG_NONE.  Hash: the segments
  *	keyed by the absolute bucket their start is in.
- * @segs: the segments, in the caller's order.
+ * @segs: the segments, in the caller's order (a growable pool places
+ *	them area by area and keeps the other numbers absent until added).
  * @map_words: u64 words of each segment in @used_map and @start_map.
  * @used_map: per segment, a bit per used slot.
  * @start_map: per segment, a bit per slot that starts a used run.
@@ -142,6 +151,8 @@ struct pvb_slots_stats {
  */
 struct pvb_slots {
 	unsigned int nslabs;
+	unsigned int max_slabs;
+	bool growable;
 	unsigned int seg_slots;
 	unsigned int seg_shift;
 	unsigned int bus_shift;
@@ -234,6 +245,14 @@ static inline bool pvb_slots_owns(const struct pvb_slots *s, dma_addr_t bus)
  */
 int pvb_slots_init(struct pvb_slots *s, const struct pvb_seg *segs,
 		   unsigned int nsegs, size_t seg_size, unsigned int nareas);
+
+int pvb_slots_init_growable(struct pvb_slots *s, const struct pvb_seg *segs,
+			    unsigned int nsegs, size_t seg_size,
+			    unsigned int nareas, unsigned int max_segs,
+			    dma_addr_t bus_hi);
+int pvb_slots_add_seg(struct pvb_slots *s, dma_addr_t bus, void *cpu);
+int pvb_slots_remove_seg(struct pvb_slots *s, unsigned int seg);
+bool pvb_slots_seg_busy(const struct pvb_slots *s, unsigned int seg);
 
 /**
  * pvb_slots_destroy() - free the pool's metadata (not the segments).
