@@ -103,8 +103,10 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	}
 	pd->pool_request = s->pool_bytes;
 	if (s->pool_bytes) {
+		/* pool_max_mb lets a private pool grow to 4x its @size. */
 		ret = pvb_pool_create(&pd->private_pool, pci_name(pdev),
 				      pvb_cfg.backend, s->pool_bytes,
+				      READ_ONCE(pvb_pool_max_mb) ? 4 * s->pool_bytes : 0,
 				      pvb_cfg.seg_size, pvb_cfg.limit_mask);
 		if (ret) {
 			pvb_dev_err(pdev, "not attached: private pool of %llu KiB failed (%d)\n",

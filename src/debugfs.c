@@ -5,15 +5,19 @@
  *
  *   pvbounce/
  *     backend  pool  nslabs  used  used_hiwater  devices
+ *     grows  shrinks  nslabs_max  grow_failures  full_growing
  *     0000:00:03.0/
  *       maps unmaps bounced_maps ... misuse    (every PVB_DEV_STATS() counter)
- *       pool nslabs used used_hiwater          (only with a private pool)
+ *       pool nslabs used used_hiwater grows    (only with a private pool)
+ *       shrinks nslabs_max grow_failures full_growing
  *     fail/                                    (fault injection, 0600)
  *       chunk_alloc                            the Nth backend chunk fails
  *       xen_exchange                           the Nth XENMEM_exchange fails
  *                                              (xen backend only)
  *       attach_delay_ms                        sleep this long in the race
  *                                              windows of attach.c
+ *       shrink_idle_ms                         idle delay before a grown
+ *                                              chunk goes (0: 10 s)
  *
  * The fail/ files read and write a decimal N (0: off, the default); the
  * knob counts down as the events happen.  Every other file is a read-only
@@ -55,9 +59,14 @@ DEFINE_SHOW_ATTRIBUTE(counter_max);
 /* One line per chunk: bus start, bus end (inclusive), slots, all hex. */
 static int pool_show(struct seq_file *m, void *v)
 {
-	const struct pvb_pool *p = m->private;
+	struct pvb_pool *p = m->private;
 	unsigned int i;
+	int ret;
 
+	/* Growth and shrink change the list under the same lock. */
+	ret = mutex_lock_interruptible(&p->resize_lock);
+	if (ret)
+		return ret;
 	for (i = 0; i < p->nchunks; i++) {
 		const struct pvb_chunk *c = &p->chunks[i];
 		u64 size = (u64)PAGE_SIZE << c->order;
@@ -65,15 +74,62 @@ static int pool_show(struct seq_file *m, void *v)
 		seq_printf(m, "%#llx %#llx %#llx\n", (u64)c->bus,
 			   (u64)c->bus + size - 1, size >> PVB_SLOT_SHIFT);
 	}
+	mutex_unlock(&p->resize_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pool);
+
+/* Growth (pool_grow.c): chunks added, given back, failed; the limit. */
+static int grows_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%lu\n", READ_ONCE(p->grows));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(grows);
+
+static int shrinks_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%lu\n", READ_ONCE(p->shrinks));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shrinks);
+
+static int grow_failures_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%lu\n", READ_ONCE(p->grow_failures));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(grow_failures);
+
+static int full_growing_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%ld\n", atomic_long_read(&p->full_growing));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(full_growing);
+
+static int nslabs_max_show(struct seq_file *m, void *v)
+{
+	const struct pvb_pool *p = m->private;
+
+	seq_printf(m, "%u\n", pvb_pool_max_slabs(p));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(nslabs_max);
 
 static int nslabs_show(struct seq_file *m, void *v)
 {
 	const struct pvb_pool *p = m->private;
 
-	seq_printf(m, "%u\n", p->slots.nslabs);
+	seq_printf(m, "%u\n", READ_ONCE(p->slots.nslabs));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(nslabs);
@@ -143,6 +199,7 @@ static void fail_files(struct dentry *root)
 	debugfs_create_u32("chunk_alloc", 0600, dir, &pvb_fail_chunk_alloc);
 	debugfs_create_u32("attach_delay_ms", 0600, dir,
 			   &pvb_fail_attach_delay_ms);
+	debugfs_create_u32("shrink_idle_ms", 0600, dir, &pvb_shrink_idle_ms);
 	if (pvb_cfg.backend == &pvb_backend_xen)
 		debugfs_create_u32("xen_exchange", 0600, dir,
 				   &pvb_fail_xen_exchange);
@@ -154,6 +211,11 @@ static void pool_files(struct dentry *dir, struct pvb_pool *p)
 	debugfs_create_file("nslabs", 0444, dir, p, &nslabs_fops);
 	debugfs_create_file("used", 0444, dir, p, &used_fops);
 	debugfs_create_file("used_hiwater", 0444, dir, p, &used_hiwater_fops);
+	debugfs_create_file("grows", 0444, dir, p, &grows_fops);
+	debugfs_create_file("shrinks", 0444, dir, p, &shrinks_fops);
+	debugfs_create_file("grow_failures", 0444, dir, p, &grow_failures_fops);
+	debugfs_create_file("full_growing", 0444, dir, p, &full_growing_fops);
+	debugfs_create_file("nslabs_max", 0444, dir, p, &nslabs_max_fops);
 }
 
 /**

@@ -141,9 +141,11 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 	if (ret) {
 		stat_inc(pd, errors_pool_full);
 		pvb_dev_err_ratelimited(pd->pdev,
-					"map of %zu bytes refused: pool %s full (%u of %u slots used); raise pool_mb or give the device a private pool (devices=...@size)\n",
+					"map of %zu bytes refused: pool %s full (%u of %u slots used)%s\n",
 					size, pool->name, pvb_slots_used(&pool->slots),
-					pool->slots.nslabs);
+					pool->slots.nslabs,
+					pvb_pool_growing(pool) ? ", growing (pool_max_mb)" :
+					"; raise pool_mb or give the device a private pool (devices=...@size)");
 		goto err;
 	}
 	if (bus + size - 1 > limit) {

@@ -17,9 +17,10 @@ static int __init pvb_init(void)
 	ret = pvb_params_validate();
 	if (ret)
 		return ret;
-	ret = pvb_pool_create(&pvb_common_pool, "common", pvb_cfg.backend,
-			      pvb_cfg.pool_bytes, pvb_cfg.seg_size,
-			      pvb_cfg.limit_mask);
+	ret = pvb_pool_create(&pvb_common_pool, PVB_COMMON_POOL,
+			      pvb_cfg.backend, pvb_cfg.pool_bytes,
+			      pvb_pool_max_bytes(pvb_cfg.pool_bytes),
+			      pvb_cfg.seg_size, pvb_cfg.limit_mask);
 	if (ret)
 		return ret;
 	pvb_common_pool.poison = pvb_cfg.poison;

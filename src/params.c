@@ -28,6 +28,7 @@ static unsigned int max_mapping_kb = 256;
 static bool force;
 static bool rebind;
 static bool poison;
+unsigned int pvb_pool_max_mb;
 
 /* Length of @val without a trailing newline (sysfs writes carry one). */
 static int text_len(const char *val)
@@ -127,6 +128,11 @@ static int pool_mb_set(const char *val, const struct kernel_param *kp)
 	return set_uint_range(val, kp, 1, 16384, false);
 }
 
+static int pool_max_mb_set(const char *val, const struct kernel_param *kp)
+{
+	return set_uint_range(val, kp, 0, 16384, false);
+}
+
 static int address_bits_set(const char *val, const struct kernel_param *kp)
 {
 	return set_uint_range(val, kp, 24, 64, false);
@@ -141,6 +147,10 @@ static const struct kernel_param_ops pool_mb_ops = {
 	.set = pool_mb_set,
 	.get = param_get_uint,
 };
+static const struct kernel_param_ops pool_max_mb_ops = {
+	.set = pool_max_mb_set,
+	.get = param_get_uint,
+};
 static const struct kernel_param_ops address_bits_ops = {
 	.set = address_bits_set,
 	.get = param_get_uint,
@@ -151,6 +161,9 @@ static const struct kernel_param_ops max_mapping_kb_ops = {
 };
 module_param_cb(pool_mb, &pool_mb_ops, &pool_mb, 0444);
 MODULE_PARM_DESC(pool_mb, "size of the common bounce pool in MiB, 1 to 16384 (default: 64)");
+module_param_cb(pool_max_mb, &pool_max_mb_ops, &pvb_pool_max_mb, 0644);
+MODULE_PARM_DESC(pool_max_mb,
+		 "the common pool may grow up to this size in MiB under load and shrink back when idle, private pools to 4x their @size; 0 to 16384, 0 = fixed size; writable, within what each pool was made for (default: 0)");
 module_param_cb(address_bits, &address_bits_ops, &address_bits, 0444);
 MODULE_PARM_DESC(address_bits,
 		 "pool and coherent memory lie below 2^address_bits in bus address, 24 to 64 (default: 32)");

@@ -143,19 +143,48 @@ static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order,
 	return min_order;
 }
 
+/*
+ * The slot allocator over @nsegs segments: a fixed one, or for a pool that
+ * may grow to @max_bytes one sized for that (falling back to a fixed one,
+ * with a message, if the lookup table below the mask would be too large).
+ */
+static int pool_slots_init(struct pvb_pool *p, const struct pvb_seg *segs,
+			   unsigned int nsegs, size_t max_bytes)
+{
+	/* Growth needs a direct table of at most 2^20 entries over [0, hi]. */
+	u64 hi = min_t(u64, p->mask, ((u64)p->seg_size << 20) - 1);
+	int ret;
+
+	if (max_bytes > (size_t)nsegs * p->seg_size) {
+		ret = pvb_slots_init_growable(&p->slots, segs, nsegs,
+					      p->seg_size, num_possible_cpus(),
+					      DIV_ROUND_UP(max_bytes, p->seg_size),
+					      hi);
+		if (ret != -E2BIG)
+			return ret;
+		pr_warn("pool %s: cannot grow: a chunk lies above %#llx, the top of the range growth can track; fixed size\n",
+			p->name, hi);
+	}
+	return pvb_slots_init(&p->slots, segs, nsegs, p->seg_size,
+			      num_possible_cpus());
+}
+
 /**
  * pvb_pool_create() - make a bounce pool.
  * @p: pool to fill in (zeroed by the caller or not; all fields are set).
- * @name: "common" or the owning device's name, for messages.
+ * @name: PVB_COMMON_POOL or the owning device's name, for messages.
  * @be: backend giving bus-contiguous chunks.
  * @bytes: size wanted; the size obtained may be smaller and is logged.
+ *	A pool that can grow grows towards it later.
+ * @max_bytes: size the pool may grow to under load (0, or not above what
+ *	was obtained: fixed size).  Its metadata is allocated now.
  * @seg_size: wanted segment (largest mapping) size, a power of two.
  * @mask: every bus byte of the pool must be at or below it.
  *
  * Return: 0, or a negative errno with a logged reason.
  */
 int pvb_pool_create(struct pvb_pool *p, const char *name,
-		    const struct pvb_backend *be, size_t bytes,
+		    const struct pvb_backend *be, size_t bytes, size_t max_bytes,
 		    size_t seg_size, u64 mask)
 {
 	unsigned int i, j, nsegs = 0, per, floor;
@@ -166,6 +195,8 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 	strscpy(p->name, name, sizeof(p->name));
 	p->be = be;
 	p->mask = mask;
+	p->target = bytes;
+	mutex_init(&p->resize_lock);
 
 	floor = get_order(min_t(size_t, seg_size, PVB_MIN_SEG_SIZE));
 	order = get_chunks(p, bytes, get_order(seg_size), floor);
@@ -198,23 +229,40 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 			segs[nsegs].cpu = page_address(c->page) + j * p->seg_size;
 		}
 	}
-	ret = pvb_slots_init(&p->slots, segs, nsegs, p->seg_size,
-			     num_possible_cpus());
+	ret = pool_slots_init(p, segs, nsegs, max_bytes);
 	kvfree(segs);
 	if (ret) {
 		pr_err("pool %s: slot allocator setup failed (%d)\n", name, ret);
 		goto err_chunks;
 	}
-	p->dir = kvcalloc(p->slots.nslabs, sizeof(*p->dir), GFP_KERNEL);
+	/* DMA_NONE at every slot but live mappings' (see pool_grow.c). */
+	p->dir = kvmalloc(p->slots.max_slabs, GFP_KERNEL);
 	if (!p->dir) {
 		ret = -ENOMEM;
 		goto err_slots;
 	}
-	pr_info("pool %s: %zu KiB in %u chunks, %zu KiB segments, below %#llx, %s backend%s\n",
+	memset(p->dir, DMA_NONE, p->slots.max_slabs);
+	if (p->slots.growable) {
+		/* Chunks may come from anywhere below the tracked range. */
+		p->bus_top = p->slots.bus_span;
+		ret = pvb_pool_grow_init(p, max_bytes);
+		if (ret)
+			goto err_dir;
+	}
+	pr_info("pool %s: %zu KiB in %u chunks, %zu KiB segments, below %#llx, %s backend%s%s\n",
 		name, pvb_pool_bytes(p) >> 10, p->nchunks, p->seg_size >> 10,
-		mask, be->name, pvb_pool_bytes(p) < bytes ? " (less than asked)" : "");
+		mask, be->name,
+		pvb_pool_bytes(p) < bytes ? " (less than asked" : "",
+		pvb_pool_bytes(p) >= bytes ? "" : p->grow ?
+		": growing towards it in the background)" : ")");
+	if (p->grow)
+		pr_info("pool %s: may grow to %zu KiB under load (pool_max_mb)\n",
+			name, (size_t)p->slots.max_slabs << PVB_SLOT_SHIFT >> 10);
 	return 0;
 
+err_dir:
+	kvfree(p->dir);
+	p->dir = NULL;
 err_slots:
 	pvb_slots_destroy(&p->slots);
 err_chunks:
@@ -232,10 +280,13 @@ err_chunks:
  */
 void pvb_pool_destroy(struct pvb_pool *p)
 {
-	unsigned int used = pvb_slots_used(&p->slots);
-	size_t bytes = pvb_pool_bytes(p);
+	unsigned int used;
+	size_t bytes;
 	unsigned int i;
 
+	pvb_pool_grow_exit(p);
+	used = pvb_slots_used(&p->slots);
+	bytes = pvb_pool_bytes(p);
 	kvfree(p->dir);
 	p->dir = NULL;
 	pvb_slots_destroy(&p->slots);
@@ -309,6 +360,8 @@ int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 	int ret;
 
 	ret = pvb_slots_alloc(&p->slots, &req, raw_smp_processor_id(), &m);
+	if (static_branch_unlikely(&pvb_grow_key))
+		pvb_pool_grow_note(p, ret);
 	if (ret)
 		return ret;
 	p->dir[m.index] = b->dir;

@@ -552,7 +552,7 @@ static int build_lookup(struct pvb_slots *s, const unsigned int *by_bus,
 	if (s->growable) {
 		/* A direct table over all of [0, bus_hi]: segments come and go. */
 		if (last > bus_hi)
-			return -EINVAL;
+			return -E2BIG;
 		s->bus_lo = 0;
 		s->tab_base = 0;
 		s->bus_span = bus_hi;
@@ -772,7 +772,8 @@ int pvb_slots_init(struct pvb_slots *s, const struct pvb_seg *segs,
  * pvb_slots_remove_seg(); allocations, finds and frees never wait for
  * either beyond the area lock they take anyway.
  *
- * Return: 0; -EINVAL for bad geometry; -E2BIG if the table over
+ * Return: 0; -EINVAL for bad geometry; -E2BIG if a segment ends above
+ * @bus_hi or the table over
  * [0, @bus_hi] would be too large; -ENOMEM.
  */
 int pvb_slots_init_growable(struct pvb_slots *s, const struct pvb_seg *segs,

@@ -5,9 +5,11 @@
  *
  *   /sys/kernel/pvbounce/
  *     backend  nslabs  used  used_hiwater          (the common pool)
+ *     nslabs_max  grows  shrinks
  *     0000:00:03.0/
  *       maps unmaps bounced_maps ... misuse        (every PVB_DEV_STATS() counter)
  *       nslabs used used_hiwater                   (only with a private pool)
+ *       nslabs_max grows shrinks
  *
  * The multi-line chunk list (debugfs "pool") has no sysfs twin: sysfs files
  * hold one value.
@@ -53,7 +55,25 @@ static ssize_t backend_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t nslabs_show(struct kobject *kobj, struct kobj_attribute *attr,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%u\n", kobj_pool(kobj)->slots.nslabs);
+	return sysfs_emit(buf, "%u\n", READ_ONCE(kobj_pool(kobj)->slots.nslabs));
+}
+
+static ssize_t nslabs_max_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", pvb_pool_max_slabs(kobj_pool(kobj)));
+}
+
+static ssize_t grows_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(kobj_pool(kobj)->grows));
+}
+
+static ssize_t shrinks_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(kobj_pool(kobj)->shrinks));
 }
 
 static ssize_t used_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -73,12 +93,18 @@ static struct kobj_attribute backend_attr = __ATTR_RO(backend);
 static struct kobj_attribute nslabs_attr = __ATTR_RO(nslabs);
 static struct kobj_attribute used_attr = __ATTR_RO(used);
 static struct kobj_attribute used_hiwater_attr = __ATTR_RO(used_hiwater);
+static struct kobj_attribute nslabs_max_attr = __ATTR_RO(nslabs_max);
+static struct kobj_attribute grows_attr = __ATTR_RO(grows);
+static struct kobj_attribute shrinks_attr = __ATTR_RO(shrinks);
 
 static struct attribute *root_attrs[] = {
 	&backend_attr.attr,
 	&nslabs_attr.attr,
 	&used_attr.attr,
 	&used_hiwater_attr.attr,
+	&nslabs_max_attr.attr,
+	&grows_attr.attr,
+	&shrinks_attr.attr,
 	NULL
 };
 
@@ -124,6 +150,9 @@ static struct attribute *dev_pool_attrs[] = {
 	&nslabs_attr.attr,
 	&used_attr.attr,
 	&used_hiwater_attr.attr,
+	&nslabs_max_attr.attr,
+	&grows_attr.attr,
+	&shrinks_attr.attr,
 	NULL
 };
 

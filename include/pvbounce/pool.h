@@ -11,6 +11,13 @@
 #include <pvbounce/backend.h>
 #include <linux/bits.h>
 #include <linux/dma-direction.h>
+#include <linux/jump_label.h>
+#include <linux/mutex.h>
+
+struct pvb_grow;
+
+/* Name of the pool that serves every device without a private one. */
+#define PVB_COMMON_POOL "common"
 
 /**
  * struct pvb_pool - a bounce pool.
@@ -26,6 +33,15 @@
  * @dir: DMA direction of each live mapping, indexed by its head slot;
  *	DMA_NONE marks coherent memory carved out of the pool.
  * @poison: fill freed slots with PVB_POISON_BYTE.
+ * @target: bytes asked for (pool_mb or @size): a growable pool that got
+ *	less at creation grows towards it, and never shrinks below it.
+ * @resize_lock: held while @chunks and @nchunks change (growth, shrink) and
+ *	by readers of the chunk list.
+ * @grow: growth state (src/pool_grow.c), NULL for a pool of fixed size.
+ * @grows: chunks added under load.
+ * @shrinks: chunks given back when idle.
+ * @grow_failures: chunks the backend could not give when growth wanted one.
+ * @full_growing: maps refused as "pool full, growing".
  */
 struct pvb_pool {
 	char name[32];
@@ -38,6 +54,13 @@ struct pvb_pool {
 	struct pvb_chunk *chunks;
 	struct pvb_slots slots;
 	bool poison;
+	size_t target;
+	struct mutex resize_lock;
+	struct pvb_grow *grow;
+	unsigned long grows;
+	unsigned long shrinks;
+	unsigned long grow_failures;
+	atomic_long_t full_growing;
 };
 
 #define PVB_POISON_BYTE 0x6b
@@ -75,7 +98,7 @@ struct pvb_bounce {
 };
 
 int pvb_pool_create(struct pvb_pool *p, const char *name,
-		    const struct pvb_backend *be, size_t bytes,
+		    const struct pvb_backend *be, size_t bytes, size_t max_bytes,
 		    size_t seg_size, u64 mask);
 void pvb_pool_destroy(struct pvb_pool *p);
 int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
@@ -89,6 +112,31 @@ bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
 void *pvb_pool_alloc_coherent(struct pvb_pool *p, size_t size,
 			      dma_addr_t *bus);
 int pvb_pool_free_coherent(struct pvb_pool *p, dma_addr_t bus);
+
+/* pool_grow.c: pools that grow under load and shrink when idle. */
+DECLARE_STATIC_KEY_FALSE(pvb_grow_key);
+extern unsigned int pvb_pool_max_mb;
+extern u32 pvb_shrink_idle_ms;
+
+/**
+ * pvb_pool_max_bytes() - what the common pool may grow to, by pool_max_mb.
+ * @target: its pool_mb in bytes.
+ *
+ * Return: 0 (fixed size) or max(@target, pool_max_mb MiB).
+ */
+static inline size_t pvb_pool_max_bytes(size_t target)
+{
+	size_t max = (size_t)READ_ONCE(pvb_pool_max_mb) << 20;
+
+	return max ? max_t(size_t, max, target) : 0;
+}
+
+int pvb_pool_grow_init(struct pvb_pool *p, size_t max_bytes);
+void pvb_pool_grow_exit(struct pvb_pool *p);
+void pvb_pool_grow_note(struct pvb_pool *p, int ret);
+bool pvb_pool_growing(const struct pvb_pool *p);
+unsigned int pvb_pool_max_slabs(const struct pvb_pool *p);
+void pvb_pool_resized(struct pvb_pool *p, size_t old_bytes, size_t new_bytes);
 
 /**
  * pvb_pool_bytes() - bytes of bounce space in a pool.
