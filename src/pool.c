@@ -257,7 +257,7 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 		": growing towards it in the background)" : ")");
 	if (p->grow)
 		pr_info("pool %s: may grow to %zu KiB under load (pool_max_mb)\n",
-			name, (size_t)p->slots.max_slabs << PVB_SLOT_SHIFT >> 10);
+			name, (size_t)pvb_pool_max_slabs(p) << PVB_SLOT_SHIFT >> 10);
 	return 0;
 
 err_dir:

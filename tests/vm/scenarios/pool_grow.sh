@@ -104,7 +104,8 @@ expect_eq "A: round 1: no I/O error" "${IO_ERRORS:-x}" 0
 r1=$(delta "$nvme" errors_pool_full)
 g1=$(dbg grows)
 diag "A: round 1: $r1 refusals (pool full), full_growing $(dbg full_growing), grows $g1, nslabs $(dbg nslabs), used_hiwater $(dbg used_hiwater)"
-expect_ge "A: nslabs above 512" "$(dbg nslabs)" 513
+# (under Xen's slower I/O the jobs may fit in the load's 1 MiB, and chunks
+# grown earlier may have gone idle and been given back already)
 expect_le "A: nslabs at most nslabs_max" "$(dbg nslabs)" 8192
 expect_eq "A: nslabs is 512 + 128 per chunk grown and not given back" "$(dbg nslabs)" \
 	$((512 + 128 * (g1 - $(dbg shrinks))))
