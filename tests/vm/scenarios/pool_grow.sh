@@ -24,19 +24,18 @@ skip_without_pvbounce "pool growth"
 nvme=$(nvme_pci)
 IDLE=$PVB_DBG/fail/shrink_idle_ms
 
-# sample FILE: pool size and use every 0.5 s into FILE until killed
+# sample FILE: uptime, pool slots and slots used every 0.5 s into FILE
 sample() {
-	t=0
 	while :; do
-		echo "$t $(dbg nslabs) $(dbg used)" >>"$1"
+		read -r up _ </proc/uptime
+		echo "$up $(dbg nslabs) $(dbg used)" >>"$1"
 		sleep 0.5
-		t=$((t + 1))
 	done
 }
 
 # timeline FILE TAG: one diagnostic with the pool size (KiB) over time
 timeline() {
-	diag "$2: common pool size over time (s:KiB):$(awk '{ kb = $2 * 2; if (kb != last) { s = s sprintf(" %.1f:%d", $1 / 2, kb); last = kb } }
+	diag "$2: common pool size over time (s:KiB):$(awk 'NR == 1 { t0 = $1 } { kb = $2 * 2; if (kb != last) { s = s sprintf(" %.1f:%d", $1 - t0, kb); last = kb } }
 		END { print s }' "$1")"
 }
 
@@ -99,7 +98,7 @@ dmesg_has "A: growth is logged" "pvbounce: pool common: grew to [0-9]+ KiB"
 check "A: rmmod pvbounce_hold" rmmod pvbounce_hold
 counters "$nvme"
 pvbio_run "A: round 1: 12 parallel verified jobs of 64..252 KiB on a 1 MiB pool" \
-	-s 64K,128K,252K -n 2 -j 12 -S 61 "$NVME_DEV"
+	-s 64K,128K,252K -j 12 -S 61 "$NVME_DEV"
 expect_eq "A: round 1: no I/O error" "${IO_ERRORS:-x}" 0
 r1=$(delta "$nvme" errors_pool_full)
 g1=$(dbg grows)
@@ -112,16 +111,17 @@ expect_eq "A: nslabs is 512 + 128 per chunk grown and not given back" "$(dbg nsl
 expect_eq "A: sysfs grows == debugfs grows" "$(cat /sys/kernel/pvbounce/grows)" "$g1"
 counters "$nvme"
 pvbio_run "A: round 2: the same 12 jobs on the grown pool" \
-	-s 64K,128K,252K -n 2 -j 12 -S 62 "$NVME_DEV"
+	-s 64K,128K,252K -j 12 -S 62 "$NVME_DEV"
 expect_eq "A: round 2: no I/O error" "${IO_ERRORS:-x}" 0
 diag "A: round 2: $(delta "$nvme" errors_pool_full) refusals, grows $(dbg grows), nslabs $(dbg nslabs)"
 expect_eq "A: round 2: refusals stopped after growth" "$(delta "$nvme" errors_pool_full)" 0
 # idle: grown chunks go after 1 s without a used slot
 echo 1000 >"$IDLE"
 wait_for 30 nslabs_is 512
-sleep 0.6	# one more sample for the timeline
 kill $smp
 wait $smp 2>/dev/null
+read -r up _ </proc/uptime
+echo "$up $(dbg nslabs) $(dbg used)" >>/tmp/grow.size
 timeline /tmp/grow.size A
 expect_eq "A: idle: back to 512 slots" "$(dbg nslabs)" 512
 expect_eq "A: shrinks == grows" "$(dbg shrinks)" "$(dbg grows)"
