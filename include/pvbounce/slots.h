@@ -118,9 +118,6 @@ struct pvb_slots_stats {
  * where noted; read statistics through the accessors below.
  * @nslabs: slots in the pool now (public, read-only; changes as a growable
  *	pool gains and loses segments).
- * @max_slabs: slot numbers run from 0 to @max_slabs - 1 (@nslabs for a
- *	pool that cannot grow, its capacity for one that can).
- * @growable: segments may be added and removed (pvb_slots_add_seg()).
  * @seg_slots: slots per segment (public, read-only).
  * @seg_shift: log2(@seg_slots).
  * @bus_shift: log2 of the segment size in bytes.
@@ -147,12 +144,13 @@ struct pvb_slots_stats {
  * @start_map: per segment, a bit per slot that starts a used run.
  * @head: per slot, meaningful at the first slot of a used run: the mapping.
  * @area: the areas, each with its lock and counters.
+ * @max_slabs: slot numbers run from 0 to @max_slabs - 1 (@nslabs for a
+ *	pool that cannot grow, its capacity for one that can; public).
+ * @growable: segments may be added and removed (pvb_slots_add_seg()).
  * @stats: counters written by allocations, on their own cache line.
  */
 struct pvb_slots {
 	unsigned int nslabs;
-	unsigned int max_slabs;
-	bool growable;
 	unsigned int seg_slots;
 	unsigned int seg_shift;
 	unsigned int bus_shift;
@@ -170,6 +168,8 @@ struct pvb_slots {
 	u64 *start_map;
 	struct pvb_head *head;
 	struct pvb_area *area;
+	unsigned int max_slabs;
+	bool growable;
 	struct pvb_slots_stats stats;
 };
 
