@@ -90,6 +90,7 @@ rm -f /tmp/grow.size
 sample /tmp/grow.size &
 smp=$!
 pvbio_run "A: a 4 KiB I/O on the full pool completes, verified" -s 4K -S 60 "$NVME_DEV"
+diag "A: full pool: $(delta "$nvme" errors_pool_full) refusals before growth, full_growing $(dbg full_growing), grows $(dbg grows), nslabs $(dbg nslabs)"
 expect_ge "A: its map was refused (pool full)" "$(delta "$nvme" errors_pool_full)" 1
 expect_ge "A: and counted as pool full, growing" "$(dbg full_growing)" 1
 dmesg_has "A: the refusal says the pool is growing" "pool common full \(512 of 512 slots used\), growing \(pool_max_mb\)"
