@@ -39,6 +39,7 @@ values devices junk 00:03 00:20.0 00:03.8 100:00.0 8086:100g ffff:0001 , "$nvme,
 	"$nvme,,8086:100e" "$nvme@" "$nvme@0" "$nvme@12Q" @64M "0:0:0:0.0"
 values backend bogus "" XEN nativ
 values pool_mb 0 16385 abc -1 1.5
+values pool_max_mb 16385 abc -1 1.5
 values address_bits 0 23 65 x
 values max_mapping_kb 0 128 255 257 300 8192 1M
 for p in force rebind poison; do values "$p" maybe; done

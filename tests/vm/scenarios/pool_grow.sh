@@ -66,6 +66,9 @@ check "A: load pool_mb=1 pool_max_mb=16 force=1 devices=$nvme" \
 	pvb_load devices="$nvme" pool_mb=1 pool_max_mb=16 force=1
 expect_eq "A: pool_max_mb reads 16" "$(cat "$PVB_PARAMS/pool_max_mb")" 16
 expect_eq "A: pool_max_mb is writable (0644)" "$(stat -c %a "$PVB_PARAMS/pool_max_mb")" 644
+check_fails "A: pool_max_mb=abc written at run time is refused" \
+	sh -c "echo abc >$PVB_PARAMS/pool_max_mb"
+expect_eq "A: pool_max_mb still 16" "$(cat "$PVB_PARAMS/pool_max_mb")" 16
 expect_eq "A: nslabs 512 (1 MiB) at load" "$(dbg nslabs)" 512
 expect_eq "A: nslabs_max 8192 (16 MiB)" "$(dbg nslabs_max)" 8192
 expect_eq "A: grows 0 at load" "$(dbg grows)" 0
