@@ -258,6 +258,7 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 	if (p->grow)
 		pr_info("pool %s: may grow to %zu KiB under load (pool_max_mb)\n",
 			name, (size_t)pvb_pool_max_slabs(p) << PVB_SLOT_SHIFT >> 10);
+	pvb_pool_grow_start(p);
 	return 0;
 
 err_dir:

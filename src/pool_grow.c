@@ -344,8 +344,8 @@ static void grow_work(struct work_struct *work)
  * @p: pool whose slot allocator pvb_slots_init_growable() made.
  * @max_bytes: size it was made for.
  *
- * Makes room for the chunks growth may add and, if the pool got less than
- * its target at creation, starts growing towards it.
+ * Makes room for the chunks growth may add; pvb_pool_grow_start() then
+ * starts growing towards the target if the pool got less.
  *
  * Context: process.
  * Return: 0 or -ENOMEM.
@@ -380,9 +380,22 @@ int pvb_pool_grow_init(struct pvb_pool *p, size_t max_bytes)
 	set_mark(g);
 	p->grow = g;
 	static_branch_inc(&pvb_grow_key);
-	if (pvb_pool_bytes(p) < p->target)
-		kick(g);
 	return 0;
+}
+
+/**
+ * pvb_pool_grow_start() - start growing a new pool towards its target.
+ * @p: pool; nothing happens if it cannot grow or got its target.
+ *
+ * Called once the pool's creation is logged, so that its growth lines
+ * come after.
+ *
+ * Context: process.
+ */
+void pvb_pool_grow_start(struct pvb_pool *p)
+{
+	if (p->grow && pvb_pool_bytes(p) < p->target)
+		kick(p->grow);
 }
 
 /**

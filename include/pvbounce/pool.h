@@ -132,6 +132,7 @@ static inline size_t pvb_pool_max_bytes(size_t target)
 }
 
 int pvb_pool_grow_init(struct pvb_pool *p, size_t max_bytes);
+void pvb_pool_grow_start(struct pvb_pool *p);
 void pvb_pool_grow_exit(struct pvb_pool *p);
 void pvb_pool_grow_note(struct pvb_pool *p, int ret);
 bool pvb_pool_growing(const struct pvb_pool *p);
