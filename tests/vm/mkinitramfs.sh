@@ -8,6 +8,8 @@
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
 # Env:   PVB_CACHE (default .cache/vm), PVB_BUILD (default build/)
+#        PVB_FIO=1: Debian's fio with its shared libraries (about 80 MB, so
+#        only for the boots that run it)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -89,6 +91,15 @@ for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/kmod/pvbounce_hold.ko \
 done
 
 cp "$pvbio" "$stage/bin/pvbio"
+if [[ -n ${PVB_FIO:-} ]]; then
+	fio=$(command -v fio) || die "PVB_FIO=1 needs fio: apt-get install fio"
+	cp "$fio" "$stage/bin/fio"
+	# the libraries at the paths the loader looks in, and the loader
+	for l in $(ldd "$fio" | awk '/=> \//{print $3} /^[[:space:]]*\//{print $1}'); do
+		mkdir -p "$stage${l%/*}"
+		cp -L "$l" "$stage$l"
+	done
+fi
 cp "$pvbbench" "$stage/bin/pvbbench"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
