@@ -143,6 +143,9 @@ echo 0 >"$TR/events/pvbounce/enable"
 eval "$(parse_trace "$nvme" ranges)"
 show "$nvme"
 diag "trace: $T_MAP map, $T_REF refuse, $T_COH coherent records for $nvme; to $T_TO B, from $T_FROM B; $T_CHUNKS pool chunks"
+{ grep -m 1 'pvbounce_coherent:' "$TR/trace"; grep -m 2 'pvbounce_map: .*dir=to' "$TR/trace"; grep -m 1 'pvbounce_map: .*dir=from' "$TR/trace"; } >/tmp/trace.sample
+diag "some records:"
+diag_file /tmp/trace.sample
 expect_eq "ring buffer lost no event" "$(overruns)" 0
 expect_ge "pvbounce_coherent recorded nvme's queues at probe" "$T_COH" 1
 expect_eq "pvbounce_coherent records == coherent_allocs" "$T_COH" "$(dbg "$nvme" coherent_allocs)"
@@ -171,6 +174,8 @@ check "pvbounce_hold.ko asks for $((free + 1)) slots of $free free: holds what i
 echo 0 >"$TR/events/pvbounce/enable"
 eval "$(parse_trace "$nvme")"
 expect_eq "one pvbounce_refuse record, reason=pool_full, size 2048" "$T_REF:$T_REF_FULL" 1:1
+grep 'pvbounce_refuse:' "$TR/trace" >/tmp/trace.sample
+diag_file /tmp/trace.sample
 expect_eq "... as errors_pool_full counted" "$(delta "$nvme" errors_pool_full)" 1
 expect_eq "the holder's maps recorded" "$T_MAP" "$free"
 dmesg_has "... and as the log line says" "pvbounce $nvme: map of 2048 bytes refused: pool common full"
