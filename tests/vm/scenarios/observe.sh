@@ -230,14 +230,14 @@ idle() {
 
 phase "pvbounce-stat"
 check "nvme idle (maps unchanged over 1 s)" idle
-check "pvbounce-stat -1 --json" run_cmd "$STAT" -1 --json
+check "pvbounce-stat -1 --json" "$STAT" -1 --json
 cp "$OUT" /tmp/json.before
 check "... one valid report" json_ok /tmp/json.before
 pvbio_run "sequential O_DIRECT I/O 512 B..252 KiB" -s "$(size_list 252)" -o 96M -S 53 "$NVME_DEV"
 W=$IO_WRITTEN R=$IO_READ
-check "pvbounce-stat -1 after" run_cmd "$STAT" -1
+check "pvbounce-stat -1 after" "$STAT" -1
 cp "$OUT" /tmp/stat.after
-check "pvbounce-stat -1 --json after" run_cmd "$STAT" -1 --json
+check "pvbounce-stat -1 --json after" "$STAT" -1 --json
 cp "$OUT" /tmp/json.after
 check "... one valid report" json_ok /tmp/json.after
 diag "pvbounce-stat -1 after $W bytes written, $R read:"
