@@ -191,22 +191,35 @@ expect_ge "the I/O mapped" "$(delta "$nvme" maps)" 8
 expect_eq "events off: no pvbounce record" "$(grep -c 'pvbounce_' "$TR/trace")" 0
 
 # ---- pvbounce-stat against live counters -------------------------------------------
-# json_dev FILE PCI FIELD [LINE]: FIELD of PCI's "totals" (or "delta", as
-# FIELD=delta.NAME) in report LINE (default 1) of FILE
-json_dev() {
-	sed -n "${4:-1}p" "$1" | awk -v dev="$2" -v field="$3" '{
+# Forks cost up to a second each in a Xen PV dom0 under TCG on a busy host:
+# values are read a report or a directory at a time, as shell assignments.
+#
+# json_vars FILE LINE PREFIX: nvme's counters in report LINE of FILE as
+# PREFIX<name>=<total> and PREFIX<d_name>=<delta since the report before>
+json_vars() {
+	awk -v dev="$nvme" -v line="$2" -v pfx="$3" 'NR == line {
 		i = index($0, "{\"pci\":\"" dev "\"")
 		if (!i) exit
 		s = substr($0, i)
-		grp = "totals"
-		f = field
-		if (f ~ /^delta\./) { grp = "delta"; sub(/^delta\./, "", f) }
-		s = substr(s, index(s, "\"" grp "\":{"))
-		s = substr(s, 1, index(s, "}"))
-		if (match(s, "\"" f "\":[0-9]+")) {
-			v = substr(s, RSTART, RLENGTH); sub(/.*:/, "", v); print v
+		for (g = 1; g <= 2; g++) {
+			grp = g == 1 ? "totals" : "delta"
+			t = substr(s, index(s, "\"" grp "\":{") + length(grp) + 4)
+			t = substr(t, 1, index(t, "}") - 1)
+			n = split(t, kv, ",")
+			for (k = 1; k <= n; k++) {
+				split(kv[k], p, ":")
+				gsub(/"/, "", p[1])
+				if (p[2] ~ /^[0-9]+$/)
+					printf "%s%s%s=%s\n", pfx, g == 2 ? "d_" : "", p[1], p[2]
+			}
 		}
-	}'
+	}' "$1"
+}
+# dbg_vars PREFIX: nvme's debugfs counters as PREFIX<name>=<value>
+dbg_vars() {
+	(cd "$PVB_DBG/$nvme" && grep . maps unmaps bounced_maps direct_maps \
+		bytes_to_device bytes_from_device map_errors errors_pool_full \
+		coherent_allocs) | sed -n "s/^\([a-z_]*\):\([0-9]*\)\$/$1\1=\2/p"
 }
 # json_ok FILE: every line one object with balanced braces and brackets, the
 # keys the scripts use
@@ -243,31 +256,28 @@ check "... one valid report" json_ok /tmp/json.after
 diag "pvbounce-stat -1 after $W bytes written, $R read:"
 diag_file /tmp/stat.after
 
-# text: the device line's columns (maps, to dev bytes, from dev bytes); the
-# JSON before and after pins the rise to the bytes of the I/O, the text must
-# say what debugfs and the JSON say (a process less: forks are dear in a Xen
-# PV guest under TCG)
-col() {
-	awk -v dev="$2" -v n="$3" '$1 == dev { print $n }' "$1"
-}
-expect_eq "-1: $nvme's driver column is nvme" "$(col /tmp/stat.after "$nvme" 2)" nvme
+# text -1: the device line's columns; --json before and after pin the rise
+# to the bytes of the I/O, the text must say what debugfs and --json say
+eval "$(json_vars /tmp/json.before 1 JB_)"
+eval "$(json_vars /tmp/json.after 1 JA_)"
+eval "$(dbg_vars D_)"
+set -- $(awk -v dev="$nvme" '$1 == dev' /tmp/stat.after)
+expect_eq "-1: $nvme's driver column is nvme" "$2" nvme
 expect_eq "-1: 'to dev bytes' == debugfs bytes_to_device == --json's" \
-	"$(col /tmp/stat.after "$nvme" 4):$(dbg "$nvme" bytes_to_device)" \
-	"$(json_dev /tmp/json.after "$nvme" bytes_to_device):$(json_dev /tmp/json.after "$nvme" bytes_to_device)"
+	"$4:$D_bytes_to_device" "$JA_bytes_to_device:$JA_bytes_to_device"
 expect_eq "-1: 'from dev bytes' == debugfs bytes_from_device == --json's" \
-	"$(col /tmp/stat.after "$nvme" 5):$(dbg "$nvme" bytes_from_device)" \
-	"$(json_dev /tmp/json.after "$nvme" bytes_from_device):$(json_dev /tmp/json.after "$nvme" bytes_from_device)"
-expect_eq "-1: maps == debugfs maps" "$(col /tmp/stat.after "$nvme" 3)" "$(dbg "$nvme" maps)"
-expect_eq "-1: direct% is 0.0% (force=1)" "$(col /tmp/stat.after "$nvme" 6)" 0.0%
+	"$5:$D_bytes_from_device" "$JA_bytes_from_device:$JA_bytes_from_device"
+expect_eq "-1: maps == debugfs maps" "$3" "$D_maps"
+expect_eq "-1: direct% is 0.0% (force=1)" "$6" 0.0%
 check "-1: the pool line shows the common pool of 2.0 MiB" grep -Eq '^common +2\.0 MiB ' /tmp/stat.after
 check "-1: placement names the chunks and 2^32" grep -Eq '^common .* chunks?, bus 0x[0-9a-f]+-0x[0-9a-f]+, below 2\^32$' /tmp/stat.after
 expect_eq "--json: bytes_to_device moved by the bytes written" \
-	$(($(json_dev /tmp/json.after "$nvme" bytes_to_device) - $(json_dev /tmp/json.before "$nvme" bytes_to_device))) "$W"
+	$((JA_bytes_to_device - JB_bytes_to_device)) "$W"
 expect_eq "--json: bytes_from_device moved by the bytes read" \
-	$(($(json_dev /tmp/json.after "$nvme" bytes_from_device) - $(json_dev /tmp/json.before "$nvme" bytes_from_device))) "$R"
+	$((JA_bytes_from_device - JB_bytes_from_device)) "$R"
 differ=
 for f in maps unmaps bounced_maps direct_maps bytes_to_device bytes_from_device map_errors errors_pool_full coherent_allocs; do
-	[ "$(json_dev /tmp/json.after "$nvme" "$f")" = "$(dbg "$nvme" "$f")" ] || differ="$differ $f"
+	eval "[ -n \"\$D_$f\" ] && [ \"\$JA_$f\" = \"\$D_$f\" ]" || differ="$differ $f"
 done
 expect_eq "--json totals equal debugfs's" "$differ" ""
 expect_eq "sysfs $nvme/driver says nvme" "$(cat "$SYSD/$nvme/driver")" nvme
@@ -296,9 +306,11 @@ rates=$(awk -v dev="$nvme" '
 	r && $1 == dev { n++; if ($3 > 0 && $4 + $5 > 0) ok++; to += $4; from += $5 }
 	END { print n + 0, ok + 0, (to > 0 && from > 0) }' /tmp/stat.live)
 expect_eq "workload: 2 rate reports for $nvme, each with maps/s and MB/s > 0, both directions seen" "$rates" "2 2 1"
+eval "$(json_vars /tmp/json.live 1 L1_)"
+eval "$(json_vars /tmp/json.live 2 L2_)"
 expect_eq "--json: report 2's deltas are the totals' rise since report 1" \
-	"$(json_dev /tmp/json.live "$nvme" delta.bytes_to_device 2):$(json_dev /tmp/json.live "$nvme" delta.maps 2)" \
-	"$(($(json_dev /tmp/json.live "$nvme" bytes_to_device 2) - $(json_dev /tmp/json.live "$nvme" bytes_to_device 1))):$(($(json_dev /tmp/json.live "$nvme" maps 2) - $(json_dev /tmp/json.live "$nvme" maps 1)))"
+	"${L2_d_bytes_to_device:-?}:${L2_d_bytes_from_device:-?}:${L2_d_maps:-?}" \
+	"$((L2_bytes_to_device - L1_bytes_to_device)):$((L2_bytes_from_device - L1_bytes_from_device)):$((L2_maps - L1_maps))"
 grep -q '"since":"last","interval":[0-9.]*,.*"maps_per_s":[0-9.]*,"to_device_MBps":[0-9.]*,"from_device_MBps":[0-9.]*,"direct_pct":0.0' /tmp/json.live
 expect_eq "--json: later reports carry rates and direct_pct 0.0" "$?" 0
 
