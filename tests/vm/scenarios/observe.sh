@@ -120,7 +120,12 @@ parse_trace() {
 		else if (F["dir"] == "from") from += sz
 		else baddir++
 		if (sz < 1 || sz > 252 * 1024) badsize++
-		if (F["last"] != "bounced") direct++
+		if (F["last"] == "direct") {
+			direct++
+			if (F["bus"] != F["phys"]) xlat++
+		} else if (F["last"] != "bounced") {
+			baddir++
+		}
 		if (F["phys"] !~ /^0x[0-9a-f]*[1-9a-f][0-9a-f]*$/) badphys++
 		if (chk == "") next
 		b = hex(F["bus"]); inside = 0
@@ -131,7 +136,7 @@ parse_trace() {
 	END {
 		printf "T_MAP=%d T_REF=%d T_REF_FULL=%d T_COH=%d T_COH_HIGH=%d ", map, ref, ref_full, coh, coh_high
 		printf "T_TO=%.0f T_FROM=%.0f T_BADDIR=%d T_BADSIZE=%d ", to, from, baddir, badsize
-		printf "T_DIRECT=%d T_BADPHYS=%d T_OUTSIDE=%d T_OTHER=%d T_CHUNKS=%d\n", direct, badphys, outside, other, nch
+		printf "T_DIRECT=%d T_XLAT=%d T_BADPHYS=%d T_OUTSIDE=%d T_OTHER=%d T_CHUNKS=%d\n", direct, xlat, badphys, outside, other, nch
 	}'
 }
 
@@ -314,6 +319,39 @@ expect_eq "--json: report 2's deltas are the totals' rise since report 1" \
 	"$((L2_bytes_to_device - L1_bytes_to_device)):$((L2_bytes_from_device - L1_bytes_from_device)):$((L2_maps - L1_maps))"
 grep -q '"since":"last","interval":[0-9.]*,.*"maps_per_s":[0-9.]*,"to_device_MBps":[0-9.]*,"from_device_MBps":[0-9.]*,"direct_pct":0.0' /tmp/json.live
 expect_eq "--json: later reports carry rates and direct_pct 0.0" "$?" 0
+
+# ---- force=0: direct records -----------------------------------------------------
+# Natively every buffer of this 2 GiB guest is below nvme's mask: all maps
+# direct, the bus address the physical one.  In a Xen PV dom0 a buffer
+# whose pages are not machine-contiguous still bounces; a direct one's bus
+# address is its machine address (which may equal the pseudo-physical one
+# by chance, so only "some differ" is asked).
+phase "force=0"
+trace_reset
+unbind "$nvme"
+check "rmmod" rmmod pvbounce
+check "load with force=0 (before nvme)" pvb_load devices="$nvme" || exit 0
+echo 1 >"$TR/events/pvbounce/enable"
+echo 1 >"$TR/tracing_on"
+check "nvme probes" nvme_up "$nvme" || exit 0
+pvbio_run "force=0: O_DIRECT write/read-back 4 KiB..252 KiB" -s 4K,12K,64K,252K -S 55 "$NVME_DEV"
+echo 0 >"$TR/events/pvbounce/enable"
+eval "$(parse_trace "$nvme")"
+eval "$(dbg_vars D_)"
+diag "force=0: $T_MAP map records, $T_DIRECT direct, $T_XLAT of them at a bus address other than the physical one; maps=$D_maps direct_maps=$D_direct_maps bounced_maps=$D_bounced_maps"
+expect_eq "force=0: map + refuse records == maps" $((T_MAP + T_REF)) "$D_maps"
+expect_eq "force=0: 'direct' records == direct_maps, 'bounced' == bounced_maps" \
+	"$T_DIRECT:$((T_MAP - T_DIRECT))" "$D_direct_maps:$D_bounced_maps"
+expect_eq "force=0: sizes of 'to' records add up to bytes_to_device" "$T_TO" "$D_bytes_to_device"
+if [ "${PVB_MODE:-native}" = native ]; then
+	expect_eq "force=0, native: every map direct" "$T_DIRECT" "$T_MAP"
+	expect_eq "force=0, native: a direct record's bus address is its physical one" "$T_XLAT" 0
+else
+	expect_ge "force=0, xen: direct records" "$T_DIRECT" 1
+	expect_ge "force=0, xen: direct records carry machine addresses, not pseudo-physical ones" \
+		"$T_XLAT" 1
+fi
+expect_eq "ring buffer lost no event" "$(overruns)" 0
 
 # ---- unload ----------------------------------------------------------------------
 phase "unload"
