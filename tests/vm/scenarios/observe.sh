@@ -15,6 +15,9 @@
 #    more than is free: its last map is refused, one pvbounce_refuse record
 #    "reason=pool_full" for nvme, as the log line and errors_pool_full say.
 #  - With the events off, I/O leaves no record.
+#  - force=0: 'direct' records == direct_maps, 'bounced' == bounced_maps;
+#    natively all direct at their physical address, on Xen some at machine
+#    addresses that differ from the pseudo-physical ones.
 #  - pvbounce-stat -1 and --json: sequential verified I/O with the disk
 #    otherwise idle (counters unchanged over a second before it) moves the
 #    tool's bytes to and from the device by exactly the bytes pvbio wrote
