@@ -3,7 +3,7 @@
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
 # tests/kmod/pvbounce_test.ko and pvbounce_hold.ko when build/<release>/ has them, the pvbio
-# checker, the pvbbench throughput tool, /init and the scenarios.  The result is cached by content: the same
+# checker, the pvbbench throughput tool, tools/pvbounce-stat, /init and the scenarios.  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
@@ -101,6 +101,7 @@ if [[ -n ${PVB_FIO:-} ]]; then
 	done
 fi
 cp "$pvbbench" "$stage/bin/pvbbench"
+install -m 755 "$top/tools/pvbounce-stat" "$stage/bin/pvbounce-stat"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"
