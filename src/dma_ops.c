@@ -434,13 +434,16 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 {
 	struct pvb_coherent *co, *tmp;
+	unsigned long flags;
 	unsigned int n = 0;
 
+	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_for_each_entry_safe(co, tmp, &pd->coh_list, node) {
 		list_del(&co->node);
 		kfree(co);
 		n++;
 	}
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	return n;
 }
 

@@ -142,6 +142,10 @@ struct pvb_slots_stats {
  * @head: per slot, meaningful at the first slot of a used run: the mapping.
  * @area: the areas, each with its lock and counters.
  * @stats: counters written by allocations, on their own cache line.
+ * @next_fit: public, written before use: never step an area's cursor back
+ *	onto the run just given back (see give_run()).  Debug (poison) pools
+ *	set it, so that a stale unmap or a device writing after unmap meets a
+ *	free slot, which is reported, rather than the very next mapping.
  */
 struct pvb_slots {
 	unsigned int nslabs;
@@ -163,6 +167,7 @@ struct pvb_slots {
 	struct pvb_head *head;
 	struct pvb_area *area;
 	struct pvb_slots_stats stats;
+	bool next_fit;
 };
 
 int pvb_slots_seg_hashed(const struct pvb_slots *s, dma_addr_t bus);
