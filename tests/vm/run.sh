@@ -147,7 +147,8 @@ hotplug_poll() {
 	mapfile -t reqs < <(grep -aoE '^PVBTAP: # hotplug: (del|add) [0-9]+' "$taplog" || true)
 	for ((i = hp_done; i < ${#reqs[@]}; i++)); do
 		req=${reqs[i]#PVBTAP: # hotplug: }
-		for try in $(seq 1 40); do
+		# (as long as the guest waits: 120 s)
+		for try in $(seq 1 240); do
 			if [[ $req == del* ]]; then
 				"$here/qmp.pl" "$tmp/qmp.sock" "$hp_del" >>"$tmp/qmp.log" 2>&1 && break
 			else
