@@ -8,6 +8,10 @@
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
 # Env:   PVB_CACHE (default .cache/vm), PVB_BUILD (default build/)
+#        PVB_MODULE_KO  the pvbounce.ko to pack instead of build/<release>'s
+#               (e.g. DKMS's output; .ko.xz/.zst/.gz decompressed, not stripped)
+#        PVB_NO_KMODS=1  no kernel modules (lib/modules): the image goes after
+#               an initramfs that has them (run.sh's PVB_INITRD_BASE)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -62,6 +66,7 @@ add_module() {
 		add_module "$d" || true	# crypto aliases: the generic code works without
 	done
 }
+[[ -n ${PVB_NO_KMODS:-} ]] && wanted=()
 for m in "${wanted[@]}"; do
 	add_module "$m" || die "$rel has no module $m"
 done
@@ -76,8 +81,10 @@ for n in "${!take[@]}"; do
 	*) cp "$f" "$dst" ;;
 	esac
 done
-cp "$moddir"/modules.{builtin,builtin.modinfo,order} "$stage/lib/modules/$rel/"
-depmod -b "$stage" "$rel"
+if [[ -z ${PVB_NO_KMODS:-} ]]; then
+	cp "$moddir"/modules.{builtin,builtin.modinfo,order} "$stage/lib/modules/$rel/"
+	depmod -b "$stage" "$rel"
+fi
 
 # the module under test, when it has been built for this release, without
 # debug info as DKMS installs it (loading 2 MB under Xen PV and TCG is slow)
@@ -87,6 +94,15 @@ for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/kmod/pvbounce_hold.ko \
 		objcopy --strip-debug "$build/$ko" "$stage/lib/pvb/${ko##*/}"
 	fi
 done
+if [[ -n ${PVB_MODULE_KO:-} ]]; then
+	[[ -f $PVB_MODULE_KO ]] || die "PVB_MODULE_KO: no file $PVB_MODULE_KO"
+	case $PVB_MODULE_KO in
+	*.ko.xz) xz -dc "$PVB_MODULE_KO" ;;
+	*.ko.zst) zstd -qdc "$PVB_MODULE_KO" ;;
+	*.ko.gz) gzip -dc "$PVB_MODULE_KO" ;;
+	*) cat "$PVB_MODULE_KO" ;;
+	esac >"$stage/lib/pvb/pvbounce.ko"
+fi
 
 cp "$pvbio" "$stage/bin/pvbio"
 cp "$pvbbench" "$stage/bin/pvbbench"

@@ -20,6 +20,11 @@
 #                   (pt: and iommu=pt, an identity domain); native only
 #      PVB_SRIOV    N: one more NVMe controller, an SR-IOV PF with up to N
 #                   VFs (QEMU's nvme-subsys), with a 64 MiB namespace
+#      PVB_MODULE_KO  the pvbounce.ko the guest gets (mkinitramfs.sh)
+#      PVB_INITRD_BASE  an initramfs (e.g. Debian's mkinitramfs) that the
+#                   harness's goes after: the kernel unpacks both, the later
+#                   one's files win; the guest's kernel modules, modules.dep
+#                   and /etc/modprobe.d are then the base's
 #
 # The run fails (a "not ok" line) on a missing plan or done marker, on a
 # timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN or UBSAN report
@@ -46,9 +51,18 @@ taplog=$logdir/$name.tap
 read -r _ _ rel vmlinuz _ < <("$here/fetch.sh" "$series" | grep '^kernel ') ||
 	die "cannot fetch the $series kernel"
 [[ $mode == xen ]] && { read -r _ xen < <("$here/fetch.sh" xen) || die "cannot fetch Xen"; }
-initrd=$("$here/mkinitramfs.sh" "$rel")
+if [[ -n ${PVB_INITRD_BASE:-} ]]; then
+	[[ -f $PVB_INITRD_BASE ]] || die "PVB_INITRD_BASE: no file $PVB_INITRD_BASE"
+	initrd=$(PVB_NO_KMODS=1 "$here/mkinitramfs.sh" "$rel")
+else
+	initrd=$("$here/mkinitramfs.sh" "$rel")
+fi
 
 tmp=$(mktemp -d)
+if [[ -n ${PVB_INITRD_BASE:-} ]]; then
+	cat "$PVB_INITRD_BASE" "$initrd" >"$tmp/initrd.img"
+	initrd=$tmp/initrd.img
+fi
 qpid=
 cleanup() {
 	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null || true
