@@ -130,7 +130,9 @@ boot() {
 		elif [[ $line == '#'* ]]; then
 			echo "$line"
 		fi
-	done < <("$here/run.sh" "$s" "$m" "$sc" 2>&1; echo "# run.sh exit $?")
+	done < <("$here/run.sh" "$s" "$m" "$sc" 2>"$tmp/run.err"; echo "# run.sh exit $?")
+	# its failure report (stderr) as diagnostics, not as results
+	sed 's/^/#   /' "$tmp/run.err"
 }
 for sm in ${PVB_SHIP_MODES:-6.1:native 6.12:xen}; do
 	s=${sm%%:*} m=${sm#*:}
@@ -168,9 +170,9 @@ for sm in ${PVB_SHIP_MODES:-6.1:native 6.12:xen}; do
 			env PVB_SHIP_KO="$f" PVB_SHIP_CONF="$tmp/pvbounce.conf" \
 			mkinitramfs -d "$conf" -o "$tmp/initrd.img-$r" "$r" || continue
 		diag "mkinitramfs took $(($(date +%s) - b0)) s, $(du -k "$tmp/initrd.img-$r" | cut -f1) KiB"
-		PVB_INITRD_BASE=$tmp/initrd.img-$r PVB_KARGS_EXTRA="$kargs" boot "$s" "$m" ship
+		PVB_INITRD_BASE=$tmp/initrd.img-$r PVB_KARGS_EXTRA="$kargs pvb.ship_via=modprobe" boot "$s" "$m" ship
 	else
-		PVB_MODULE_KO=$f PVB_KARGS_EXTRA="$kargs" boot "$s" "$m" ship:nvme_force
+		PVB_MODULE_KO=$f PVB_KARGS_EXTRA="$kargs pvb.ship_via=insmod" boot "$s" "$m" ship:nvme_force
 	fi
 done
 

@@ -11,7 +11,11 @@
 #        PVB_MODULE_KO  the pvbounce.ko to pack instead of build/<release>'s
 #               (e.g. DKMS's output; .ko.xz/.zst/.gz decompressed, not stripped)
 #        PVB_NO_KMODS=1  no kernel modules (lib/modules): the image goes after
-#               an initramfs that has them (run.sh's PVB_INITRD_BASE)
+#               an initramfs that has them (run.sh's PVB_INITRD_BASE); laid out
+#               usr-merged as Debian's is (bin, lib, sbin are symlinks into
+#               usr/): unpacking a directory where an earlier archive left a
+#               symlink of that name replaces the symlink (init/initramfs.c's
+#               clean_path), and with it /lib/modules and kmod's modprobe
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -109,6 +113,15 @@ cp "$pvbbench" "$stage/bin/pvbbench"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"
+if [[ -n ${PVB_NO_KMODS:-} ]]; then
+	mkdir "$stage/usr"
+	mv "$stage/bin" "$stage/usr/bin"
+	mv "$stage/lib" "$stage/usr/lib"
+	rm "$stage/sbin"
+	ln -s usr/bin "$stage/bin"
+	ln -s usr/lib "$stage/lib"
+	ln -s usr/sbin "$stage/sbin"
+fi
 
 # content key: names, modes and bytes of everything staged
 key=$(cd "$stage" && find . -print0 | LC_ALL=C sort -z |

@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # The module as installed (tests/vm/install.sh): DKMS's pvbounce.ko, not the
 # tree's.  The host names it on the kernel command line: pvb.ship_sha=<sha256
-# of the module, uncompressed> and pvb.ship_version=<dkms.conf's version>.
+# of the module, uncompressed>, pvb.ship_version=<dkms.conf's version> and
+# pvb.ship_via=modprobe|insmod.
 #
 # Two ways in:
-# - booted on Debian's own initramfs (mkinitramfs of the installed 6.12 kernel,
+# - modprobe: booted on Debian's own initramfs (mkinitramfs of the installed 6.12 kernel,
 #   the DKMS module and etc/modprobe.d/pvbounce.conf in it; run.sh's
 #   PVB_INITRD_BASE): kmod's modprobe nvme must load pvbounce first through
 #   the softdep, with the options line's devices=, and the NVMe disk works;
-# - otherwise (PVB_MODULE_KO): only the module's identity is checked here, the
+# - insmod (PVB_MODULE_KO): only the module's identity is checked here, the
 #   scenarios that follow in the same boot (nvme_force) insmod it.
 . /scenarios/lib.sh
 ship_arg() {
@@ -16,6 +17,7 @@ ship_arg() {
 }
 sha=$(ship_arg ship_sha)
 want_version=$(ship_arg ship_version)
+via=$(ship_arg ship_via)
 if [ -z "$sha" ]; then
 	tap_skip "the installed module" "no pvb.ship_sha on the command line (tests/vm/install.sh sets it)"
 	exit 0
@@ -25,7 +27,7 @@ kmod=/usr/sbin/modprobe
 dkms_ko=/lib/modules/$rel/updates/dkms/pvbounce.ko
 nvme=$(nvme_pci)
 
-if [ ! -x "$kmod" ] || [ ! -f "$dkms_ko" ]; then
+if [ "$via" != modprobe ]; then
 	have_pvbounce || { tap_not_ok "the installed module was packed as $PVB_KO"; exit 0; }
 	expect_eq "$PVB_KO is the DKMS-built module (sha256)" \
 		"$(sha256sum "$PVB_KO" | cut -d' ' -f1)" "$sha"
@@ -36,6 +38,8 @@ if [ ! -x "$kmod" ] || [ ! -f "$dkms_ko" ]; then
 	exit 0
 fi
 
+check "kmod's modprobe from Debian's initramfs at $kmod" test -x "$kmod" || { ls -la / /usr/sbin >/tmp/ls.out 2>&1; diag_file /tmp/ls.out 40; exit 0; }
+check "the DKMS module in the initramfs at $dkms_ko" test -f "$dkms_ko" || exit 0
 diag "Debian's initramfs for $rel, kmod's modprobe: $($kmod --version | head -n 1)"
 expect_eq "the initramfs's pvbounce.ko is the DKMS-built module (sha256)" \
 	"$(sha256sum "$dkms_ko" | cut -d' ' -f1)" "$sha"
