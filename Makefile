@@ -30,7 +30,8 @@ export PVB_BUILD
 # The one version: dkms.conf's (Kbuild passes it to MODULE_VERSION)
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 # the release of the kernel in KDIR, which make install installs for
-KVER = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# (UTS_RELEASE: Debian's 6.1 headers say 6.1.192 in include/config/kernel.release)
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 INSTALL_MOD_DIR ?= updates
 DEPMOD ?= depmod
 DKMS ?= dkms
@@ -92,14 +93,26 @@ demo:
 # Debian's headers do not carry (sign-file fails, noisily and harmlessly), and
 # skips depmod without a System.map: no signing here (DKMS signs with its MOK
 # key, see README), and depmod run for the release of KDIR.
-install: module
+# KDIR falls back to the 6.12 headers when the running kernel has none: fine
+# for building, not for installing into another kernel's tree unasked.
+define check_kver
 	@test -n "$(KVER)" || { echo "no kernel build tree at KDIR=$(KDIR)"; exit 1; }
+	@test "$(origin KDIR)" != file -o "$(KVER)" = "$(KERNELRELEASE)" || { \
+		echo "no headers for $(KERNELRELEASE) (/lib/modules/$(KERNELRELEASE)/build):"; \
+		echo "install linux-headers-$(KERNELRELEASE), or name the kernel (KERNELRELEASE= or KDIR=)"; \
+		exit 1; }
+endef
+
+install:
+	$(check_kver)
+	$(MAKE) module
 	@echo "== installing pvbounce $(VERSION) for $(KVER) into $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/"
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) CONFIG_MODULE_SIG_ALL= modules_install
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		CONFIG_MODULE_SIG_ALL= modules_install
 	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
 uninstall:
-	@test -n "$(KVER)" || { echo "no kernel build tree at KDIR=$(KDIR)"; exit 1; }
+	$(check_kver)
 	rm -f $(addprefix $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/pvbounce.ko,'' .xz .zst .gz)
 	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 

@@ -43,7 +43,7 @@ else
 		die "cannot fetch the $series headers (apt-get update?)"
 	echo "== kernel headers: $kdir"
 fi
-rel=$(cat "$kdir/include/config/kernel.release")
+rel=${kdir##*/linux-headers-}
 echo "== building pvbounce for $rel"
 "$top/scripts/build-one.sh" "$kdir" "${PVB_BUILD:-$top/build}/$rel"
 echo "== fetching the Debian $series kernel image and Xen 4.17 (unpacked into $cache)"

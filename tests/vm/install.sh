@@ -8,7 +8,7 @@
 #     (--dkmstree, DKMS_SOURCE_TREE, --installtree, --no-depmod), signed with a
 #     throw-away MOK key (dkms 3.0.10 signs every build and would make
 #     /var/lib/dkms/mok.key otherwise); version, signer, no tests/ shipped.
-#  2. make install / make uninstall with INSTALL_MOD_PATH (6.12): the file,
+#  2. make install / make uninstall with INSTALL_MOD_PATH, each kernel: the file,
 #     its version, depmod's modules.dep entry, and both gone again.
 #  3. one boot per kernel on DKMS's pvbounce.ko, with I/O verified:
 #     6.1 (native): the harness's initramfs carries it (PVB_MODULE_KO),
@@ -102,23 +102,27 @@ t "DKMS got the module sources only (no tests/)" test ! -e "$src/pvbounce-$versi
 diag "DKMS builds and installs took $(($(date +%s) - start)) s"
 
 # ---- 2. make install / uninstall -------------------------------------------------
-if [[ -n ${kver[6.12]:-} ]]; then
-	r=${kver[6.12]} inst=$tmp/inst tree=$tmp/tree
+# 6.1 installs pvbounce.ko, 6.12 pvbounce.ko.xz (CONFIG_MODULE_COMPRESS_XZ)
+declare -A suffix=([6.1]=.ko [6.12]=.ko.xz)
+for s in 6.1 6.12; do
+	r=${kver[$s]:-}
+	[[ -n $r ]] || continue
+	inst=$tmp/inst tree=$tmp/tree-$s
 	# a copy of the tree as shipped, so the worktree gets no objects
 	cp -a "$src/pvbounce-$version" "$tree"
-	t "make install KERNELRELEASE=$r INSTALL_MOD_PATH=..." \
+	t "$s: make install KERNELRELEASE=$r INSTALL_MOD_PATH=..." \
 		make -C "$tree" --no-print-directory install KERNELRELEASE="$r" INSTALL_MOD_PATH="$inst"
-	f=$inst/lib/modules/$r/updates/pvbounce.ko.xz
-	t "make install: $r/updates/pvbounce.ko.xz" test -f "$f"
-	eq "make install: modinfo -F version is $version" "$(modinfo -F version "$f" 2>&1)" "$version"
-	t "make install: depmod's modules.dep has updates/pvbounce.ko.xz" \
-		grep -q '^updates/pvbounce.ko.xz:' "$inst/lib/modules/$r/modules.dep"
-	t "make install: modprobe resolves pvbounce to it" \
+	f=$inst/lib/modules/$r/updates/pvbounce${suffix[$s]}
+	t "$s: make install: $r/updates/pvbounce${suffix[$s]}" test -f "$f"
+	eq "$s: make install: modinfo -F version is $version" "$(modinfo -F version "$f" 2>&1)" "$version"
+	t "$s: make install: depmod's modules.dep has updates/pvbounce${suffix[$s]}" \
+		grep -q "^updates/pvbounce${suffix[$s]}:" "$inst/lib/modules/$r/modules.dep"
+	t "$s: make install: modprobe resolves pvbounce to it" \
 		grep -q "insmod $f" <(modprobe -d "$inst" -S "$r" --show-depends pvbounce 2>&1)
-	t "make uninstall" make -C "$tree" --no-print-directory uninstall KERNELRELEASE="$r" INSTALL_MOD_PATH="$inst"
-	t "make uninstall: the file is gone" test ! -e "$f"
-	t "make uninstall: modules.dep no longer has it" bash -c "! grep -q pvbounce '$inst/lib/modules/$r/modules.dep'"
-fi
+	t "$s: make uninstall" make -C "$tree" --no-print-directory uninstall KERNELRELEASE="$r" INSTALL_MOD_PATH="$inst"
+	t "$s: make uninstall: the file is gone" test ! -e "$f"
+	t "$s: make uninstall: modules.dep no longer has it" bash -c "! grep -q pvbounce '$inst/lib/modules/$r/modules.dep'"
+done
 
 # ---- 3. boots on DKMS's module ---------------------------------------------------
 # boot SERIES MODE SCENARIOS: run.sh's results, numbered into this stream
