@@ -117,6 +117,7 @@ uninstall:
 	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
 # As users run DKMS: add (once), build, install; tests/ never goes to DKMS.
+# --force: a second run rebuilds from the sources just copied (same version).
 dkms-install:
 	rm -rf $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION)
 	mkdir -p $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION)
@@ -125,10 +126,10 @@ dkms-install:
 		tar -C $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION) -xf -
 	$(DKMS) status $(DKMS_FLAGS) -m pvbounce -v $(VERSION) | grep -q . || \
 		$(DKMS) add $(DKMS_FLAGS) -m pvbounce -v $(VERSION)
-	$(DKMS) build $(DKMS_FLAGS) -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
-	$(DKMS) install $(DKMS_FLAGS) -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
+	$(DKMS) build --force $(DKMS_FLAGS) -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
+	$(DKMS) install --force $(DKMS_FLAGS) -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
 
 dkms-remove:
-	$(DKMS) status $(DKMS_FLAGS) -m pvbounce -v $(VERSION) | grep -q . && \
-		$(DKMS) remove $(DKMS_FLAGS) -m pvbounce -v $(VERSION) --all || true
+	if $(DKMS) status $(DKMS_FLAGS) -m pvbounce -v $(VERSION) | grep -q .; then \
+		$(DKMS) remove $(DKMS_FLAGS) -m pvbounce -v $(VERSION) --all; fi
 	rm -rf $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION)
