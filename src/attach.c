@@ -120,6 +120,7 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	pvb_dma_ops_init(&pd->ops);
 	spin_lock_init(&pd->coh_lock);
 	INIT_LIST_HEAD(&pd->coh_list);
+	atomic_set(&pd->coh_refs, 1);
 	pd->pdev = pci_dev_get(pdev);
 	pd->old_ops = pdev->dev.dma_ops;
 	set_dma_ops(&pdev->dev, &pd->ops);
@@ -175,6 +176,78 @@ static void detach(struct pvb_device *pd)
 	free_percpu(pd->stats);
 	kfree(pd);
 	pci_dev_put(pdev);
+}
+
+/* The end of a device that departed: its old ops back, its state freed. */
+static void finish_departed(struct pvb_device *pd)
+{
+	struct pci_dev *pdev = pd->pdev;
+
+	if (get_dma_ops(&pdev->dev) == &pd->ops)
+		set_dma_ops(&pdev->dev, pd->old_ops);
+	if (pd->has_private)
+		pvb_pool_destroy(&pd->private_pool);
+	pvb_dev_info(pdev, "last coherent allocation of the removed device freed: detached\n");
+	free_percpu(pd->stats);
+	kfree(pd);
+	pci_dev_put(pdev);
+	/*
+	 * The reference detach_removed() took.  What is left of this module's
+	 * code after it is two returns, against the whole of an rmmod before
+	 * the module's memory goes: the usual window of a reference that
+	 * module code drops itself.
+	 */
+	module_put(THIS_MODULE);
+}
+
+/**
+ * pvb_coherent_unref() - drop a reference of a device's coherent memory.
+ * @pd: device; one of its coherent allocations was just given back.
+ *
+ * While a device is attached its attachment holds a reference too, so this
+ * only counts.  For a device removed from the bus while its driver still
+ * held coherent memory (detach_removed()), the last allocation given back
+ * ends it: old ops restored, state freed, module reference dropped.
+ *
+ * Context: as dma_free_coherent() (process context).  @pd may be gone on
+ * return.
+ */
+void pvb_coherent_unref(struct pvb_device *pd)
+{
+	if (atomic_dec_and_test(&pd->coh_refs))
+		finish_departed(pd);
+}
+
+/*
+ * A device that left the bus (its driver is gone, under its lock).  Coherent
+ * memory the driver still holds is freed later, when the last reference to
+ * the driver's own state goes (nvme frees its doorbell buffers when a
+ * process that had the disk open closes it): that must come back through
+ * pvbounce's ops, which know where the memory came from, not through the old
+ * ops.  So such a device keeps our ops, and the module a reference, until
+ * the last allocation is freed; it leaves the list (and debugfs, sysfs) now,
+ * so a device plugged in at the same address is a new one.
+ */
+static void detach_removed(struct pvb_device *pd)
+	__must_hold(&pvb_lock)
+{
+	struct pci_dev *pdev = pd->pdev;
+	unsigned long flags;
+	size_t left;
+
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	left = list_count_nodes(&pd->coh_list);
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	if (!left || !try_module_get(THIS_MODULE)) {
+		detach(pd);
+		return;
+	}
+	list_del(&pd->node);
+	pvb_sysfs_remove_device(pd);
+	pvb_debugfs_remove_device(pd);
+	pvb_dev_info(pdev, "removed while its driver still holds %zu coherent allocations: they go back through pvbounce's ops when freed (pvbounce stays loaded until then)\n",
+		     left);
+	pvb_coherent_unref(pd);
 }
 
 /*
@@ -289,7 +362,7 @@ static int bus_notify(struct notifier_block *nb, unsigned long action,
 		mutex_lock(&pvb_lock);
 		pd = find_attached(pdev);
 		if (pd)
-			detach(pd);
+			detach_removed(pd);
 		mutex_unlock(&pvb_lock);
 		device_unlock(dev);
 		break;

@@ -366,6 +366,7 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 		co->chunk.order = get_order(size);
 		co->from_pool = true;
 	}
+	atomic_inc(&pd->coh_refs);
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_add(&co->node, &pd->coh_list);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
@@ -405,6 +406,8 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 		return;
 	}
 	coherent_release(pd, found);
+	/* Last, and nothing of @pd after it: it may free a departed device. */
+	pvb_coherent_unref(pd);
 }
 
 /**

@@ -153,10 +153,20 @@ static bool test_pos(const struct pvb_slots *s, u64 *map, unsigned int seg,
 	return READ_ONCE(*map_word(s, map, seg, pos)) >> (pos & 63) & 1;
 }
 
-/* Set (@set) or clear the bits [@pos, @pos + @n) of segment @seg. */
+/*
+ * Set (@set) or clear the bits [@pos, @pos + @n) of segment @seg.  Most
+ * runs lie inside one word: that case is one read and one write.
+ */
 static void change_range(const struct pvb_slots *s, u64 *map, unsigned int seg,
 			 unsigned int pos, unsigned int n, bool set)
 {
+	if (likely((pos & 63) + n < 64)) {
+		u64 mask = ((1ULL << n) - 1) << (pos & 63);
+		u64 *w = map_word(s, map, seg, pos);
+
+		WRITE_ONCE(*w, set ? *w | mask : *w & ~mask);
+		return;
+	}
 	while (n) {
 		unsigned int b = pos & 63, k = min(n, 64 - b);
 		u64 mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << b;
@@ -386,6 +396,15 @@ static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
 	change_range(s, s->start_map, seg, pos, 1, false);
 	change_range(s, s->used_map, seg, pos, n, false);
 	count_slots(s, a, -(int)n);
+	/*
+	 * The area's last allocation given back: the next search starts on
+	 * its slots again, which are still in the CPU's caches and TLB (a
+	 * map/unmap pair per I/O reuses the same bounce memory, where plain
+	 * next-fit would walk the whole pool).
+	 */
+	if (a->cursor == h + n ||
+	    (a->cursor == a->first && h + n == a->first + a->nslots))
+		a->cursor = h;
 }
 
 static unsigned int sum_used(const struct pvb_slots *s)
@@ -477,6 +496,7 @@ static void fill_mapping(const struct pvb_slots *s, unsigned int h,
 	m->orig = hd->orig;
 	m->size = hd->size;
 	m->index = h + (hd->delta >> PVB_SLOT_SHIFT);
+	m->head = h;
 }
 
 static int cmp_seg_bus(const void *a, const void *b, const void *priv)
@@ -857,9 +877,37 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus)
  */
 int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m)
 {
-	if (m->index >= s->nslabs)
+	unsigned int h = m->head, seg, pos, n;
+	const struct pvb_seg_info *si;
+	struct pvb_area *a;
+	unsigned long flags;
+	struct pvb_head hd;
+	int ret = -ENOENT;
+
+	if (m->index >= s->nslabs || h > m->index ||
+	    seg_of(s, h) != seg_of(s, m->index))
 		return -ENOENT;
-	return free_at(s, m->index, m->bus);
+	seg = seg_of(s, h);
+	si = &s->segs[seg];
+	pos = h & (s->seg_slots - 1);
+	/* @index must be the slot of @bus. */
+	if (m->bus < si->bus ||
+	    (m->bus - si->bus) >> PVB_SLOT_SHIFT != (m->index & (s->seg_slots - 1)))
+		return -ENOENT;
+	a = &s->area[si->area];
+	spin_lock_irqsave(&a->lock, flags);
+	if (test_pos(s, s->start_map, seg, pos)) {
+		hd = s->head[h];
+		n = head_nslots(hd.delta, hd.size);
+		if (!WARN_ON_ONCE(!hd.size || n > s->seg_slots - pos) &&
+		    si->bus + ((u64)pos << PVB_SLOT_SHIFT) + hd.delta == m->bus &&
+		    m->index < h + n) {
+			give_run(s, a, h, n);
+			ret = 0;
+		}
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	return ret;
 }
 
 /**

@@ -54,6 +54,10 @@ struct pvb_dev_stats {
  * @holds_module_ref: a module reference is held while a driver is bound.
  * @coh_lock: protects @coh_list.
  * @coh_list: live coherent allocations (struct pvb_coherent).
+ * @coh_refs: one for the attachment, one per live coherent allocation.
+ *	A device removed from the bus while its driver still held coherent
+ *	memory keeps pvbounce's ops (and a module reference) until the last
+ *	of them is put: see pvb_coherent_unref().
  */
 struct pvb_device {
 	struct dma_map_ops ops;
@@ -70,6 +74,7 @@ struct pvb_device {
 	bool holds_module_ref;
 	spinlock_t coh_lock;
 	struct list_head coh_list;
+	atomic_t coh_refs;
 };
 
 /**
@@ -87,6 +92,9 @@ static inline struct pvb_device *pvb_dev_of(struct device *dev)
 void pvb_dma_ops_init(struct dma_map_ops *ops);
 bool pvb_is_our_ops(const struct dma_map_ops *ops);
 unsigned int pvb_coherent_forget_all(struct pvb_device *pd);
+
+/* attach.c */
+void pvb_coherent_unref(struct pvb_device *pd);
 
 /* debugfs.c: every function tolerates debugfs being unavailable. */
 void pvb_debugfs_init(void);

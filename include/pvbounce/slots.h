@@ -69,6 +69,8 @@ struct pvb_map_req {
  * @orig: @orig of the request.
  * @size: @size of the request.
  * @index: slot index holding @bus.
+ * @head: slot index of the first slot of the mapping's run (@index less the
+ *	alignment padding's whole slots), so that a free finds its run in O(1).
  */
 struct pvb_mapping {
 	dma_addr_t bus;
@@ -76,6 +78,7 @@ struct pvb_mapping {
 	u64 orig;
 	size_t size;
 	unsigned int index;
+	unsigned int head;
 };
 
 struct pvb_head;
@@ -314,9 +317,11 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus);
  * @m: the mapping as pvb_slots_alloc(), pvb_slots_find() or
  *	pvb_slots_find_owned() gave it.
  *
- * pvb_slots_free(@m->bus) without the bus lookup: one lock round trip.
- * Under the lock it checks that @m->index still holds a live mapping that
- * starts at @m->bus, so a stale or made-up @m frees nothing.
+ * pvb_slots_free(@m->bus) without the bus lookup or a search: one lock
+ * round trip, O(1) under it.  Under the lock it checks that @m->index is the
+ * slot of @m->bus and that a live mapping starting at @m->bus has its run's
+ * first slot at @m->head and covers @m->index, so a stale or made-up @m
+ * frees nothing.
  *
  * Return: 0, or -ENOENT (the pool is left untouched).
  */

@@ -32,6 +32,7 @@
 
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
@@ -786,6 +787,88 @@ static int make_workers(void)
 	return 0;
 }
 
+/* ---- the dispatch floor (direct mode) -------------------------------------- */
+
+/*
+ * Any dma_map_ops, pvbounce's included, is reached through an indirect call
+ * (retpolined on Debian's kernels) where dma-direct is inline: the floor of
+ * the direct path.  Measured by giving the peer, for a moment, ops that do
+ * nothing at all.
+ */
+static dma_addr_t stub_map_page(struct device *dev, struct page *page,
+				unsigned long offset, size_t size,
+				enum dma_data_direction dir, unsigned long attrs)
+{
+	return page_to_phys(page) + offset;
+}
+
+static void stub_unmap_page(struct device *dev, dma_addr_t addr, size_t size,
+			    enum dma_data_direction dir, unsigned long attrs)
+{
+}
+
+static void stub_sync(struct device *dev, dma_addr_t addr, size_t size,
+		      enum dma_data_direction dir)
+{
+}
+
+static const struct dma_map_ops stub_ops = {
+	.map_page = stub_map_page,
+	.unmap_page = stub_unmap_page,
+	.sync_single_for_cpu = stub_sync,
+	.sync_single_for_device = stub_sync,
+};
+
+/* the latency row of the main table with r's operation, or NULL */
+static const struct row *main_row(const struct row *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < B.nrows; i++)
+		if (!B.rows[i].nthreads && B.rows[i].op == r->op &&
+		    B.rows[i].size == r->size && B.rows[i].dir == r->dir)
+			return &B.rows[i];
+	return NULL;
+}
+
+static void print_floor(void)
+{
+	struct row fl[] = {
+		{ .op = OP_MAP, .size = 64, .dir = DMA_TO_DEVICE },
+		{ .op = OP_MAP, .size = 4096, .dir = DMA_FROM_DEVICE },
+		{ .op = OP_SYNC, .size = 4096, .dir = DMA_BIDIRECTIONAL },
+	};
+	struct device *dev = B.t[PEER].dev;
+	const struct dma_map_ops *old = get_dma_ops(dev);
+	char f[48], sz[16], r1[16], r2[16], r3[16];
+	unsigned int i, k;
+
+	set_dma_ops(dev, &stub_ops);
+	pvb_dev_force_sync(dev);
+	for (k = 0; k < rounds; k++)
+		for (i = 0; i < ARRAY_SIZE(fl); i++)
+			measure(&fl[i], PEER, k);
+	set_dma_ops(dev, old);
+	T("dispatch floor: the same rows through do-nothing dma_map_ops on %s (an indirect call per op, as every dma_map_ops pays)",
+	  pci_name(B.t[PEER].pdev));
+	T("%-5s %5s %-4s | %-24s | %10s %10s %10s", "op", "size", "dir", "do-nothing ops",
+	  "floor/peer", "pvb/peer", "pvb/floor");
+	for (i = 0; i < ARRAY_SIZE(fl); i++) {
+		const struct row *m = main_row(&fl[i]);
+		u64 mf = median_of(&fl[i], PEER);
+
+		if (!m)
+			continue;
+		fmt_size(sz, sizeof(sz), fl[i].size);
+		fmt_cell(f, sizeof(f), &fl[i], PEER);
+		fmt_ratio(r1, sizeof(r1), mf, median_of(m, PEER));
+		fmt_ratio(r2, sizeof(r2), median_of(m, PVB), median_of(m, PEER));
+		fmt_ratio(r3, sizeof(r3), median_of(m, PVB), mf);
+		T("%-5s %5s %-4s | %-24s | %10s %10s %10s", op_name[fl[i].op], sz,
+		  dir_name[fl[i].dir], f, r1, r2, r3);
+	}
+}
+
 static int __init bench_init(void)
 {
 	struct goals g = { 0 };
@@ -866,6 +949,8 @@ static int __init bench_init(void)
 	if (!B.direct)
 		print_bandwidth(&g);
 	print_threads(&g);
+	if (B.direct)
+		print_floor();
 	T("pvbounce counters over the run: maps +%lld, bounced +%lld; errors %d", m1 - m0, b1 - b0,
 	  B.errors);
 	T("bounced: pvbounce's bounced_maps/maps over the row's cells; pvb peer: a probe mapping bounced (y/n)");

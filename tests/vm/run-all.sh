@@ -8,6 +8,8 @@
 #
 # Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native"),
 #      PVB_RACES (iterations of the races scenario, default 200),
+#      PVB_HOTPLUG_CYCLES (unplug/re-plug cycles of the hotplug scenario,
+#      default 20 natively and 10 on Xen),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
 #
@@ -20,15 +22,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:memory:xen_exchange:kmod
+	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:net
 	[iommu]=iommu
 	[races]=races
+	[hotplug]=hotplug
 )
-group_order=(life io races iommu ship)
+group_order=(life io races iommu hotplug ship)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
-declare -A group_env=([races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'")
+# (hotplug: a second NVMe behind a PCIe root port, unplugged and plugged
+# again through QMP; PVB_HOTPLUG_CYCLES overrides the scenario's cycles)
+declare -A group_env=([races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'"
+	[hotplug]="PVB_HOTPLUG=1 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
 

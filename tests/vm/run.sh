@@ -25,6 +25,11 @@
 #                   harness's goes after: the kernel unpacks both, the later
 #                   one's files win; the guest's kernel modules, modules.dep
 #                   and /etc/modprobe.d are then the base's
+#      PVB_HOTPLUG  1: one more NVMe (256 MiB, serial pvbhp) behind a PCIe
+#                   root port, and a QMP socket: the guest asks for it to be
+#                   unplugged or plugged again with the TAP comment lines
+#                   "# hotplug: del N" and "# hotplug: add N" (QEMU's
+#                   device_del / device_add, ACPI hotplug on q35)
 #
 # The run fails (a "not ok" line) on a missing plan or done marker, on a
 # timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN or UBSAN report
@@ -59,16 +64,16 @@ else
 fi
 
 tmp=$(mktemp -d)
-if [[ -n ${PVB_INITRD_BASE:-} ]]; then
-	cat "$PVB_INITRD_BASE" "$initrd" >"$tmp/initrd.img"
-	initrd=$tmp/initrd.img
-fi
 qpid=
 cleanup() {
 	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+if [[ -n ${PVB_INITRD_BASE:-} ]]; then
+	cat "$PVB_INITRD_BASE" "$initrd" >"$tmp/initrd.img"
+	initrd=$tmp/initrd.img
+fi
 nvme_count=${PVB_NVME_COUNT:-1}
 [[ $nvme_count =~ ^[1-4]$ ]] || die "PVB_NVME_COUNT must be 1..4"
 [[ ${PVB_KARGS_EXTRA:-} != *,* ]] || die "PVB_KARGS_EXTRA must not contain commas"
@@ -81,7 +86,9 @@ done
 # watchdog_thresh=60: under TCG on a loaded host a boot-time crypto self-test
 # was once seen "stuck" for 22 s; the soft-lockup limit (2x) is now 120 s, so
 # only a real hang panics (the boot's own timeout catches the rest).
-kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 watchdog_thresh=60 rdinit=/init"
+# no_timer_check: the early IO-APIC timer check was seen to panic a native
+# boot under TCG on a loaded host ("IO-APIC + timer doesn't work!").
+kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 watchdog_thresh=60 no_timer_check rdinit=/init"
 kargs+=" pvb.mode=$mode pvb.scenario=$scenarios pvb.tap=ttyS1"
 [[ -n ${PVB_KARGS_EXTRA:-} ]] && kargs+=" $PVB_KARGS_EXTRA"
 # The vIOMMU comes before every PCI device: QEMU 7.2 takes either order, but
@@ -130,8 +137,42 @@ if [[ -n ${PVB_SRIOV:-} ]]; then
 	       -drive "file=$tmp/sriov.img,if=none,id=sriovdisk,format=raw,cache=unsafe"
 	       -device nvme-ns,drive=sriovdisk,bus=pvbpf,nsid=1)
 fi
+hp_id=pvbhpnvme
+hp_add="{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"nvme\",\"id\":\"$hp_id\",\"serial\":\"pvbhp\",\"drive\":\"pvbhp\",\"bus\":\"pvbrp\"}}"
+hp_del="{\"execute\":\"device_del\",\"arguments\":{\"id\":\"$hp_id\"}}"
+if [[ -n ${PVB_HOTPLUG:-} ]]; then
+	[[ $PVB_HOTPLUG == 1 ]] || die "PVB_HOTPLUG must be 1"
+	truncate -s 256M "$tmp/hotplug.img"
+	# -blockdev, not -drive: a -drive goes away with its device at unplug
+	qemu+=(-device pcie-root-port,id=pvbrp,bus=pcie.0,chassis=9,slot=9
+	       -blockdev "driver=file,node-name=pvbhpfile,filename=$tmp/hotplug.img,cache.no-flush=on"
+	       -blockdev driver=raw,node-name=pvbhp,file=pvbhpfile
+	       -device "nvme,id=$hp_id,serial=pvbhp,drive=pvbhp,bus=pvbrp"
+	       -qmp "unix:$tmp/qmp.sock,server=on,wait=off")
+fi
 # shellcheck disable=SC2206
 qemu+=(${PVB_QEMU_EXTRA:-})
+
+# hotplug_poll: carry out the guest's new "# hotplug: del|add N" requests.
+# device_add is retried while QEMU still finishes the previous removal.
+hp_done=0
+hotplug_poll() {
+	local reqs req i try
+	mapfile -t reqs < <(grep -aoE '^PVBTAP: # hotplug: (del|add) [0-9]+' "$taplog" || true)
+	for ((i = hp_done; i < ${#reqs[@]}; i++)); do
+		req=${reqs[i]#PVBTAP: # hotplug: }
+		for try in $(seq 1 40); do
+			if [[ $req == del* ]]; then
+				"$here/qmp.pl" "$tmp/qmp.sock" "$hp_del" >>"$tmp/qmp.log" 2>&1 && break
+			else
+				"$here/qmp.pl" "$tmp/qmp.sock" "$hp_add" >>"$tmp/qmp.log" 2>&1 && break
+			fi
+			sleep 0.5
+		done
+		echo "$req: try $try" >>"$tmp/qmp.log"
+	done
+	hp_done=${#reqs[@]}
+}
 
 # boot: run QEMU until the guest is done, panics, stalls or runs out of time.
 # A panic halts a Xen machine (noreboot) instead of ending QEMU: watch the
@@ -145,8 +186,10 @@ boot() {
 	: >"$taplog"
 	"${qemu[@]}" </dev/null >"$tmp/qemu.out" 2>&1 &
 	qpid=$!
+	hp_done=0
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 1
+		[[ -n ${PVB_HOTPLUG:-} ]] && hotplug_poll
 		now=$(date +%s)
 		if ((now - start >= timeout)); then
 			timed_out=1
@@ -234,6 +277,7 @@ if ((failed)); then
 		echo "---- last 80 console lines of $series $mode ($log):"
 		tail -n 80 "$log" | tr -d '\r'
 		[[ -s $tmp/qemu.out ]] && { echo "---- qemu:"; cat "$tmp/qemu.out"; }
+		[[ -s $tmp/qmp.log ]] && { echo "---- qmp (last 20 lines):"; tail -n 20 "$tmp/qmp.log"; }
 	} >&2
 	exit 1
 fi

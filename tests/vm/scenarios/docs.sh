@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0
+# What README.md tells users, checked on the running module: the quick
+# start's commands as written (unbind, insmod, bind; unload: unbind, rmmod,
+# drivers_probe), the advice for a device left alone (unbind, write devices=
+# again), which parameters are writable at run time and what a bad or
+# forbidden write does, the file sets of the Files table (sysfs and debugfs,
+# common and private pool), maps = bounced_maps + direct_maps + map_errors,
+# and an empty devices= write detaching an unbound device.  When README's
+# Parameters or Files table changes, change the lists here with it.
+. /scenarios/lib.sh
+skip_without_pvbounce "README's claims"
+nvme=$(nvme_pci)
+SYS=/sys/kernel/pvbounce
+mode=${PVB_MODE:-native}
+
+# words LIST...: the words sorted, one line, space-separated
+words() {
+	# shellcheck disable=SC2048,SC2086
+	printf '%s\n' $* | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# files DIR: the names in DIR, but for device directories (0000:00:04.0)
+files() {
+	for f in "$1"/*; do
+		f=${f##*/}
+		case $f in *:*:*) ;; *) echo "$f" ;; esac
+	done | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+COUNTERS=$(words maps unmaps bounced_maps direct_maps bytes_to_device bytes_from_device \
+	map_errors errors_too_large errors_pool_full errors_mask largest_request syncs \
+	coherent_allocs misuse)
+POOL_FILES="nslabs used used_hiwater"
+FAIL_FILES="attach_delay_ms chunk_alloc"
+[ "$mode" = xen ] && FAIL_FILES="$FAIL_FILES xen_exchange"
+
+# -- Quick start: the device's driver is bound; unbind, load, bind again
+check "nvme bound on the kernel's ops" nvme_up "$nvme" || exit 0
+echo "$nvme" >"$PCI/$nvme/driver/unbind"
+# (pool_mb=16: a Xen PV dom0 under TCG exchanges a 64 MiB pool slowly)
+check "quick start: insmod devices=$nvme after unbinding nvme" pvb_load devices="$nvme" pool_mb=16 || exit 0
+dmesg_has "quick start: attached line" "pvbounce $nvme: attached: common pool, [0-9]+ KiB$" /tmp/dmesg.load
+dmesg_has "quick start: loaded line" "pvbounce: loaded: $mode backend, common pool [0-9]+ KiB, address_bits 32, max_mapping_kb 256$" /tmp/dmesg.load
+check "quick start: echo $nvme > /sys/bus/pci/drivers/nvme/bind" sh -c "echo $nvme >/sys/bus/pci/drivers/nvme/bind"
+check "nvme's namespace is back" nvme_up "$nvme" || exit 0
+attached "$nvme" nvme
+expect_eq "sysfs backend" "$(cat "$SYS/backend")" "$mode"
+
+# -- Parameters table: only devices= is writable at run time
+modes=
+for f in "$PVB_PARAMS"/*; do
+	modes="$modes${f##*/}=$(stat -c %a "$f") "
+done
+expect_eq "parameters and their modes are README's table's" "$modes" \
+	"address_bits=444 backend=444 devices=644 force=444 max_mapping_kb=444 poison=444 pool_mb=444 rebind=444 " ||
+	diag "a parameter changed: update README.md's Parameters table and this list"
+if sh -c "echo 128 >$PVB_PARAMS/pool_mb" 2>/tmp/docs.err; then
+	tap_not_ok "writing pool_mb at run time is refused"
+else
+	expect_eq "writing pool_mb at run time: Permission denied" \
+		"$(grep -c 'Permission denied' /tmp/docs.err)" 1 || diag_file /tmp/docs.err
+fi
+dmesg -c >/dev/null
+if sh -c "echo $nvme,zz >$PVB_PARAMS/devices" 2>/tmp/docs.err; then
+	tap_not_ok "a bad devices= write is refused"
+else
+	expect_eq "a bad devices= write: Invalid argument" \
+		"$(grep -c 'Invalid argument' /tmp/docs.err)" 1 || diag_file /tmp/docs.err
+fi
+dmesg_has "a bad devices= write: the log names the item and why" \
+	"pvbounce: invalid devices=\"$nvme,zz\": \"zz\": expected DDDD:BB:DD.F, BB:DD.F or vvvv:dddd \\(hex\\)"
+expect_eq "a bad devices= write: the old list stays" "$(cat "$PVB_PARAMS/devices")" "$nvme"
+check "a bad devices= write: the device stays attached" test -d "$SYS/$nvme"
+
+# -- Files table, common pool
+expect_eq "sysfs: top-level files" "$(files "$SYS")" "$(words backend "$POOL_FILES")"
+expect_eq "sysfs: a device's files (common pool)" "$(files "$SYS/$nvme")" "$COUNTERS"
+expect_eq "debugfs: top-level files" "$(files "$PVB_DBG")" "$(words backend devices fail pool "$POOL_FILES")"
+expect_eq "debugfs: fail/ knobs" "$(files "$PVB_DBG/fail")" "$(words "$FAIL_FILES")"
+expect_eq "debugfs: a device's files (common pool)" "$(files "$PVB_DBG/$nvme")" "$COUNTERS"
+
+# -- the counters add up (force=0: direct and bounced maps both possible)
+pvbio_run "I/O verified, 4 KiB..252 KiB, unaligned buffers" -s 4K,64K,252K -b 512 -S 91 "$NVME_DEV"
+m=$(cat "$SYS/$nvme/maps")
+sum=$(($(cat "$SYS/$nvme/bounced_maps") + $(cat "$SYS/$nvme/direct_maps") + $(cat "$SYS/$nvme/map_errors")))
+expect_ge "the I/O was mapped through pvbounce" "$m" 1
+expect_eq "maps = bounced_maps + direct_maps + map_errors" "$sum" "$m"
+line=$(grep "^$nvme " "$PVB_DBG/devices")
+expect_eq "debugfs devices line: <pci> <driver> <maps> <bounced> <direct>" "$line" \
+	"$nvme nvme $m $(cat "$SYS/$nvme/bounced_maps") $(cat "$SYS/$nvme/direct_maps")"
+
+# -- Unload, as README says: refused while bound; unbind, rmmod, drivers_probe
+check_fails "rmmod refused while nvme is bound" rmmod pvbounce
+echo "$nvme" >"$PCI/$nvme/driver/unbind"
+check "rmmod once nvme is unbound" rmmod pvbounce
+check "echo $nvme > /sys/bus/pci/drivers_probe" sh -c "echo $nvme >/sys/bus/pci/drivers_probe"
+check "nvme is bound again: its namespace is back" nvme_up "$nvme" &&
+	pvbio_run "I/O on the kernel's ops, data of the pvbounce run intact" \
+		-m r -s 4K,64K,252K -b 512 -S 91 "$NVME_DEV"
+
+# -- a device left alone: unbind, write devices= again (README's advice)
+check "load with devices=$nvme@1M while nvme is bound" pvb_load devices="$nvme@1M" pool_mb=16 || exit 0
+dmesg_has "left alone, with README's line" \
+	"pvbounce $nvme: driver nvme is bound: left alone \\(unbind it first, or load with rebind=1\\)" /tmp/dmesg.load
+unbind "$nvme"
+echo "$nvme@1M" >"$PVB_PARAMS/devices"
+check "after unbinding, writing devices= again attaches it" test -d "$SYS/$nvme"
+
+# -- Files table, private pool
+expect_eq "sysfs: a device's files (private pool)" "$(files "$SYS/$nvme")" "$(words "$COUNTERS" "$POOL_FILES")"
+expect_eq "debugfs: a device's files (private pool)" "$(files "$PVB_DBG/$nvme")" \
+	"$(words "$COUNTERS" pool "$POOL_FILES")"
+expect_eq "private pool: 1 MiB in 2 KiB slots" "$(cat "$SYS/$nvme/nslabs")" 512
+
+# -- an empty write releases an attached device that has no driver bound
+dmesg -c >/dev/null
+echo >"$PVB_PARAMS/devices"
+check_fails "an empty devices= write detaches the unbound device" test -d "$SYS/$nvme"
+dmesg_has "detached line" "pvbounce $nvme: detached$"
+check "rmmod" rmmod pvbounce
