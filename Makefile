@@ -4,7 +4,7 @@
 #   make                      build pvbounce.ko for the running kernel (or KDIR=...)
 #   make build-all            build for both Debian kernels into build/<release>/ (PVB_BUILD=dir)
 #   make sparse               W=1 and C=2 (sparse) on both Debian kernels; fails on any warning
-#   make unit                 userspace unit tests (ASan+UBSan), TAP under prove
+#   make unit                 userspace unit tests (ASan+UBSan) and tools/ tests, TAP under prove
 #   make bench-unit           slot allocator micro-benchmark (not a test)
 #   make vm-check             QEMU scenarios, native and Xen PV dom0, both kernels
 #   make check                everything above but the benchmark: the test command
@@ -71,6 +71,7 @@ sparse:
 unit:
 	$(MAKE) -C tests/unit
 	$(PROVE) -v --exec '' tests/unit/build/t_*
+	$(PROVE) -v tests/tools/t_*.sh
 
 bench-unit:
 	$(MAKE) -C tests/unit bench

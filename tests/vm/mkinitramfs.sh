@@ -3,7 +3,7 @@
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
 # tests/kmod/pvbounce_test.ko and pvbounce_hold.ko when build/<release>/ has them, the pvbio
-# checker, the pvbbench throughput tool, /init and the scenarios.  The result is cached by content: the same
+# checker, the pvbbench throughput tool, tools/pvbounce-stat, /init and the scenarios.  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
@@ -16,6 +16,8 @@
 #               usr/): unpacking a directory where an earlier archive left a
 #               symlink of that name replaces the symlink (init/initramfs.c's
 #               clean_path), and with it /lib/modules and kmod's modprobe
+#        PVB_FIO=1: Debian's fio with its shared libraries (about 80 MB, so
+#        only for the boots that run it)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -109,7 +111,17 @@ if [[ -n ${PVB_MODULE_KO:-} ]]; then
 fi
 
 cp "$pvbio" "$stage/bin/pvbio"
+if [[ -n ${PVB_FIO:-} ]]; then
+	fio=$(command -v fio) || die "PVB_FIO=1 needs fio: apt-get install fio"
+	cp "$fio" "$stage/bin/fio"
+	# the libraries at the paths the loader looks in, and the loader
+	for l in $(ldd "$fio" | awk '/=> \//{print $3} /^[[:space:]]*\//{print $1}'); do
+		mkdir -p "$stage${l%/*}"
+		cp -L "$l" "$stage$l"
+	done
+fi
 cp "$pvbbench" "$stage/bin/pvbbench"
+install -m 755 "$top/tools/pvbounce-stat" "$stage/bin/pvbounce-stat"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"
