@@ -59,3 +59,4 @@ module_exit(pvb_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Per-device bounce-buffer DMA ops with a Xen PV machine-contiguous pool");
 MODULE_AUTHOR("pvbounce developers");
+MODULE_VERSION(PVB_VERSION);	/* dkms.conf's PACKAGE_VERSION, passed by Kbuild */

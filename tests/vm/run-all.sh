@@ -12,6 +12,10 @@
 #      default 20 natively and 10 on Xen),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
+#
+# Group "ship" is not a list of scenarios: install.sh (DKMS, make install,
+# a boot per kernel of PVB_KERNELS on the DKMS-built module, one of them on
+# Debian's own initramfs) and demo-check.sh (make demo on unpacked headers).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -24,7 +28,7 @@ declare -A groups=(
 	[races]=races
 	[stress]=hotplug:fio_stress
 )
-group_order=(life io races iommu stress)
+group_order=(life io races iommu stress ship)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 # (stress: a third NVMe behind a PCIe root port, unplugged and plugged
@@ -68,6 +72,18 @@ grep -q '^ok 1 - before the crash' <<<"\$out" && echo "ok 2 - results before the
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
 EOF
 for g in "${sel[@]}"; do
+	if [[ $g == ship ]]; then
+		# the boots of install.sh: 6.1 natively, 6.12 as a Xen dom0 on
+		# Debian's initramfs (the kernels selected of them)
+		sm=
+		for k in "${kernels[@]}"; do
+			case $k in 6.1) sm+=" 6.1:native" ;; 6.12) sm+=" 6.12:xen" ;; esac
+		done
+		printf '#!/bin/sh\nPVB_SHIP_MODES="%s" exec "%s/install.sh"\n' "$sm" "$here" >"$tdir/ship-install.t"
+		printf '#!/bin/sh\nPVB_DEMO_KERNEL=%s exec "%s/demo-check.sh"\n' "${kernels[0]}" "$here" >"$tdir/ship-demo.t"
+		tests+=("$tdir/ship-install.t" "$tdir/ship-demo.t")
+		continue
+	fi
 	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]})"
 	for m in "${modes[@]}"; do
 		for k in "${kernels[@]}"; do
