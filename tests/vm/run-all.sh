@@ -9,7 +9,7 @@
 # Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native"),
 #      PVB_RACES (iterations of the races scenario, default 200),
 #      PVB_HOTPLUG_CYCLES (unplug/re-plug cycles of the hotplug scenario,
-#      default 20 natively and 10 on Xen),
+#      default 15 natively and 5 on Xen),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
 #

@@ -9,7 +9,7 @@
 # frees late (when pvbio's open disk lets the controller go) has come back
 # through pvbounce's ops, not the old ops; re-plug: attached again before
 # nvme probes it (driver nvme in debugfs devices), verified I/O, counters
-# moving.  pvb.hotplug=N cycles (default 20 natively, 10 on Xen, whose
+# moving.  pvb.hotplug=N cycles (default 15 natively, 5 on Xen, whose
 # cycles take several times longer under TCG).
 . /scenarios/lib.sh
 skip_without_pvbounce "hot-unplug with I/O"
@@ -19,7 +19,7 @@ if [ -z "$hp" ]; then
 	exit 0
 fi
 cycles=$(sed -n 's/.*pvb\.hotplug=\([0-9]*\).*/\1/p' /proc/cmdline)
-[ "${PVB_MODE:-native}" = xen ] && dflt=10 || dflt=20
+[ "${PVB_MODE:-native}" = xen ] && dflt=5 || dflt=15
 cycles=${cycles:-$dflt}
 [ "$cycles" -ge 1 ] || cycles=1
 
