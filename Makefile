@@ -4,7 +4,7 @@
 #   make                      build pvbounce.ko for the running kernel (or KDIR=...)
 #   make build-all            build for both Debian kernels into build/<release>/ (PVB_BUILD=dir)
 #   make sparse               W=1 and C=2 (sparse) on both Debian kernels; fails on any warning
-#   make unit                 userspace unit tests (ASan+UBSan), TAP under prove
+#   make unit                 userspace unit tests (ASan+UBSan) and tools/ tests, TAP under prove
 #   make bench-unit           slot allocator micro-benchmark (not a test)
 #   make vm-check             QEMU scenarios, native and Xen PV dom0, both kernels
 #   make check                everything above but the benchmark: the test command
@@ -12,7 +12,12 @@
 #   make bench                DMA API map/unmap, sg, sync timings: pvbounce vs swiotlb(-xen),
 #                             dma-direct and memcpy in QEMU; tables into README.md (not a test)
 #   make demo                 boot a Xen PV dom0 in QEMU and show pvbounce at work
-#   make dkms-install         install the sources into DKMS and build for KERNELRELEASE
+#   make install              modules_install for the kernel of KDIR (KERNELRELEASE) into
+#                             /lib/modules/<release>/updates/, then depmod (INSTALL_MOD_PATH=dir
+#                             for a staging root); make uninstall removes it
+#   make dkms-install         sources to /usr/src/pvbounce-<version>, dkms add, build and install
+#                             for KERNELRELEASE; make dkms-remove: dkms remove --all, sources gone
+#                             (DKMS_FLAGS: more dkms options, e.g. --dkmstree, --installtree)
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KERNELRELEASE)/build) $(shell scripts/kdirs.sh 6.12 2>/dev/null))
@@ -22,12 +27,24 @@ PROVE ?= prove
 PVB_BUILD ?= build
 override PVB_BUILD := $(abspath $(PVB_BUILD))
 export PVB_BUILD
+# The one version: dkms.conf's (Kbuild passes it to MODULE_VERSION)
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+# the release of the kernel in KDIR, which make install installs for
+# (UTS_RELEASE: Debian's 6.1 headers say 6.1.192 in include/config/kernel.release)
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+INSTALL_MOD_DIR ?= updates
+DEPMOD ?= depmod
+DKMS ?= dkms
+# where dkms-install puts the sources (dkms's own default is /usr/src)
+DKMS_SOURCE_TREE ?= /usr/src
+DKMS_FLAGS ?=
+override DKMS_FLAGS += $(if $(filter-out /usr/src,$(DKMS_SOURCE_TREE)),--sourcetree $(DKMS_SOURCE_TREE))
 
 # Files a module build needs; tests/ never goes to DKMS.
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
-.PHONY: all module clean build-all sparse unit bench-unit bench-vm bench kmod vm-check check demo dkms-install
+.PHONY: all module clean build-all sparse unit bench-unit bench-vm bench kmod vm-check check demo \
+	install uninstall dkms-install dkms-remove
 
 all: module
 
@@ -54,6 +71,7 @@ sparse:
 unit:
 	$(MAKE) -C tests/unit
 	$(PROVE) -v --exec '' tests/unit/build/t_*
+	$(PROVE) -v tests/tools/t_*.sh
 
 bench-unit:
 	$(MAKE) -C tests/unit bench
@@ -72,9 +90,47 @@ check: sparse unit vm-check
 demo:
 	tests/vm/demo.sh
 
+# The kernel's modules_install would sign with the kernel's own key, which
+# Debian's headers do not carry (sign-file fails, noisily and harmlessly), and
+# skips depmod without a System.map: no signing here (DKMS signs with its MOK
+# key, see README), and depmod run for the release of KDIR.
+# KDIR falls back to the 6.12 headers when the running kernel has none: fine
+# for building, not for installing into another kernel's tree unasked.
+define check_kver
+	@test -n "$(KVER)" || { echo "no kernel build tree at KDIR=$(KDIR)"; exit 1; }
+	@test "$(origin KDIR)" != file -o "$(KVER)" = "$(KERNELRELEASE)" || { \
+		echo "no headers for $(KERNELRELEASE) (/lib/modules/$(KERNELRELEASE)/build):"; \
+		echo "install linux-headers-$(KERNELRELEASE), or name the kernel (KERNELRELEASE= or KDIR=)"; \
+		exit 1; }
+endef
+
+install:
+	$(check_kver)
+	$(MAKE) module
+	@echo "== installing pvbounce $(VERSION) for $(KVER) into $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/"
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		CONFIG_MODULE_SIG_ALL= modules_install
+	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+uninstall:
+	$(check_kver)
+	rm -f $(addprefix $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/pvbounce.ko,'' .xz .zst .gz)
+	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+# As users run DKMS: add (once), build, install; tests/ never goes to DKMS.
+# --force: a second run rebuilds from the sources just copied (same version).
 dkms-install:
-	rm -rf /usr/src/pvbounce-$(VERSION)
-	mkdir -p /usr/src/pvbounce-$(VERSION)
-	cp -r $(MODULE_SOURCES) /usr/src/pvbounce-$(VERSION)/
-	dkms add -m pvbounce -v $(VERSION) || true
-	dkms install -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
+	rm -rf $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION)
+	mkdir -p $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION)
+	tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude='*.a' $(MODULE_SOURCES) | \
+		tar -C $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION) -xf -
+	$(DKMS) status $(DKMS_FLAGS) -m pvbounce -v $(VERSION) | grep -q . || \
+		$(DKMS) add $(DKMS_FLAGS) -m pvbounce -v $(VERSION)
+	$(DKMS) build --force $(DKMS_FLAGS) -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
+	$(DKMS) install --force $(DKMS_FLAGS) -m pvbounce -v $(VERSION) -k $(KERNELRELEASE)
+
+dkms-remove:
+	if $(DKMS) status $(DKMS_FLAGS) -m pvbounce -v $(VERSION) | grep -q .; then \
+		$(DKMS) remove $(DKMS_FLAGS) -m pvbounce -v $(VERSION) --all; fi
+	rm -rf $(DKMS_SOURCE_TREE)/pvbounce-$(VERSION)

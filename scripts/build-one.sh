@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Refresh the copy (keep objects of unchanged files).
-tar -C "$top" -cf - Kbuild src include tests/kmod tests/bench | tar -C "$out" -xf -
+tar -C "$top" -cf - Kbuild dkms.conf src include tests/kmod tests/bench | tar -C "$out" -xf -
 log=$out/build.log
 echo "== build $(basename "$kdir") $extra"
 rc=0

@@ -8,7 +8,8 @@
  *
  * Locking, the whole of it: pvb_scan_lock, then a device's lock, then
  * pvb_lock.  pvb_lock is innermost: nothing takes another lock while holding
- * it.  pvb_lock guards the selectors, pvb_ready and the list of attached
+ * it but a device's coh_lock, a spinlock around its list of coherent
+ * allocations.  pvb_lock guards the selectors, pvb_ready and the list of attached
  * devices; a device is attached or detached only with its own lock and
  * pvb_lock held, so the decision "no driver is bound" stays true while it is
  * acted on.  pvb_scan_lock serialises the passes over the whole bus (load,
@@ -16,7 +17,10 @@
  * pvb_lock, so either one is enough to read it.  The bus notifier takes a
  * device's lock (ADD/REMOVED) or runs under it (BIND/UNBOUND) and then only
  * pvb_lock: an SR-IOV PF's lock may be held while its VFs are added, which
- * is why nothing that holds pvb_lock ever waits for a device.  detach()
+ * is why nothing that holds pvb_lock ever waits for a device.  A device
+ * removed from the bus leaves the list under both locks; if its driver still
+ * held coherent memory, the last dma_free_coherent() ends it later with no
+ * lock held (finish_departed(): nothing else can reach it then).  detach()
  * removes a device's debugfs and sysfs files under pvb_lock, which waits
  * for their readers: so no per-device file may take pvb_lock (only the
  * top-level debugfs "devices" does, and it goes after every detach).
@@ -114,6 +118,7 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 			goto err_stats;
 		}
 		pd->private_pool.poison = pvb_cfg.poison;
+		pd->private_pool.slots.next_fit = pvb_cfg.poison;
 		pd->has_private = true;
 		pd->pool = &pd->private_pool;
 	} else {
@@ -189,7 +194,10 @@ static void finish_departed(struct pvb_device *pd)
 		set_dma_ops(&pdev->dev, pd->old_ops);
 	if (pd->has_private)
 		pvb_pool_destroy(&pd->private_pool);
-	pvb_dev_info(pdev, "last coherent allocation of the removed device freed: detached\n");
+	if (pd->held_coherent)
+		pvb_dev_info(pdev, "last coherent allocation of the removed device freed: detached\n");
+	else
+		pvb_dev_info(pdev, "detached\n");
 	free_percpu(pd->stats);
 	kfree(pd);
 	pci_dev_put(pdev);
@@ -237,18 +245,27 @@ static void detach_removed(struct pvb_device *pd)
 	unsigned long flags;
 	size_t left;
 
-	spin_lock_irqsave(&pd->coh_lock, flags);
-	left = list_count_nodes(&pd->coh_list);
-	spin_unlock_irqrestore(&pd->coh_lock, flags);
-	if (!left || !try_module_get(THIS_MODULE)) {
+	/* Unloading: the module cannot wait for the driver; as before. */
+	if (!try_module_get(THIS_MODULE)) {
 		detach(pd);
 		return;
 	}
 	list_del(&pd->node);
 	pvb_sysfs_remove_device(pd);
 	pvb_debugfs_remove_device(pd);
-	pvb_dev_info(pdev, "removed while its driver still holds %zu coherent allocations: they go back through pvbounce's ops when freed (pvbounce stays loaded until then)\n",
-		     left);
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	left = list_count_nodes(&pd->coh_list);
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	if (left) {
+		pd->held_coherent = true;
+		pvb_dev_info(pdev, "removed while its driver still holds %zu coherent allocations: they go back through pvbounce's ops when freed (pvbounce stays loaded until then)\n",
+			     left);
+	}
+	/*
+	 * The attachment's reference.  The count, not the list, decides: a
+	 * free running on another CPU has left the list but still uses @pd
+	 * until it puts its reference.
+	 */
 	pvb_coherent_unref(pd);
 }
 

@@ -8,6 +8,7 @@
  *     grows  shrinks  nslabs_max  grow_failures  full_growing
  *     0000:00:03.0/
  *       maps unmaps bounced_maps ... misuse    (every PVB_DEV_STATS() counter)
+ *       driver                                 (bound driver's name, or -)
  *       pool nslabs used used_hiwater grows    (only with a private pool)
  *       shrinks nslabs_max grow_failures full_growing
  *     fail/                                    (fault injection, 0600)
@@ -189,6 +190,18 @@ DEFINE_SHOW_ATTRIBUTE(devices);
 
 #undef STAT
 
+/* A device's "driver" file; the inode's private data is the device. */
+static int driver_show(struct seq_file *m, void *v)
+{
+	const struct pvb_device *pd = m->private;
+	/* As dev_driver_string(): the driver may be unbinding now. */
+	const struct device_driver *drv = READ_ONCE(pd->pdev->dev.driver);
+
+	seq_printf(m, "%s\n", drv ? drv->name : "-");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(driver);
+
 /* fail/: fault injection for tests, root only, off unless written. */
 static void fail_files(struct dentry *root)
 {
@@ -280,6 +293,7 @@ void pvb_debugfs_add_device(struct pvb_device *pd)
 				    pvb_stat_is_max(off) ? &counter_max_fops :
 							   &counter_fops);
 	}
+	debugfs_create_file("driver", 0444, dir, pd, &driver_fops);
 	if (pd->has_private)
 		pool_files(dir, &pd->private_pool);
 	pd->dbg = dir;

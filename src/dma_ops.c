@@ -18,6 +18,7 @@
 #include <pvbounce/device.h>
 #include <pvbounce/log.h>
 #include <pvbounce/pvbounce.h>
+#include <pvbounce/trace.h>
 
 /**
  * struct pvb_coherent - a live coherent or dma_alloc_pages() allocation.
@@ -118,7 +119,9 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 		stat_inc(pd, direct_maps);
 		if (to_device(dir))
 			stat_add(pd, bytes_to_device, size);
-		return pvb_be_phys_to_bus(phys);
+		bus = pvb_be_phys_to_bus(phys);
+		trace_pvbounce_map(pd->pdev, phys, bus, size, dir, false);
+		return bus;
 	}
 
 	ret = pvb_pool_map(pool, &b, &bus);
@@ -126,6 +129,7 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 		pvb_dev_err_ratelimited(pd->pdev,
 					"map of 0 bytes at %pa refused: a mapping needs at least one byte (a driver bug)\n",
 					&phys);
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_ZERO);
 		ret = -EINVAL;
 		goto err;
 	}
@@ -136,6 +140,7 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 					size, pool->seg_size >> 10,
 					pvb_slots_max_mapping(&pool->slots, b.min_align_mask),
 					b.min_align_mask, b.boundary_mask);
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_TOO_LARGE);
 		goto err;
 	}
 	if (ret) {
@@ -146,6 +151,7 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 					pool->slots.nslabs,
 					pvb_pool_growing(pool) ? ", growing (pool_max_mb)" :
 					"; raise pool_mb or give the device a private pool (devices=...@size)");
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_POOL_FULL);
 		goto err;
 	}
 	if (bus + size - 1 > limit) {
@@ -154,12 +160,14 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 		pvb_dev_err_ratelimited(pd->pdev,
 					"map of %zu bytes refused: bounce address %pad is beyond the device's DMA mask %#llx; lower address_bits\n",
 					size, &bus, limit);
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_MASK);
 		ret = -EIO;
 		goto err;
 	}
 	stat_inc(pd, bounced_maps);
 	if (to_device(dir))
 		stat_add(pd, bytes_to_device, size);
+	trace_pvbounce_map(pd->pdev, phys, bus, size, dir, true);
 	return bus;
 
 err:
@@ -373,6 +381,9 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 	list_add(&co->node, &pd->coh_list);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	stat_inc(pd, coherent_allocs);
+	trace_pvbounce_coherent(pd->pdev, size, co->chunk.bus,
+				co->from_pool ? PVB_COH_POOL :
+				co->plain ? PVB_COH_PLAIN : PVB_COH_CHUNK);
 	return co;
 }
 
@@ -425,13 +436,16 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 {
 	struct pvb_coherent *co, *tmp;
+	unsigned long flags;
 	unsigned int n = 0;
 
+	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_for_each_entry_safe(co, tmp, &pd->coh_list, node) {
 		list_del(&co->node);
 		kfree(co);
 		n++;
 	}
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	return n;
 }
 
@@ -518,12 +532,14 @@ static dma_addr_t pvb_map_resource(struct device *dev, phys_addr_t phys,
 		pvb_dev_err_ratelimited(pd->pdev,
 					"resource map of 0 bytes at %pa refused: a mapping needs at least one byte (a driver bug)\n",
 					&phys);
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_ZERO);
 		goto err;
 	}
 	if (phys + size - 1 < phys) {
 		pvb_dev_err_ratelimited(pd->pdev,
 					"resource at %pa (%zu bytes) refused: the range wraps past the end of the address space\n",
 					&phys, size);
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_WRAP);
 		goto err;
 	}
 	bus = pvb_be_phys_to_bus(phys);
@@ -531,6 +547,7 @@ static dma_addr_t pvb_map_resource(struct device *dev, phys_addr_t phys,
 		pvb_dev_err_ratelimited(pd->pdev,
 					"resource at %pa (%zu bytes) refused: not identity-mapped by the %s backend (bus %pad); only MMIO that bus addresses 1:1 can be mapped\n",
 					&phys, size, be->name, &bus);
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_NOT_IDENTITY);
 		goto err;
 	}
 	if (phys + size - 1 > limit) {
@@ -538,9 +555,11 @@ static dma_addr_t pvb_map_resource(struct device *dev, phys_addr_t phys,
 		pvb_dev_err_ratelimited(pd->pdev,
 					"resource at %pa (%zu bytes) is beyond the device's DMA mask %#llx\n",
 					&phys, size, limit);
+		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_MASK);
 		goto err;
 	}
 	stat_inc(pd, direct_maps);
+	trace_pvbounce_map(pd->pdev, phys, phys, size, dir, false);
 	return phys;
 
 err:

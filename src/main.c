@@ -24,6 +24,7 @@ static int __init pvb_init(void)
 	if (ret)
 		return ret;
 	pvb_common_pool.poison = pvb_cfg.poison;
+	pvb_common_pool.slots.next_fit = pvb_cfg.poison;
 	pvb_debugfs_init();
 	ret = pvb_sysfs_init();
 	if (ret)
@@ -59,3 +60,4 @@ module_exit(pvb_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Per-device bounce-buffer DMA ops with a Xen PV machine-contiguous pool");
 MODULE_AUTHOR("pvbounce developers");
+MODULE_VERSION(PVB_VERSION);	/* dkms.conf's PACKAGE_VERSION, passed by Kbuild */

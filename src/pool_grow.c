@@ -40,6 +40,7 @@
 #include <linux/jiffies.h>
 #include <linux/workqueue.h>
 #include <pvbounce/pool.h>
+#include <pvbounce/trace.h>
 
 /* A pool grows when more than this fraction of its slots is in use. */
 #define PVB_GROW_MARK(nslabs)	((nslabs) / 4 * 3)
@@ -91,8 +92,8 @@ struct pvb_grow {
  * @old_bytes: its size before.
  * @new_bytes: its size now.
  *
- * The one place a resize is reported: the tracepoint pvbounce_pool_resize
- * belongs here.
+ * The one place a resize is reported: pr_debug and the tracepoint
+ * pvbounce_pool_resize.
  *
  * Context: process, @p->resize_lock held.
  */
@@ -100,6 +101,7 @@ void pvb_pool_resized(struct pvb_pool *p, size_t old_bytes, size_t new_bytes)
 {
 	pr_debug("pool %s: %zu KiB -> %zu KiB\n", p->name, old_bytes >> 10,
 		 new_bytes >> 10);
+	pvb_trace_pool_resize(p, old_bytes, new_bytes);
 }
 
 /* Bytes of the pool's capacity (its slot numbers). */

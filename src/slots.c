@@ -406,8 +406,9 @@ static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
 	 * map/unmap pair per I/O reuses the same bounce memory, where plain
 	 * next-fit would walk the whole pool).
 	 */
-	if (a->cursor == h + n ||
-	    (a->cursor == a->first && h + n == a->first + a->nslots))
+	if (!s->next_fit &&
+	    (a->cursor == h + n ||
+	     (a->cursor == a->first && h + n == a->first + a->nslots)))
 		a->cursor = h;
 }
 

@@ -8,6 +8,7 @@
  *     nslabs_max  grows  shrinks
  *     0000:00:03.0/
  *       maps unmaps bounced_maps ... misuse        (every PVB_DEV_STATS() counter)
+ *       driver                                     (the bound driver's name, or -)
  *       nslabs used used_hiwater                   (only with a private pool)
  *       nslabs_max grows shrinks
  *
@@ -146,6 +147,28 @@ static const struct attribute_group dev_stat_group = {
 	.attrs = dev_stat_attrs,
 };
 
+/* The driver bound to the device now, as debugfs "devices" names it. */
+static ssize_t driver_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	/* As dev_driver_string(): the driver may be unbinding now. */
+	const struct device_driver *drv =
+		READ_ONCE(kobj_to_pd(kobj)->pdev->dev.driver);
+
+	return sysfs_emit(buf, "%s\n", drv ? drv->name : "-");
+}
+
+static struct kobj_attribute driver_attr = __ATTR_RO(driver);
+
+static struct attribute *dev_info_attrs[] = {
+	&driver_attr.attr,
+	NULL
+};
+
+static const struct attribute_group dev_info_group = {
+	.attrs = dev_info_attrs,
+};
+
 static struct attribute *dev_pool_attrs[] = {
 	&nslabs_attr.attr,
 	&used_attr.attr,
@@ -169,6 +192,7 @@ static const struct attribute_group dev_pool_group = {
 
 static const struct attribute_group *dev_groups[] = {
 	&dev_stat_group,
+	&dev_info_group,
 	&dev_pool_group,
 	NULL
 };

@@ -60,5 +60,15 @@
 #define pvb_dev_dma_iommu(dev) false
 #endif
 
+/*
+ * Trace events: 6.10 took __assign_str()'s source argument away (the
+ * __string() field names it already).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define PVB_ASSIGN_STR(dst, src) __assign_str(dst)
+#else
+#define PVB_ASSIGN_STR(dst, src) __assign_str(dst, src)
+#endif
+
 #endif /* __KERNEL__ */
 #endif /* PVBOUNCE_COMPAT_H */

@@ -58,6 +58,7 @@ struct pvb_dev_stats {
  *	A device removed from the bus while its driver still held coherent
  *	memory keeps pvbounce's ops (and a module reference) until the last
  *	of them is put: see pvb_coherent_unref().
+ * @held_coherent: it was removed with coherent memory outstanding.
  */
 struct pvb_device {
 	struct dma_map_ops ops;
@@ -75,6 +76,7 @@ struct pvb_device {
 	spinlock_t coh_lock;
 	struct list_head coh_list;
 	atomic_t coh_refs;
+	bool held_coherent;
 };
 
 /**

@@ -151,6 +151,10 @@ struct pvb_slots_stats {
  *	pool that cannot grow, its capacity for one that can; public).
  * @growable: segments may be added and removed (pvb_slots_add_seg()).
  * @stats: counters written by allocations, on their own cache line.
+ * @next_fit: public, written before use: never step an area's cursor back
+ *	onto the run just given back (see give_run()).  Debug (poison) pools
+ *	set it, so that a stale unmap or a device writing after unmap meets a
+ *	free slot, which is reported, rather than the very next mapping.
  */
 struct pvb_slots {
 	unsigned int nslabs;
@@ -174,6 +178,7 @@ struct pvb_slots {
 	unsigned int max_slabs;
 	bool growable;
 	struct pvb_slots_stats stats;
+	bool next_fit;
 };
 
 int pvb_slots_seg_hashed(const struct pvb_slots *s, dma_addr_t bus);

@@ -333,6 +333,18 @@ static void test_free_mapping(void)
 	bogus.index = m.index;
 	expect(pvb_slots_free_mapping(&p.s, &bogus) == -ENOENT,
 	       "the other way round");
+	/* @head: the O(1) free checks the run it names. */
+	bogus = f;
+	bogus.head = f.index + 1;
+	expect(pvb_slots_free_mapping(&p.s, &bogus) == -ENOENT, "head after index");
+	bogus.head = m2.head;
+	expect(pvb_slots_free_mapping(&p.s, &bogus) == -ENOENT, "head of another live run");
+	bogus.head = p.s.nslabs;
+	expect(pvb_slots_free_mapping(&p.s, &bogus) == -ENOENT, "head out of range");
+	bogus = m2;
+	bogus.head = m.head;
+	expect(pvb_slots_free_mapping(&p.s, &bogus) == -ENOENT,
+	       "the other mapping's head with this bus");
 	expect(pvb_slots_used(&p.s) == 5, "nothing freed: used %u", pvb_slots_used(&p.s));
 
 	expect(!pvb_slots_free_mapping(&p.s, &f), "free_mapping");
@@ -640,12 +652,47 @@ static void test_threads(void)
 	point("threads: lock-free find and free_mapping of own mappings, bogus calls refused or memory-safe");
 }
 
+/*
+ * The area's last run given back is the next one handed out (hot memory);
+ * with next_fit (poison pools) the cursor moves on instead.  Two segments
+ * of 8 slots in one area:
+ *
+ *   LIFO:      a [0]  free a  b [0]      (b reuses a's slot)
+ *   next_fit:  a [0]  free a  b [1]
+ */
+static void test_reuse_last(void)
+{
+	struct pvb_map_req one = { .size = 100 };
+	struct pvb_mapping a, b, c;
+	struct tpool p;
+	u64 rng = 7;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		tpool_make(&p, 2, KB(16), 1, LAYOUT_CONTIG, 0x300000, &rng);
+		p.s.next_fit = k;
+		expect(!pvb_slots_alloc(&p.s, &one, 0, &a) && a.index == 0, "a in slot %u", a.index);
+		expect(!pvb_slots_free_mapping(&p.s, &a), "a freed");
+		expect(!pvb_slots_alloc(&p.s, &one, 0, &b) && b.index == (k ? 1U : 0U),
+		       "%s: b in slot %u", k ? "next_fit" : "reuse", b.index);
+		/* not the last run given back: the cursor stays */
+		expect(!pvb_slots_alloc(&p.s, &one, 0, &c) && c.index == b.index + 1, "c after b");
+		expect(!pvb_slots_free_mapping(&p.s, &b), "b freed");
+		expect(!pvb_slots_alloc(&p.s, &one, 0, &a) && a.index == c.index + 1,
+		       "%s: b was not the last run taken: next slot %u", k ? "next_fit" : "reuse",
+		       a.index);
+		tpool_free(&p);
+	}
+	point("the area's last run given back is reused next; next_fit moves on");
+}
+
 int main(void)
 {
 	test_layouts();
 	test_table_bound();
 	test_find_owned();
 	test_free_mapping();
+	test_reuse_last();
 	test_hiwater_areas();
 	test_threads();
 	return tap_done();

@@ -21,6 +21,11 @@ kernel_root() {
 	echo "$cache/kernel/$1"
 }
 
+# where fetch.sh unpacks the headers of release $1 (scripts/kdirs.sh looks there)
+headers_root() {
+	echo "$cache/headers/$1"
+}
+
 # build a static guest tool tests/vm/$1.c (if its source changed); print its path
 build_static_tool() {
 	local out=$cache/bin/$1 src=$top/tests/vm/$1.c

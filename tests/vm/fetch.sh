@@ -10,10 +10,18 @@
 # installed: packages are fetched with apt-get download and unpacked with
 # dpkg-deb -x (no postinst, no initramfs hooks).
 #
-# Usage: tests/vm/fetch.sh [6.1|6.12|xen]...   (default: 6.1 6.12 xen)
+# headers-<series> (for `make demo` on a machine without the header packages,
+# which would pull a linux-image in and make it the default kernel): the
+# headers of the image's release, their -common tree and linux-kbuild's tools,
+# unpacked into one root ($PVB_CACHE/headers/<release>/) with the Makefile's
+# include pointed at the unpacked -common tree; scripts/kdirs.sh finds them.
+#
+# Usage: tests/vm/fetch.sh [6.1|6.12|xen|headers-6.1|headers-6.12]...
+#        (default: 6.1 6.12 xen)
 # Prints one line per item:
 #   kernel <series> <release> <vmlinuz> <modules dir>
 #   xen <multiboot image>
+#   headers <series> <release> <kernel build dir>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -54,7 +62,9 @@ fetch_kernel() {
 	local series=$1 rel pkg ver="" kdir deb root
 	if kdir=$("$top/scripts/kdirs.sh" "$series" 2>/dev/null); then
 		rel=${kdir##*/linux-headers-}
-		ver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel")
+		# installed headers, or headers unpacked by fetch_headers
+		ver=$(dpkg-query -W -f='${Version}' "linux-headers-$rel" 2>/dev/null ||
+		      cat "$(headers_root "$rel")/.version")
 		pkg=linux-image-$rel
 	else
 		pkg=$(apt-cache depends "$(image_meta "$series")" 2>/dev/null |
@@ -83,11 +93,49 @@ fetch_xen() {
 	echo "xen $dir/xen-4.17-amd64"
 }
 
+# the release of the image the image meta-package of series $1 depends on
+image_release() {
+	local pkg
+	pkg=$(apt-cache depends "$(image_meta "$1")" 2>/dev/null |
+	      sed -n 's/^ *Depends: \(linux-image-[^ ]*\).*/\1/p' | head -n 1)
+	[[ -n $pkg ]] || die "cannot resolve $(image_meta "$1") (apt-get update?)"
+	pkg=${pkg#linux-image-}
+	echo "${pkg%-unsigned}"
+}
+
+fetch_headers() {
+	local series=$1 rel ver root p deb deps
+	rel=$(image_release "$series")
+	root=$(headers_root "$rel")
+	ver=$(apt-cache policy "linux-headers-$rel" | sed -n 's/^ *Candidate: //p')
+	[[ -n $ver && $ver != "(none)" ]] || die "no candidate for linux-headers-$rel (apt-get update?)"
+	if [[ $(cat "$root/.version" 2>/dev/null) != "$ver" ]]; then
+		rm -rf "$root"
+		mkdir -p "$root"
+		# the arch headers, their -common tree and the kbuild tools that
+		# the trees' scripts/ and tools/ symlinks point into
+		deps=$(apt-cache depends "linux-headers-$rel=$ver" |
+		       sed -n 's/^ *|\{0,1\}Depends: \(linux-\(headers-[^ ]*-common\|kbuild-[^ ]*\)\)$/\1/p')
+		for p in "linux-headers-$rel=$ver" $deps; do
+			deb=$(download "$p")
+			dpkg-deb -x "$deb" "$root"
+		done
+		# the Makefile includes the -common tree by its absolute path
+		sed -i "s|^include /usr/src/|include $root/usr/src/|" \
+			"$root/usr/src/linux-headers-$rel/Makefile"
+		echo "$ver" >"$root/.version"
+	fi
+	[[ -f $root/usr/src/linux-headers-$rel/include/config/kernel.release ]] ||
+		die "linux-headers-$rel unpacked into $root lacks include/config"
+	echo "headers $series $rel $root/usr/src/linux-headers-$rel"
+}
+
 [[ $# -gt 0 ]] || set -- 6.1 6.12 xen
 for what in "$@"; do
 	case $what in
 	6.1|6.12) fetch_kernel "$what" ;;
 	xen) fetch_xen ;;
-	*) die "unknown item '$what' (6.1, 6.12 or xen)" ;;
+	headers-6.1|headers-6.12) fetch_headers "${what#headers-}" ;;
+	*) die "unknown item '$what' (6.1, 6.12, xen, headers-6.1 or headers-6.12)" ;;
 	esac
 done

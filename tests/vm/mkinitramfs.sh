@@ -3,11 +3,21 @@
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
 # tests/kmod/pvbounce_test.ko and pvbounce_hold.ko when build/<release>/ has them, the pvbio
-# checker, the pvbbench throughput tool, /init and the scenarios.  The result is cached by content: the same
+# checker, the pvbbench throughput tool, tools/pvbounce-stat, /init and the scenarios.  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
 # Env:   PVB_CACHE (default .cache/vm), PVB_BUILD (default build/)
+#        PVB_MODULE_KO  the pvbounce.ko to pack instead of build/<release>'s
+#               (e.g. DKMS's output; .ko.xz/.zst/.gz decompressed, not stripped)
+#        PVB_NO_KMODS=1  no kernel modules (lib/modules): the image goes after
+#               an initramfs that has them (run.sh's PVB_INITRD_BASE); laid out
+#               usr-merged as Debian's is (bin, lib, sbin are symlinks into
+#               usr/): unpacking a directory where an earlier archive left a
+#               symlink of that name replaces the symlink (init/initramfs.c's
+#               clean_path), and with it /lib/modules and kmod's modprobe
+#        PVB_FIO=1: Debian's fio with its shared libraries (about 80 MB, so
+#        only for the boots that run it)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -62,6 +72,7 @@ add_module() {
 		add_module "$d" || true	# crypto aliases: the generic code works without
 	done
 }
+[[ -n ${PVB_NO_KMODS:-} ]] && wanted=()
 for m in "${wanted[@]}"; do
 	add_module "$m" || die "$rel has no module $m"
 done
@@ -76,8 +87,10 @@ for n in "${!take[@]}"; do
 	*) cp "$f" "$dst" ;;
 	esac
 done
-cp "$moddir"/modules.{builtin,builtin.modinfo,order} "$stage/lib/modules/$rel/"
-depmod -b "$stage" "$rel"
+if [[ -z ${PVB_NO_KMODS:-} ]]; then
+	cp "$moddir"/modules.{builtin,builtin.modinfo,order} "$stage/lib/modules/$rel/"
+	depmod -b "$stage" "$rel"
+fi
 
 # the module under test, when it has been built for this release, without
 # debug info as DKMS installs it (loading 2 MB under Xen PV and TCG is slow)
@@ -87,12 +100,40 @@ for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/kmod/pvbounce_hold.ko \
 		objcopy --strip-debug "$build/$ko" "$stage/lib/pvb/${ko##*/}"
 	fi
 done
+if [[ -n ${PVB_MODULE_KO:-} ]]; then
+	[[ -f $PVB_MODULE_KO ]] || die "PVB_MODULE_KO: no file $PVB_MODULE_KO"
+	case $PVB_MODULE_KO in
+	*.ko.xz) xz -dc "$PVB_MODULE_KO" ;;
+	*.ko.zst) zstd -qdc "$PVB_MODULE_KO" ;;
+	*.ko.gz) gzip -dc "$PVB_MODULE_KO" ;;
+	*) cat "$PVB_MODULE_KO" ;;
+	esac >"$stage/lib/pvb/pvbounce.ko"
+fi
 
 cp "$pvbio" "$stage/bin/pvbio"
+if [[ -n ${PVB_FIO:-} ]]; then
+	fio=$(command -v fio) || die "PVB_FIO=1 needs fio: apt-get install fio"
+	cp "$fio" "$stage/bin/fio"
+	# the libraries at the paths the loader looks in, and the loader
+	for l in $(ldd "$fio" | awk '/=> \//{print $3} /^[[:space:]]*\//{print $1}'); do
+		mkdir -p "$stage${l%/*}"
+		cp -L "$l" "$stage$l"
+	done
+fi
 cp "$pvbbench" "$stage/bin/pvbbench"
+install -m 755 "$top/tools/pvbounce-stat" "$stage/bin/pvbounce-stat"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"
+if [[ -n ${PVB_NO_KMODS:-} ]]; then
+	mkdir "$stage/usr"
+	mv "$stage/bin" "$stage/usr/bin"
+	mv "$stage/lib" "$stage/usr/lib"
+	rm "$stage/sbin"
+	ln -s usr/bin "$stage/bin"
+	ln -s usr/lib "$stage/lib"
+	ln -s usr/sbin "$stage/sbin"
+fi
 
 # content key: names, modes and bytes of everything staged
 key=$(cd "$stage" && find . -print0 | LC_ALL=C sort -z |

@@ -9,9 +9,13 @@
 # Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native"),
 #      PVB_RACES (iterations of the races scenario, default 200),
 #      PVB_HOTPLUG_CYCLES (unplug/re-plug cycles of the hotplug scenario,
-#      default 20 natively and 10 on Xen),
+#      default 15 natively and 5 on Xen),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
+#
+# Group "ship" is not a list of scenarios: install.sh (DKMS, make install,
+# a boot per kernel of PVB_KERNELS on the DKMS-built module, one of them on
+# Debian's own initramfs) and demo-check.sh (make demo on unpacked headers).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -19,18 +23,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
 	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod
-	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net
+	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
 	[races]=races
-	[hotplug]=hotplug
+	[stress]=hotplug:fio_stress
 )
-group_order=(life io races iommu hotplug)
+group_order=(life io races iommu stress ship)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
-# (hotplug: a second NVMe behind a PCIe root port, unplugged and plugged
-# again through QMP; PVB_HOTPLUG_CYCLES overrides the scenario's cycles)
-declare -A group_env=([races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'"
-	[hotplug]="PVB_HOTPLUG=1 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
+# (stress: a third NVMe behind a PCIe root port, unplugged and plugged
+# again through QMP, PVB_HOTPLUG_CYCLES overrides the scenario's cycles;
+# Debian's fio in the initramfs on the two others)
+# (io: observe alone takes 3 minutes of a loaded Xen boot)
+declare -A group_env=([io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'"
+	[stress]="PVB_HOTPLUG=1 PVB_FIO=1 PVB_NVME_COUNT=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
 
@@ -66,6 +72,18 @@ grep -q '^ok 1 - before the crash' <<<"\$out" && echo "ok 2 - results before the
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
 EOF
 for g in "${sel[@]}"; do
+	if [[ $g == ship ]]; then
+		# the boots of install.sh: 6.1 natively, 6.12 as a Xen dom0 on
+		# Debian's initramfs (the kernels selected of them)
+		sm=
+		for k in "${kernels[@]}"; do
+			case $k in 6.1) sm+=" 6.1:native" ;; 6.12) sm+=" 6.12:xen" ;; esac
+		done
+		printf '#!/bin/sh\nPVB_SHIP_MODES="%s" exec "%s/install.sh"\n' "$sm" "$here" >"$tdir/ship-install.t"
+		printf '#!/bin/sh\nPVB_DEMO_KERNEL=%s exec "%s/demo-check.sh"\n' "${kernels[0]}" "$here" >"$tdir/ship-demo.t"
+		tests+=("$tdir/ship-install.t" "$tdir/ship-demo.t")
+		continue
+	fi
 	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]})"
 	for m in "${modes[@]}"; do
 		for k in "${kernels[@]}"; do

@@ -20,6 +20,11 @@
 #                   (pt: and iommu=pt, an identity domain); native only
 #      PVB_SRIOV    N: one more NVMe controller, an SR-IOV PF with up to N
 #                   VFs (QEMU's nvme-subsys), with a 64 MiB namespace
+#      PVB_MODULE_KO  the pvbounce.ko the guest gets (mkinitramfs.sh)
+#      PVB_INITRD_BASE  an initramfs (e.g. Debian's mkinitramfs) that the
+#                   harness's goes after: the kernel unpacks both, the later
+#                   one's files win; the guest's kernel modules, modules.dep
+#                   and /etc/modprobe.d are then the base's
 #      PVB_HOTPLUG  1: one more NVMe (256 MiB, serial pvbhp) behind a PCIe
 #                   root port, and a QMP socket: the guest asks for it to be
 #                   unplugged or plugged again with the TAP comment lines
@@ -51,7 +56,12 @@ taplog=$logdir/$name.tap
 read -r _ _ rel vmlinuz _ < <("$here/fetch.sh" "$series" | grep '^kernel ') ||
 	die "cannot fetch the $series kernel"
 [[ $mode == xen ]] && { read -r _ xen < <("$here/fetch.sh" xen) || die "cannot fetch Xen"; }
-initrd=$("$here/mkinitramfs.sh" "$rel")
+if [[ -n ${PVB_INITRD_BASE:-} ]]; then
+	[[ -f $PVB_INITRD_BASE ]] || die "PVB_INITRD_BASE: no file $PVB_INITRD_BASE"
+	initrd=$(PVB_NO_KMODS=1 "$here/mkinitramfs.sh" "$rel")
+else
+	initrd=$("$here/mkinitramfs.sh" "$rel")
+fi
 
 tmp=$(mktemp -d)
 qpid=
@@ -60,6 +70,10 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+if [[ -n ${PVB_INITRD_BASE:-} ]]; then
+	cat "$PVB_INITRD_BASE" "$initrd" >"$tmp/initrd.img"
+	initrd=$tmp/initrd.img
+fi
 nvme_count=${PVB_NVME_COUNT:-1}
 [[ $nvme_count =~ ^[1-4]$ ]] || die "PVB_NVME_COUNT must be 1..4"
 [[ ${PVB_KARGS_EXTRA:-} != *,* ]] || die "PVB_KARGS_EXTRA must not contain commas"
@@ -147,7 +161,8 @@ hotplug_poll() {
 	mapfile -t reqs < <(grep -aoE '^PVBTAP: # hotplug: (del|add) [0-9]+' "$taplog" || true)
 	for ((i = hp_done; i < ${#reqs[@]}; i++)); do
 		req=${reqs[i]#PVBTAP: # hotplug: }
-		for try in $(seq 1 40); do
+		# (as long as the guest waits: 120 s)
+		for try in $(seq 1 240); do
 			if [[ $req == del* ]]; then
 				"$here/qmp.pl" "$tmp/qmp.sock" "$hp_del" >>"$tmp/qmp.log" 2>&1 && break
 			else

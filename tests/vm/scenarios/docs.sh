@@ -26,7 +26,7 @@ files() {
 	done | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-COUNTERS=$(words maps unmaps bounced_maps direct_maps bytes_to_device bytes_from_device \
+COUNTERS=$(words driver maps unmaps bounced_maps direct_maps bytes_to_device bytes_from_device \
 	map_errors errors_too_large errors_pool_full errors_mask largest_request syncs \
 	coherent_allocs misuse)
 POOL_FILES="nslabs used used_hiwater nslabs_max grows shrinks"
