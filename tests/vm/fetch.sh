@@ -10,10 +10,13 @@
 # installed: packages are fetched with apt-get download and unpacked with
 # dpkg-deb -x (no postinst, no initramfs hooks).
 #
-# Usage: tests/vm/fetch.sh [6.1|6.12|xen]...   (default: 6.1 6.12 xen)
+# Usage: tests/vm/fetch.sh [6.1|6.12|xen|xentools]...   (default: 6.1 6.12 xen)
 # Prints one line per item:
 #   kernel <series> <release> <vmlinuz> <modules dir>
 #   xen <multiboot image>
+#   xentools <dir>     (Xen 4.17's toolstack, xl and xenstored with their
+#                       Xen libraries, unpacked into one tree for the domU
+#                       lane's dom0 initramfs: tests/vm/mkdom0.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -83,11 +86,38 @@ fetch_xen() {
 	echo "xen $dir/xen-4.17-amd64"
 }
 
+# Debian's packages of the toolstack the domU lane runs in its dom0: xl,
+# xenstored, xenconsoled and the Xen libraries they load.  The C library
+# and the other system libraries come from this (Debian 12) host.
+xentools_pkgs=(xen-utils-4.17 xen-utils-common xenstore-utils libxenmisc4.17
+	libxenstore4 libxenhypfs1 libxencall1 libxenforeignmemory1
+	libxengnttab1 libxenevtchn1 libxentoollog1 libxentoolcore1
+	libxendevicemodel1 libyajl2)
+
+fetch_xentools() {
+	local dir=$cache/xentools debs=() p stamp
+	for p in "${xentools_pkgs[@]}"; do
+		debs+=("$(download "$p")")
+	done
+	stamp=$(printf '%s\n' "${debs[@]##*/}")
+	if [[ $(cat "$dir/.stamp" 2>/dev/null) != "$stamp" ]]; then
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		for p in "${debs[@]}"; do
+			dpkg-deb -x "$p" "$dir.tmp"
+		done
+		echo "$stamp" >"$dir.tmp/.stamp"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "xentools $dir"
+}
+
 [[ $# -gt 0 ]] || set -- 6.1 6.12 xen
 for what in "$@"; do
 	case $what in
 	6.1|6.12) fetch_kernel "$what" ;;
 	xen) fetch_xen ;;
-	*) die "unknown item '$what' (6.1, 6.12 or xen)" ;;
+	xentools) fetch_xentools ;;
+	*) die "unknown item '$what' (6.1, 6.12, xen or xentools)" ;;
 	esac
 done

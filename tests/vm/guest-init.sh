@@ -4,7 +4,10 @@
 #
 # Kernel command line:
 #   pvb.scenario=A:B:...   scenarios to run, in order (tests/vm/scenarios/A.sh)
-#   pvb.mode=native|xen    how the host booted us
+#   pvb.mode=native|xen    how the host booted us; domu-host: a Xen dom0
+#                          that runs the scenarios in a PV domU it creates
+#                          (/lib/pvb/domu-host.sh); domu: that domU (the
+#                          scenarios see PVB_MODE=xen and PVB_DOMU=1)
 #   pvb.tap=ttyS1          also write the TAP lines to this port (the host
 #                          reads them there, free of kernel console noise)
 #   pvb.timeout=SECONDS    per-scenario limit (default 600)
@@ -23,9 +26,11 @@ arg() {
 	sed -n "s/.*[[:space:]]pvb\.$1=\([^[:space:]]*\).*/\1/p" /proc/cmdline
 }
 PVB_MODE=$(arg mode)
+PVB_DOMU=
+[ "$PVB_MODE" = domu ] && PVB_MODE=xen PVB_DOMU=1
 PVB_TAPDEV=$(arg tap)
 PVB_TIMEOUT=$(arg timeout)
-export PVB_MODE PVB_TAPDEV="${PVB_TAPDEV:+/dev/$PVB_TAPDEV}"
+export PVB_MODE PVB_DOMU PVB_TAPDEV="${PVB_TAPDEV:+/dev/$PVB_TAPDEV}"
 . /scenarios/lib.sh
 
 # Kernel messages stay on the console (the host scans it for panics and
@@ -86,7 +91,13 @@ warm_up_keys() {
 	wait
 }
 warm_up_keys
-for s in $(arg scenario | tr ':,' '  '); do
+if [ "$PVB_MODE" = domu-host ]; then
+	. /lib/pvb/domu-host.sh
+	set --
+else
+	set -- $(arg scenario | tr ':,' '  ')
+fi
+for s in "$@"; do
 	if [ ! -f "/scenarios/$s.sh" ]; then
 		tap_not_ok "scenario $s exists"
 		continue
