@@ -65,6 +65,14 @@ static bool carve_next;
 module_param(carve_next, bool, 0444);
 MODULE_PARM_DESC(carve_next, "the scenario made pvbounce's next backend chunk allocation fail (debugfs fail/chunk_alloc=1): the first dma_alloc_pages() must be carved from the pool (default 0: that test skips)");
 
+static unsigned int coherent_large_kb;
+module_param(coherent_large_kb, uint, 0444);
+MODULE_PARM_DESC(coherent_large_kb, "one dma_alloc_coherent() of this many KiB, which must succeed (checked like the others) if coherent_large_ok, else fail (default 0: that test skips)");
+
+static bool coherent_large_ok = true;
+module_param(coherent_large_ok, bool, 0444);
+MODULE_PARM_DESC(coherent_large_ok, "whether the coherent_large_kb allocation must succeed (default 1)");
+
 static char *pool_ranges;
 module_param(pool_ranges, charp, 0444);
 MODULE_PARM_DESC(pool_ranges, "instead of driving a device: bus ranges START-END (inclusive, hex, as debugfs pool lists them) separated by commas, each checked on a Xen PV guest frame by frame (PTE, p2m, M2P, machine-contiguous) and by data through its machine frames, and to lie at or below 2^address_bits - 1 (default none)");
@@ -1052,6 +1060,39 @@ static void t_coherent(struct t *t)
 	}
 }
 
+/*
+ * A coherent allocation larger than the largest extent Xen lets the domain
+ * exchange at once (memop-max-order): it fails, or succeeds, as told.
+ */
+static void t_coherent_large(struct t *t)
+{
+	size_t n = (size_t)coherent_large_kb << 10;
+	dma_addr_t bus;
+	u8 *cpu;
+
+	if (!n) {
+		skip(t, "coherent_large_kb not given");
+		return;
+	}
+	cpu = dma_alloc_coherent(t->dev, n, &bus, GFP_KERNEL | __GFP_NOWARN);
+	diag("dma_alloc_coherent(%zu KiB): %s", n >> 10,
+	     cpu ? "allocated" : "failed");
+	if (!coherent_large_ok) {
+		CHECK(t, !cpu, "dma_alloc_coherent(%zu KiB) succeeded; it must fail",
+		      n >> 10);
+		if (cpu)
+			dma_free_coherent(t->dev, n, cpu, bus);
+		return;
+	}
+	if (!CHECK(t, cpu, "dma_alloc_coherent(%zu KiB) failed", n >> 10))
+		return;
+	t->coherent++;
+	check_bus(t, bus, n, t->cmask, true, "large coherent");
+	CHECK(t, !memchr_inv(cpu, 0, n), "%zu KiB coherent not zeroed", n >> 10);
+	check_xen(t, cpu, bus, n, "large coherent");
+	dma_free_coherent(t->dev, n, cpu, bus);
+}
+
 static void t_alloc_pages(struct t *t)
 {
 	const size_t n = 2 * PAGE_SIZE + 5;
@@ -1464,6 +1505,7 @@ static const struct test tests[] = {
 	{ "largest_mapping", t_largest_mapping },
 	{ "too_large_refused", t_too_large_refused },
 	{ "coherent", t_coherent },
+	{ "coherent_large", t_coherent_large },
 	{ "alloc_pages", t_alloc_pages },
 	{ "get_sgtable", t_get_sgtable },
 	{ "map_resource", t_map_resource },

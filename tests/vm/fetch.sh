@@ -95,10 +95,14 @@ xentools_pkgs=(xen-utils-4.17 xen-utils-common xenstore-utils libxenmisc4.17
 	libxendevicemodel1 libyajl2)
 
 fetch_xentools() {
-	local dir=$cache/xentools debs=() p stamp
-	for p in "${xentools_pkgs[@]}"; do
-		debs+=("$(download "$p")")
-	done
+	local dir=$cache/xentools debs=() p v stamp
+	# one apt-cache call for every candidate (one each takes seconds)
+	while read -r p v; do
+		debs+=("$(download "$p=$v")")
+	done < <(apt-cache policy "${xentools_pkgs[@]}" |
+		 awk '/^[^ ].*:$/ { sub(":$", ""); p = $0 }
+		      /^ *Candidate:/ { print p, $2 }')
+	((${#debs[@]} == ${#xentools_pkgs[@]})) || die "no candidate for some of ${xentools_pkgs[*]} (apt-get update?)"
 	stamp=$(printf '%s\n' "${debs[@]##*/}")
 	if [[ $(cat "$dir/.stamp" 2>/dev/null) != "$stamp" ]]; then
 		rm -rf "$dir" "$dir.tmp"

@@ -6,7 +6,8 @@
 # QEMUs run at once.  First a harness self-test: a guest that panics must be
 # reported as failed.
 #
-# Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native"),
+# Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native";
+#      the domu group runs when 6.12 and xen are in them),
 #      PVB_RACES (iterations of the races scenario, default 200),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
@@ -20,13 +21,17 @@ declare -A groups=(
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:net
 	[iommu]=iommu
 	[races]=races
+	[domu]=domu
 )
-group_order=(life io races iommu)
+group_order=(life io races iommu domu)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 declare -A group_env=([races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
+# groups run in an unprivileged PV domU (run.sh's domu mode, 6.12 only),
+# once per Xen command line listed ("-": Xen's defaults)
+declare -A group_domu=([domu]="- memop-max-order=10")
 
 kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-xen native})
@@ -44,7 +49,9 @@ done
 ((stale == 0)) || make -C "$top" --no-print-directory build-all
 
 # Fetch once, before parallel runs share the cache.
-"$here/fetch.sh" "${kernels[@]}" xen >/dev/null
+xt=
+[[ " ${sel[*]} " == *" domu "* ]] && xt=xentools
+"$here/fetch.sh" "${kernels[@]}" xen $xt >/dev/null
 
 tdir=$(mktemp -d)
 trap 'rm -rf "$tdir"' EXIT
@@ -63,6 +70,17 @@ for g in "${sel[@]}"; do
 	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]})"
 	for m in "${modes[@]}"; do
 		for k in "${kernels[@]}"; do
+			if [[ -n ${group_domu[$g]:-} ]]; then
+				# once, whatever PVB_MODES says (with xen in it)
+				[[ $k == 6.12 && $m == xen ]] || continue
+				for x in ${group_domu[$g]}; do
+					t=$tdir/$k-domu-$g${x#-}.t
+					[[ $x == - ]] && x=
+					printf '#!/bin/sh\nPVB_XEN_ARGS=%s PVB_TIMEOUT=2400 exec "%s/run.sh" %s domu %s\n' "$x" "$here" "$k" "${groups[$g]}" >"$t"
+					tests+=("$t")
+				done
+				continue
+			fi
 			if [[ -n ${group_iommu[$g]:-} ]]; then
 				[[ $m == native ]] || continue
 				for i in ${group_iommu[$g]}; do

@@ -103,6 +103,13 @@ translate | pt)
 	;;
 *) die "PVB_IOMMU must be translate or pt" ;;
 esac
+# PCI passthrough to the domU: Xen assigns devices only behind an IOMMU,
+# and lets a PV guest have MSIs only with interrupt remapping.
+xen_iommu=
+if [[ -n ${PVB_DOMU_PCI:-} ]]; then
+	iommu=(-device intel-iommu,intremap=on)
+	xen_iommu="iommu=verbose"
+fi
 qemu=(qemu-system-x86_64 -machine q35 -m 2048 -smp 2 "${iommu[@]}"
 	-display none -monitor none -no-reboot
 	-serial "file:$log" -serial "file:$taplog"
@@ -119,8 +126,14 @@ else
 	# Without -smap,-smep the PV dom0 crashes under TCG.
 	dom0_mem=1024M
 	[[ $mode == domu ]] && dom0_mem=768M
-	qemu+=(-cpu max,-smap,-smep -kernel "$xen"
-	       -append "console=com1 com1=115200,8n1 dom0_mem=$dom0_mem,max:$dom0_mem noreboot ${PVB_XEN_ARGS:-}"
+	# A PV domU's busybox (static glibc: AVX2 string functions) was seen
+	# to crash in malloc and on a NULL TLS pointer under TCG: QEMU 7.2's
+	# AVX state apparently does not survive Xen's vCPU switches between
+	# the domains.  Without XSAVE and AVX both use FXSAVE and SSE only.
+	cpu=max,-smap,-smep
+	[[ $mode == domu ]] && cpu+=,-xsave,-avx,-avx2
+	qemu+=(-cpu "$cpu" -kernel "$xen"
+	       -append "console=com1 com1=115200,8n1 dom0_mem=$dom0_mem,max:$dom0_mem noreboot $xen_iommu ${PVB_XEN_ARGS:-}"
 	       -initrd "$vmlinuz console=hvc0 $kargs,$initrd")
 fi
 for ((i = 2; i <= nvme_count; i++)); do
