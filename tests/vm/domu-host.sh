@@ -121,6 +121,8 @@ domu_run() {
 	extra=$(sed -e 's/pvb\.mode=[^ ]*/pvb.mode=domu/' -e 's/ *pvb\.tap=[^ ]*//' \
 		-e 's/ *pvb\.domu_[a-z]*=[^ ]*//g' -e 's/^ *//' /proc/cmdline)
 	[ -n "$memop" ] && extra="$extra pvb.memop=$memop"
+	# a domain with a device may exchange up to Xen's ptdom order
+	[ -n "$pci" ] && extra="$extra pvb.ptdom=1"
 	pcicfg=
 	if [ -n "$pci" ]; then
 		domu_assign $(echo "$pci" | tr '+' ' ') || return

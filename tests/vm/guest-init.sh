@@ -37,7 +37,12 @@ export PVB_MODE PVB_DOMU PVB_TAPDEV="${PVB_TAPDEV:+/dev/$PVB_TAPDEV}"
 # warnings); keep them out of the TAP port's way.
 [ -n "$PVB_TAPDEV" ] && stty -F "$PVB_TAPDEV" raw -echo 115200 2>/dev/null
 
-diag "kernel $(uname -r), mode ${PVB_MODE:-?}, $(nproc) cpus, $(sed -n 's/MemTotal: *//p' /proc/meminfo)"
+diag "kernel $(uname -r), mode ${PVB_MODE:-?}${PVB_DOMU:+ (a PV domU)}, $(nproc) cpus, $(sed -n 's/MemTotal: *//p' /proc/meminfo)"
+# A domU's console is its only channel (hvc0): kernel messages written
+# there in the middle of a TAP line were seen to lose it.  Only emergency
+# messages (every panic: the boot has panic_on_warn=1 oops=panic) reach it;
+# the rest of the log is scanned at the end.
+[ -n "$PVB_DOMU" ] && dmesg -n 1
 
 # Trip the kernel's one-shot network keys now, on CPU 0 of an idle guest.
 # net_get_random_once() (DO_ONCE) seeds a secret on first use and then a work
@@ -114,6 +119,15 @@ for s in "$@"; do
 	esac
 	cleanup_all
 done
+if [ -n "$PVB_DOMU" ]; then
+	dmesg >/tmp/dmesg.all
+	if grep -E 'Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|general protection fault|Call Trace:|segfault' /tmp/dmesg.all >/tmp/dmesg.bad; then
+		tap_not_ok "domU kernel log free of panic, BUG, WARNING, Oops, KASAN, UBSAN and segfaults"
+		diag_file /tmp/dmesg.bad 10
+	else
+		tap_ok "domU kernel log free of panic, BUG, WARNING, Oops, KASAN, UBSAN and segfaults"
+	fi
+fi
 tap_plan
 tap_line "# pvb-done"
 sync

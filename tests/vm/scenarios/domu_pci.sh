@@ -63,3 +63,34 @@ attached "$nvme" nvme
 verified_io "$nvme" "domU pci by address"
 expect_eq "domU pci by address: no direct mapping" "$(dbg "$nvme" direct_maps)" 0
 unload_checks "$nvme" nvme "domU pci by address"
+
+# A 4 MiB coherent allocation: one extent of order 10, which Xen exchanges
+# only if this domain may (ptdom order, 12 by default, with a device; 9 with
+# memop-max-order=...,9); refused, the log names memop-max-order.
+memop=$(sed -n 's/.*[[:space:]]pvb\.memop=\([0-9,]*\).*/\1/p' /proc/cmdline)
+o_pt=$(echo "$memop" | cut -s -d, -f4)
+o_domu=$(echo "$memop" | cut -d, -f1)
+order=${o_pt:-12}
+[ "${o_domu:-9}" -gt "$order" ] && order=${o_domu:-9}
+ok=1
+[ "$order" -lt 10 ] && ok=0
+unbind "$nvme"
+if [ -f "$PVB_TEST_KO" ] && check "domU pci: load with devices=$nvme force=1 for the test module" \
+	pvb_load devices="$nvme" force=1; then
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_TEST_KO" dev="$nvme" coherent_large_kb=4096 coherent_large_ok=$ok
+	dmesg >/tmp/dmesg.kmod
+	grep -E 'coherent_large|dma_alloc_coherent\(4096|memop-max-order|coherent allocation' /tmp/dmesg.kmod >/tmp/cl
+	diag_file /tmp/cl 6
+	if [ $ok = 1 ]; then
+		dmesg_has "domU pci: a 4 MiB coherent allocation succeeds (order $order may be exchanged)" \
+			'^\[[^]]*\] ok [0-9]+ coherent_large$' /tmp/dmesg.kmod
+	else
+		dmesg_has "domU pci: a 4 MiB coherent allocation fails (order $order may be exchanged)" \
+			'^\[[^]]*\] ok [0-9]+ coherent_large$' /tmp/dmesg.kmod
+		dmesg_has "domU pci: the refusal names Xen's memop-max-order" \
+			'XENMEM_exchange refused an order 10 extent .*memop-max-order' /tmp/dmesg.kmod
+	fi
+	rmmod pvbounce_test 2>/dev/null
+	check "domU pci: rmmod pvbounce after the coherent test" rmmod pvbounce
+fi
