@@ -62,20 +62,24 @@ domu_assign() {
 domu_forward() {
 	cr=$(printf '\r')
 	before=$(cat "$PVB_TAPN" 2>/dev/null || echo 0)
-	n=0 done_seen=0 gone=0 start=$(date +%s)
+	n=0 done_seen=0 gone=0 dplan= start=$(date +%s)
 	rm -f /tmp/domu.fifo
 	mkfifo /tmp/domu.fifo
-	tail -n +1 -f "$DOMU_LOG" >/tmp/domu.fifo 2>/dev/null &
+	pvbfollow "$DOMU_LOG" >/tmp/domu.fifo &
 	tailpid=$!
 	exec 3</tmp/domu.fifo
+	carry=
 	while :; do
-		if IFS= read -r -t 5 line <&3; then
-			line=${line%"$cr"}
+		part=
+		if IFS= read -r -t 5 part <&3; then
+			# (a read that timed out may have kept the start of a line)
+			line=$carry${part%"$cr"}
+			carry=
 			start=$(date +%s)
 			echo "domU: $line" >/dev/console
 			case $line in
 			*"PVBTAP: # pvb-done"*) done_seen=1; break ;;
-			*"PVBTAP: 1.."*) ;;
+			*"PVBTAP: 1.."*) dplan=${line##*PVBTAP: 1..} ;;
 			*"PVBTAP: ok "* | *"PVBTAP: not ok "*)
 				n=$((n + 1))
 				t=${line#*PVBTAP: }
@@ -88,6 +92,7 @@ domu_forward() {
 			esac
 			continue
 		fi
+		carry=$carry$part
 		# nothing for 5 s: still there, and still in time?
 		if [ $gone -eq 1 ]; then
 			break
@@ -102,8 +107,10 @@ domu_forward() {
 	exec 3<&-
 	kill "$tailpid" 2>/dev/null
 	echo $((before + n)) >"$PVB_TAPN"
-	if [ $done_seen -eq 1 ]; then
-		tap_ok "domU ran its scenarios to the end ($n results)"
+	if [ $done_seen -eq 1 ] && [ "$dplan" = "$n" ]; then
+		tap_ok "domU ran its scenarios to the end ($n results, as its plan says)"
+	elif [ $done_seen -eq 1 ]; then
+		tap_not_ok "domU ran its scenarios to the end (its plan '$dplan', $n results seen)"
 	elif [ $gone -eq 1 ]; then
 		tap_not_ok "domU ran its scenarios to the end (it ended after $n results)"
 	else

@@ -50,6 +50,8 @@ printf 'autoballoon="off"\n' >"$stage/etc/xen/xl.conf"
 cp "$vmlinuz" "$stage/domu/vmlinuz"
 cp "$domu_initrd" "$stage/domu/initrd.gz"
 install -m 755 "$here/domu-host.sh" "$stage/lib/pvb/domu-host.sh"
+mkdir -p "$stage/bin"
+cp "$(build_static_tool pvbfollow)" "$stage/bin/pvbfollow"
 
 key=$(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
       xargs -0 stat -c '%n %a %F %s' | sha256sum | cut -c1-16)

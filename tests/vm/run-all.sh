@@ -22,16 +22,20 @@ declare -A groups=(
 	[iommu]=iommu
 	[races]=races
 	[domu]=domu
+	[domu_pci]=domu:domu_pci:kmod
 )
-group_order=(life io races iommu domu)
+group_order=(life io races domu_pci iommu domu)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 declare -A group_env=([races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
 # groups run in an unprivileged PV domU (run.sh's domu mode, 6.12 only),
-# once per Xen command line listed ("-": Xen's defaults)
-declare -A group_domu=([domu]="- memop-max-order=10")
+# once per Xen command line listed ("-": Xen's defaults).  domu_pci: QEMU's
+# NVMe passed through; a domain with a device may exchange order 12 (16 MiB)
+# by default, 9,,,9 keeps it at 2 MiB so that large coherent allocations fail
+declare -A group_domu=([domu]="- memop-max-order=10" [domu_pci]="memop-max-order=9,,,9")
+group_env[domu_pci]="PVB_DOMU_PCI=00:02.0"
 
 kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-xen native})
@@ -75,8 +79,9 @@ for g in "${sel[@]}"; do
 				[[ $k == 6.12 && $m == xen ]] || continue
 				for x in ${group_domu[$g]}; do
 					t=$tdir/$k-domu-$g${x#-}.t
+					t=${t//,/_}
 					[[ $x == - ]] && x=
-					printf '#!/bin/sh\nPVB_XEN_ARGS=%s PVB_TIMEOUT=2400 exec "%s/run.sh" %s domu %s\n' "$x" "$here" "$k" "${groups[$g]}" >"$t"
+					printf '#!/bin/sh\n%s PVB_XEN_ARGS=%s PVB_TIMEOUT=2400 exec "%s/run.sh" %s domu %s\n' "${group_env[$g]:-}" "$x" "$here" "$k" "${groups[$g]}" >"$t"
 					tests+=("$t")
 				done
 				continue
