@@ -69,6 +69,16 @@ pool_ranges_ok() {
 		"$nres:$nbad:$bad" "$nr:0:0" || { grep -v '^ok ' /tmp/ktap | head -n 10 >/tmp/ktap.bad; diag_file /tmp/ktap.bad 10; }
 }
 
+# The checker must be able to say no: machine frame 0 (Xen's, not this
+# domain's) is refused.
+if [ -f "$PVB_TEST_KO" ]; then
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_TEST_KO" pool_ranges=0x0-0xfff address_bits=32
+	expect_eq "domU: the frame checker refuses machine frame 0 (not ours)" \
+		"$(cat /sys/module/pvbounce_test/parameters/failed 2>/dev/null)" 1
+	rmmod pvbounce_test 2>/dev/null
+fi
+
 # ---- default load: backend=auto, 64 MiB, 256 KiB segments ------------------
 mem_settle
 before=$(mem_free_kb)
