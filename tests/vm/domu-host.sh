@@ -58,8 +58,23 @@ domu_assign() {
 	diag "dom0: assignable: $(tr '\n' ' ' <"$OUT")"
 }
 
+# domu_result "ok N - ...": count a domU result once (by its number); false
+# if it was seen already
+domu_result() {
+	num=${1#not }
+	num=${num#ok }
+	num=${num%% *}
+	[ -e "/tmp/domu.res/$num" ] && return 1
+	: >"/tmp/domu.res/$num"
+	n=$((n + 1))
+	return 0
+}
+
 # domu_forward: copy the domU's console until its done marker or its end
 domu_forward() {
+	rm -rf /tmp/domu.res
+	mkdir -p /tmp/domu.res
+	recovered=0
 	cr=$(printf '\r')
 	before=$(cat "$PVB_TAPN" 2>/dev/null || echo 0)
 	n=0 done_seen=0 gone=0 dplan= start=$(date +%s)
@@ -81,9 +96,17 @@ domu_forward() {
 			*"PVBTAP: # pvb-done"*) done_seen=1; break ;;
 			*"PVBTAP: 1.."*) dplan=${line##*PVBTAP: 1..} ;;
 			*"PVBTAP: ok "* | *"PVBTAP: not ok "*)
-				n=$((n + 1))
 				t=${line#*PVBTAP: }
-				[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: $t" >"$PVB_TAPDEV"
+				domu_result "$t" && [ -n "$PVB_TAPDEV" ] &&
+					echo "PVBTAP: $t" >"$PVB_TAPDEV"
+				;;
+			*"PVBTAP-RECAP: "*)
+				# the domU's results again: those lost above
+				t=${line#*PVBTAP-RECAP: }
+				if domu_result "$t"; then
+					recovered=$((recovered + 1))
+					[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: $t" >"$PVB_TAPDEV"
+				fi
 				;;
 			*"PVBTAP: "*)
 				t=${line#*PVBTAP: }
@@ -107,6 +130,7 @@ domu_forward() {
 	exec 3<&-
 	kill "$tailpid" 2>/dev/null
 	echo $((before + n)) >"$PVB_TAPN"
+	[ "$recovered" -gt 0 ] && diag "dom0: $recovered domU results lost on the console, taken from its recap"
 	if [ $done_seen -eq 1 ] && [ "$dplan" = "$n" ]; then
 		tap_ok "domU ran its scenarios to the end ($n results, as its plan says)"
 	elif [ $done_seen -eq 1 ]; then

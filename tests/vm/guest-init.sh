@@ -129,6 +129,13 @@ if [ -n "$PVB_DOMU" ]; then
 	fi
 fi
 tap_plan
+if [ -n "$PVB_DOMU" ]; then
+	# the results again, for the dom0 to fill what its copy of the console
+	# lost (seen: one line in a few hundred)
+	grep -E '^(not )?ok [0-9]+ ' /tmp/pvb.tap.all | while IFS= read -r l; do
+		echo "PVBTAP-RECAP: $l" >/dev/console
+	done
+fi
 tap_line "# pvb-done"
 sync
 poweroff -f
