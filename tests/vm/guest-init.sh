@@ -122,10 +122,10 @@ done
 if [ -n "$PVB_DOMU" ]; then
 	dmesg >/tmp/dmesg.all
 	if grep -E 'Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|general protection fault|Call Trace:|segfault' /tmp/dmesg.all >/tmp/dmesg.bad; then
-		tap_not_ok "domU kernel log free of panic, BUG, WARNING, Oops, KASAN, UBSAN and segfaults"
+		tap_not_ok "domU kernel log has no panic, bug, warning, oops, sanitizer report or segfault"
 		diag_file /tmp/dmesg.bad 10
 	else
-		tap_ok "domU kernel log free of panic, BUG, WARNING, Oops, KASAN, UBSAN and segfaults"
+		tap_ok "domU kernel log has no panic, bug, warning, oops, sanitizer report or segfault"
 	fi
 fi
 tap_plan
