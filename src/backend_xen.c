@@ -404,8 +404,12 @@ static int xen_chunk_alloc(unsigned int order, u64 mask, gfp_t gfp,
 
 	if (x.nr_exchanged == 0) {
 		/* Xen handed the stolen frames back unchanged, M2P included. */
-		pr_warn_ratelimited("xen: XENMEM_exchange for an order %u extent below 2^%u failed: %d\n",
-				    order, bits ? : 64, rc);
+		if (rc == -EPERM)
+			pr_warn_ratelimited("xen: XENMEM_exchange refused an order %u extent (%lu KiB): above the largest this domain may exchange (Xen's memop-max-order: 9, 2 MiB, for a domU by default)\n",
+					    order, (PAGE_SIZE << order) >> 10);
+		else
+			pr_warn_ratelimited("xen: XENMEM_exchange for an order %u extent below 2^%u failed: %d\n",
+					    order, bits ? : 64, rc);
 		/*
 		 * -ENOMEM: nothing free there; -EPERM: order above Xen's
 		 * memop-max-order (9 for a domU with a passed-through device).

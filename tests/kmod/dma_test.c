@@ -65,6 +65,18 @@ static bool carve_next;
 module_param(carve_next, bool, 0444);
 MODULE_PARM_DESC(carve_next, "the scenario made pvbounce's next backend chunk allocation fail (debugfs fail/chunk_alloc=1): the first dma_alloc_pages() must be carved from the pool (default 0: that test skips)");
 
+static unsigned int coherent_large_kb;
+module_param(coherent_large_kb, uint, 0444);
+MODULE_PARM_DESC(coherent_large_kb, "one dma_alloc_coherent() of this many KiB, which must succeed (checked like the others) if coherent_large_ok, else fail (default 0: that test skips)");
+
+static bool coherent_large_ok = true;
+module_param(coherent_large_ok, bool, 0444);
+MODULE_PARM_DESC(coherent_large_ok, "whether the coherent_large_kb allocation must succeed (default 1)");
+
+static char *pool_ranges;
+module_param(pool_ranges, charp, 0444);
+MODULE_PARM_DESC(pool_ranges, "instead of driving a device: bus ranges START-END (inclusive, hex, as debugfs pool lists them) separated by commas, each checked on a Xen PV guest frame by frame (PTE, p2m, M2P, machine-contiguous) and by data through its machine frames, and to lie at or below 2^address_bits - 1 (default none)");
+
 static int failed = -1;
 module_param(failed, int, 0444);
 MODULE_PARM_DESC(failed, "read-only result: number of failed tests of the run at load (-1: not run)");
@@ -1048,6 +1060,39 @@ static void t_coherent(struct t *t)
 	}
 }
 
+/*
+ * A coherent allocation larger than the largest extent Xen lets the domain
+ * exchange at once (memop-max-order): it fails, or succeeds, as told.
+ */
+static void t_coherent_large(struct t *t)
+{
+	size_t n = (size_t)coherent_large_kb << 10;
+	dma_addr_t bus;
+	u8 *cpu;
+
+	if (!n) {
+		skip(t, "coherent_large_kb not given");
+		return;
+	}
+	cpu = dma_alloc_coherent(t->dev, n, &bus, GFP_KERNEL | __GFP_NOWARN);
+	diag("dma_alloc_coherent(%zu KiB): %s", n >> 10,
+	     cpu ? "allocated" : "failed");
+	if (!coherent_large_ok) {
+		CHECK(t, !cpu, "dma_alloc_coherent(%zu KiB) succeeded; it must fail",
+		      n >> 10);
+		if (cpu)
+			dma_free_coherent(t->dev, n, cpu, bus);
+		return;
+	}
+	if (!CHECK(t, cpu, "dma_alloc_coherent(%zu KiB) failed", n >> 10))
+		return;
+	t->coherent++;
+	check_bus(t, bus, n, t->cmask, true, "large coherent");
+	CHECK(t, !memchr_inv(cpu, 0, n), "%zu KiB coherent not zeroed", n >> 10);
+	check_xen(t, cpu, bus, n, "large coherent");
+	dma_free_coherent(t->dev, n, cpu, bus);
+}
+
 static void t_alloc_pages(struct t *t)
 {
 	const size_t n = 2 * PAGE_SIZE + 5;
@@ -1460,6 +1505,7 @@ static const struct test tests[] = {
 	{ "largest_mapping", t_largest_mapping },
 	{ "too_large_refused", t_too_large_refused },
 	{ "coherent", t_coherent },
+	{ "coherent_large", t_coherent_large },
 	{ "alloc_pages", t_alloc_pages },
 	{ "get_sgtable", t_get_sgtable },
 	{ "map_resource", t_map_resource },
@@ -1472,11 +1518,80 @@ static const struct test tests[] = {
 	{ "private_pool_drained", t_private_pool_drained },
 };
 
+/*
+ * pool_ranges=: no device needed (a domU without one).  One KTAP result per
+ * range: xen_check.c finds the guest frames of the machine frames through
+ * Xen's M2P, checks the guest's p2m and page tables map them back there,
+ * consecutively, and moves data both ways through a mapping of the machine
+ * frames themselves.  The pool must be idle: its bytes are written (and
+ * restored).
+ */
+static int check_pool_ranges(void)
+{
+	u64 limit = address_bits >= 64 ? U64_MAX : (1ULL << address_bits) - 1;
+	unsigned int n = 0, fail = 0;
+	char *list, *p, *tok, why[160];
+	unsigned long long start, end;
+	void *cpu;
+	int ret;
+
+	list = kstrdup(pool_ranges, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	for (p = list; *p; p++)
+		n += *p == ',';
+	ktap("KTAP version 1");
+	ktap("1..%u", n + 1);
+	for (n = 0, p = list; (tok = strsep(&p, ",")); ) {
+		bool bad = false;
+
+		n++;
+		why[0] = '\0';
+		if (sscanf(tok, "%llx-%llx", &start, &end) != 2 || end < start) {
+			snprintf(why, sizeof(why), "cannot parse '%s'", tok);
+			bad = true;
+		} else if (end > limit) {
+			snprintf(why, sizeof(why), "ends at %#llx, above %#llx",
+				 end, limit);
+			bad = true;
+		} else if (!pvbt_xen_active()) {
+			snprintf(why, sizeof(why), "not a Xen PV guest");
+			bad = true;
+		} else {
+			cpu = pvbt_xen_dev_view(start, end - start + 1);
+			if (!cpu) {
+				snprintf(why, sizeof(why),
+					 "M2P, p2m and page tables do not agree on consecutive guest frames");
+				bad = true;
+			} else {
+				ret = pvbt_xen_check_range(cpu, start,
+							   end - start + 1,
+							   why, sizeof(why));
+				bad = ret != 0;
+			}
+		}
+		if (bad) {
+			fail++;
+			diag("range %s: %s", tok, why);
+			ktap("not ok %u pool_range_%s", n, tok);
+		} else {
+			ktap("ok %u pool_range_%s", n, tok);
+		}
+	}
+	diag("Totals: pass:%u fail:%u skip:0", n - fail, fail);
+	failed = fail;
+	kfree(list);
+	return 0;
+}
+
 static int __init pvbt_init(void)
 {
 	unsigned int i, pass = 0, fail = 0, skipped = 0;
-	struct t *t = kzalloc(sizeof(*t), GFP_KERNEL);
+	struct t *t;
 
+	if (pool_ranges && *pool_ranges)
+		return check_pool_ranges();
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	ktap("KTAP version 1");

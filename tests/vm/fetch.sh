@@ -16,12 +16,15 @@
 # unpacked into one root ($PVB_CACHE/headers/<release>/) with the Makefile's
 # include pointed at the unpacked -common tree; scripts/kdirs.sh finds them.
 #
-# Usage: tests/vm/fetch.sh [6.1|6.12|xen|headers-6.1|headers-6.12]...
+# Usage: tests/vm/fetch.sh [6.1|6.12|xen|xentools|headers-6.1|headers-6.12]...
 #        (default: 6.1 6.12 xen)
 # Prints one line per item:
 #   kernel <series> <release> <vmlinuz> <modules dir>
 #   xen <multiboot image>
 #   headers <series> <release> <kernel build dir>
+#   xentools <dir>     (Xen 4.17's toolstack, xl and xenstored with their
+#                       Xen libraries, unpacked into one tree for the domU
+#                       lane's dom0 initramfs: tests/vm/mkdom0.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -128,6 +131,37 @@ fetch_headers() {
 	[[ -f $root/usr/src/linux-headers-$rel/include/config/kernel.release ]] ||
 		die "linux-headers-$rel unpacked into $root lacks include/config"
 	echo "headers $series $rel $root/usr/src/linux-headers-$rel"
+
+}
+
+# Debian's packages of the toolstack the domU lane runs in its dom0: xl,
+# xenstored, xenconsoled and the Xen libraries they load.  The C library
+# and the other system libraries come from this (Debian 12) host.
+xentools_pkgs=(xen-utils-4.17 xen-utils-common xenstore-utils libxenmisc4.17
+	libxenstore4 libxenhypfs1 libxencall1 libxenforeignmemory1
+	libxengnttab1 libxenevtchn1 libxentoollog1 libxentoolcore1
+	libxendevicemodel1 libyajl2)
+
+fetch_xentools() {
+	local dir=$cache/xentools debs=() p v stamp
+	# one apt-cache call for every candidate (one each takes seconds)
+	while read -r p v; do
+		debs+=("$(download "$p=$v")")
+	done < <(apt-cache policy "${xentools_pkgs[@]}" |
+		 awk '/^[^ ].*:$/ { sub(":$", ""); p = $0 }
+		      /^ *Candidate:/ { print p, $2 }')
+	((${#debs[@]} == ${#xentools_pkgs[@]})) || die "no candidate for some of ${xentools_pkgs[*]} (apt-get update?)"
+	stamp=$(printf '%s\n' "${debs[@]##*/}")
+	if [[ $(cat "$dir/.stamp" 2>/dev/null) != "$stamp" ]]; then
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		for p in "${debs[@]}"; do
+			dpkg-deb -x "$p" "$dir.tmp"
+		done
+		echo "$stamp" >"$dir.tmp/.stamp"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "xentools $dir"
 }
 
 [[ $# -gt 0 ]] || set -- 6.1 6.12 xen
@@ -136,6 +170,7 @@ for what in "$@"; do
 	6.1|6.12) fetch_kernel "$what" ;;
 	xen) fetch_xen ;;
 	headers-6.1|headers-6.12) fetch_headers "${what#headers-}" ;;
-	*) die "unknown item '$what' (6.1, 6.12, xen, headers-6.1 or headers-6.12)" ;;
+	xentools) fetch_xentools ;;
+	*) die "unknown item '$what' (6.1, 6.12, xen, xentools, headers-6.1 or headers-6.12)" ;;
 	esac
 done

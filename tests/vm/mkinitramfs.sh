@@ -30,6 +30,9 @@ build=${PVB_BUILD:-$top/build}/$rel
 
 # Kernel modules the guest loads itself; their dependencies come along.
 wanted=(nvme e1000e)
+# Xen: the dom0 toolstack's devices (domU lane) and a domU's PCI frontend
+wanted+=(xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-pciback
+	 xen-pcifront)
 
 pvbio=$(build_pvbio)
 pvbbench=$(build_static_tool pvbbench)

@@ -6,7 +6,10 @@
 #
 # Usage: tests/vm/run.sh SERIES MODE SCENARIO[:SCENARIO...]
 #   SERIES    6.1 or 6.12 (Debian 12's two kernel series)
-#   MODE      native or xen
+#   MODE      native, xen, or domu: a Xen dom0 (768 MiB) that starts the
+#             toolstack in its initramfs and runs the scenarios in an
+#             unprivileged PV domU (512 MiB) of the same kernel
+#             (tests/vm/mkdom0.sh, tests/vm/domu-host.sh)
 #   SCENARIO  a file tests/vm/scenarios/SCENARIO.sh
 # Env: PVB_TIMEOUT  seconds for the whole boot (default 900)
 #      PVB_BOOT_TIMEOUT  seconds for the guest to reach /init (default 240)
@@ -18,6 +21,10 @@
 #                   separates the multiboot modules with them)
 #      PVB_IOMMU    translate or pt: QEMU's intel-iommu and intel_iommu=on
 #                   (pt: and iommu=pt, an identity domain); native only
+#      PVB_XEN_ARGS  more Xen command line options (xen and domu modes),
+#                   e.g. memop-max-order=10
+#      PVB_DOMU_PCI  domu mode: these dom0 PCI addresses (BB:DD.F, comma
+#                   separated) go to the domU through xen-pciback
 #      PVB_SRIOV    N: one more NVMe controller, an SR-IOV PF with up to N
 #                   VFs (QEMU's nvme-subsys), with a 64 MiB namespace
 #      PVB_MODULE_KO  the pvbounce.ko the guest gets (mkinitramfs.sh)
@@ -38,16 +45,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
-[[ $# -eq 3 ]] || die "usage: $0 6.1|6.12 native|xen SCENARIO[:SCENARIO...]"
+[[ $# -eq 3 ]] || die "usage: $0 6.1|6.12 native|xen|domu SCENARIO[:SCENARIO...]"
 series=$1 mode=$2 scenarios=${3//,/:}
-case $mode in native|xen) ;; *) die "mode must be native or xen" ;; esac
+case $mode in native|xen|domu) ;; *) die "mode must be native, xen or domu" ;; esac
 for s in ${scenarios//:/ }; do
 	[[ -f $here/scenarios/$s.sh ]] || die "no scenario $s"
 done
 timeout=${PVB_TIMEOUT:-900}
 logdir=${PVB_LOGDIR:-$top/build/vm-logs}
 mkdir -p "$logdir"
-name=$series-$mode${PVB_IOMMU:+-iommu_$PVB_IOMMU}-${scenarios//:/+}
+xtag=${PVB_XEN_ARGS:+-${PVB_XEN_ARGS// /_}}
+name=$series-$mode${PVB_IOMMU:+-iommu_$PVB_IOMMU}${xtag//=/}${PVB_DOMU_PCI:+-pci}-${scenarios//:/+}
 name=${name:0:120}
 log=$logdir/$name.console
 taplog=$logdir/$name.tap
@@ -55,9 +63,10 @@ taplog=$logdir/$name.tap
 # kernel, Xen, initramfs
 read -r _ _ rel vmlinuz _ < <("$here/fetch.sh" "$series" | grep '^kernel ') ||
 	die "cannot fetch the $series kernel"
-[[ $mode == xen ]] && { read -r _ xen < <("$here/fetch.sh" xen) || die "cannot fetch Xen"; }
+[[ $mode != native ]] && { read -r _ xen < <("$here/fetch.sh" xen) || die "cannot fetch Xen"; }
 if [[ -n ${PVB_INITRD_BASE:-} ]]; then
 	[[ -f $PVB_INITRD_BASE ]] || die "PVB_INITRD_BASE: no file $PVB_INITRD_BASE"
+	[[ $mode != domu ]] || die "PVB_INITRD_BASE is not for the domu mode"
 	initrd=$(PVB_NO_KMODS=1 "$here/mkinitramfs.sh" "$rel")
 else
 	initrd=$("$here/mkinitramfs.sh" "$rel")
@@ -73,6 +82,12 @@ trap cleanup EXIT
 if [[ -n ${PVB_INITRD_BASE:-} ]]; then
 	cat "$PVB_INITRD_BASE" "$initrd" >"$tmp/initrd.img"
 	initrd=$tmp/initrd.img
+elif [[ $mode == domu ]]; then
+	# dom0: the ordinary initramfs, then the toolstack and the domU's
+	# kernel and initramfs (the kernel unpacks both archives)
+	dom0=$("$here/mkdom0.sh" "$rel" "$vmlinuz" "$initrd")
+	cat "$initrd" "$dom0" >"$tmp/dom0.cpio.gz"
+	initrd=$tmp/dom0.cpio.gz
 fi
 nvme_count=${PVB_NVME_COUNT:-1}
 [[ $nvme_count =~ ^[1-4]$ ]] || die "PVB_NVME_COUNT must be 1..4"
@@ -89,7 +104,10 @@ done
 # no_timer_check: the early IO-APIC timer check was seen to panic a native
 # boot under TCG on a loaded host ("IO-APIC + timer doesn't work!").
 kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 watchdog_thresh=60 no_timer_check rdinit=/init"
-kargs+=" pvb.mode=$mode pvb.scenario=$scenarios pvb.tap=ttyS1"
+kargs+=" pvb.mode=${mode/domu/domu-host} pvb.scenario=$scenarios pvb.tap=ttyS1"
+# (Xen's multiboot command line takes no commas: + separates the devices)
+[[ -n ${PVB_DOMU_PCI:-} ]] && kargs+=" pvb.domu_pci=${PVB_DOMU_PCI//,/+}"
+[[ -z ${PVB_DOMU_PCI:-} || $mode == domu ]] || die "PVB_DOMU_PCI is for the domu mode"
 [[ -n ${PVB_KARGS_EXTRA:-} ]] && kargs+=" $PVB_KARGS_EXTRA"
 # The vIOMMU comes before every PCI device: QEMU 7.2 takes either order, but
 # a device created before intel-iommu keeps an untranslated DMA address space.
@@ -106,6 +124,13 @@ translate | pt)
 	;;
 *) die "PVB_IOMMU must be translate or pt" ;;
 esac
+# PCI passthrough to the domU: Xen assigns devices only behind an IOMMU,
+# and lets a PV guest have MSIs only with interrupt remapping.
+xen_iommu=
+if [[ -n ${PVB_DOMU_PCI:-} ]]; then
+	iommu=(-device intel-iommu,intremap=on)
+	xen_iommu="iommu=verbose"
+fi
 qemu=(qemu-system-x86_64 -machine q35 -m 2048 -smp 2 "${iommu[@]}"
 	-display none -monitor none -no-reboot
 	-serial "file:$log" -serial "file:$taplog"
@@ -120,8 +145,16 @@ if [[ $mode == native ]]; then
 else
 	# Multiboot: Xen is the kernel, dom0's kernel and initrd are modules.
 	# Without -smap,-smep the PV dom0 crashes under TCG.
-	qemu+=(-cpu max,-smap,-smep -kernel "$xen"
-	       -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M noreboot"
+	dom0_mem=1024M
+	[[ $mode == domu ]] && dom0_mem=768M
+	# A PV domU's busybox (static glibc: AVX2 string functions) was seen
+	# to crash in malloc and on a NULL TLS pointer under TCG: QEMU 7.2's
+	# AVX state apparently does not survive Xen's vCPU switches between
+	# the domains.  Without XSAVE and AVX both use FXSAVE and SSE only.
+	cpu=max,-smap,-smep
+	[[ $mode == domu ]] && cpu+=,-xsave,-avx,-avx2
+	qemu+=(-cpu "$cpu" -kernel "$xen"
+	       -append "console=com1 com1=115200,8n1 dom0_mem=$dom0_mem,max:$dom0_mem noreboot $xen_iommu ${PVB_XEN_ARGS:-}"
 	       -initrd "$vmlinuz console=hvc0 $kargs,$initrd")
 fi
 for ((i = 2; i <= nvme_count; i++)); do

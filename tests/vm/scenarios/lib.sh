@@ -19,6 +19,8 @@ OUT=/tmp/pvb.out		# output of the last command run by run_cmd
 tap_line() {
 	echo "PVBTAP: $*" >/dev/console
 	[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: $*" >"$PVB_TAPDEV"
+	# a domU's console may lose a line: /init replays the results at the end
+	[ -n "$PVB_DOMU" ] && echo "$*" >>/tmp/pvb.tap.all
 	return 0
 }
 
