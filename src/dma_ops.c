@@ -92,16 +92,15 @@ static void report_misuse(struct pvb_device *pd, unsigned int misuse,
 }
 
 /*
- * Map @size bytes at @phys for @dev.  On failure *err says why for callers
- * that must return an errno (map_sg).
+ * The bounced half of map_phys(), out of line: the direct path then builds
+ * no request on the stack (and needs no stack canary).
  */
-static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
-			   phys_addr_t phys, size_t size,
-			   enum dma_data_direction dir, unsigned long attrs,
-			   int *err)
+static noinline dma_addr_t map_bounced(struct pvb_device *pd,
+				       struct device *dev, phys_addr_t phys,
+				       size_t size, enum dma_data_direction dir,
+				       u64 limit, int *err)
 {
 	struct pvb_pool *pool = pd->pool;
-	u64 limit = stream_limit(dev);
 	struct pvb_bounce b = {
 		.orig = phys,
 		.size = size,
@@ -111,18 +110,6 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 	};
 	dma_addr_t bus;
 	int ret;
-
-	stat_inc(pd, maps);
-	stat_max(pd, size);
-
-	if (!pvb_cfg.force && pvb_be_range_ok(phys, size, limit)) {
-		stat_inc(pd, direct_maps);
-		if (to_device(dir))
-			stat_add(pd, bytes_to_device, size);
-		bus = pvb_be_phys_to_bus(phys);
-		trace_pvbounce_map(pd->pdev, phys, bus, size, dir, false);
-		return bus;
-	}
 
 	ret = pvb_pool_map(pool, &b, &bus);
 	if (unlikely(ret && !size)) {
@@ -172,8 +159,35 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 
 err:
 	stat_inc(pd, map_errors);
-	*err = ret == -ENOMEM ? -ENOMEM : -EIO;
+	if (err)
+		*err = ret == -ENOMEM ? -ENOMEM : -EIO;
 	return DMA_MAPPING_ERROR;
+}
+
+/*
+ * Map @size bytes at @phys for @dev.  On failure *@err (when not NULL) says
+ * why, for callers that must return an errno (map_sg).
+ */
+static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
+			   phys_addr_t phys, size_t size,
+			   enum dma_data_direction dir, unsigned long attrs,
+			   int *err)
+{
+	u64 limit = stream_limit(dev);
+	dma_addr_t bus;
+
+	stat_inc(pd, maps);
+	stat_max(pd, size);
+
+	if (!pvb_cfg.force && pvb_be_range_ok(phys, size, limit)) {
+		stat_inc(pd, direct_maps);
+		if (to_device(dir))
+			stat_add(pd, bytes_to_device, size);
+		bus = pvb_be_phys_to_bus(phys);
+		trace_pvbounce_map(pd->pdev, phys, bus, size, dir, false);
+		return bus;
+	}
+	return map_bounced(pd, dev, phys, size, dir, limit, err);
 }
 
 static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
@@ -214,10 +228,8 @@ static dma_addr_t pvb_map_page(struct device *dev, struct page *page,
 			       unsigned long offset, size_t size,
 			       enum dma_data_direction dir, unsigned long attrs)
 {
-	int err;
-
 	return map_phys(pvb_dev_of(dev), dev, page_to_phys(page) + offset,
-			size, dir, attrs, &err);
+			size, dir, attrs, NULL);
 }
 
 static void pvb_unmap_page(struct device *dev, dma_addr_t bus, size_t size,
