@@ -86,6 +86,7 @@ warm_up_keys() {
 	wait
 }
 warm_up_keys
+debug_checks_start
 for s in $(arg scenario | tr ':,' '  '); do
 	if [ ! -f "/scenarios/$s.sh" ]; then
 		tap_not_ok "scenario $s exists"
@@ -102,7 +103,12 @@ for s in $(arg scenario | tr ':,' '  '); do
 	*) tap_not_ok "scenario $s ran to its end (exit status $rc)" ;;
 	esac
 	cleanup_all
+	debug_checks "$s"
 done
+if [ -f "$KMEMLEAK" ]; then
+	sleep 6		# kmemleak reports objects at least 5 s old
+	debug_checks "end of the boot"
+fi
 tap_plan
 tap_line "# pvb-done"
 sync

@@ -6,7 +6,12 @@
 # QEMUs run at once.  First a harness self-test: a guest that panics must be
 # reported as failed.
 #
-# Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native"),
+# PVB_KERNELS=6.12-debug runs the groups on the debug kernel of tests/vm/debug/
+# (`make check-debug`: every group).  Group `debug` is the lane's core subset
+# on that kernel whatever PVB_KERNELS says (`PVB_GROUPS=debug`: the part CI
+# can afford next to the rest).
+#
+# Env: PVB_KERNELS (default "6.1 6.12"; also 6.12-debug), PVB_MODES (default "xen native"),
 #      PVB_RACES (iterations of the races scenario, default 200),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
@@ -20,8 +25,12 @@ declare -A groups=(
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:net
 	[iommu]=iommu
 	[races]=races
+	[debug]=kmod:nvme_force:lifecycle:memory
 )
+# (debug is not in the default order: it needs the debug kernel built)
 group_order=(life io races iommu)
+# groups on a kernel of their own
+declare -A group_kernels=([debug]=6.12-debug)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 declare -A group_env=([races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=${PVB_RACES:-200} pvb.timeout=1500'")
@@ -32,19 +41,37 @@ kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-xen native})
 sel=(${PVB_GROUPS:-${group_order[*]}})
 
-# The module, built for both kernels if missing or older than its sources.
-stale=0
-for k in ${kernels[@]}; do
-	rel=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers: install $(image_meta "$k" | sed 's/image/headers/')"
-	ko=${PVB_BUILD:-$top/build}/${rel##*/linux-headers-}/pvbounce.ko
+# every kernel booted: PVB_KERNELS and the groups' own
+all_kernels=("${kernels[@]}")
+for g in "${sel[@]}"; do
+	k=${group_kernels[$g]:-}
+	[[ -n $k && " ${all_kernels[*]} " != *" $k "* ]] && all_kernels+=("$k")
+done
+
+# The module, built for each kernel if missing or older than its sources.
+stale=0 stale_debug=0
+for k in "${all_kernels[@]}"; do
+	if [[ $k == 6.12-debug ]]; then
+		# builds the kernel itself when missing (an hour on 2 cores)
+		read -r _ _ rel _ < <("$here/debug/build-kernel.sh") || die "cannot build the debug kernel"
+	else
+		rel=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers: install $(image_meta "$k" | sed 's/image/headers/')"
+		rel=${rel##*/linux-headers-}
+	fi
+	ko=${PVB_BUILD:-$top/build}/$rel/pvbounce.ko
 	if [[ ! -f $ko ]] || [[ -n $(find "$top/src" "$top/include" "$top/Kbuild" "$top/tests/kmod" -newer "$ko" -type f 2>/dev/null | head -n 1) ]]; then
-		stale=1
+		if [[ $k == 6.12-debug ]]; then stale_debug=1; else stale=1; fi
 	fi
 done
 ((stale == 0)) || make -C "$top" --no-print-directory build-all
+((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug
 
 # Fetch once, before parallel runs share the cache.
-"$here/fetch.sh" "${kernels[@]}" xen >/dev/null
+fetch=()
+for k in "${all_kernels[@]}"; do
+	[[ $k == 6.12-debug ]] || fetch+=("$k")
+done
+"$here/fetch.sh" "${fetch[@]}" xen >/dev/null
 
 tdir=$(mktemp -d)
 trap 'rm -rf "$tdir"' EXIT
@@ -60,9 +87,11 @@ grep -q '^ok 1 - before the crash' <<<"\$out" && echo "ok 2 - results before the
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
 EOF
 for g in "${sel[@]}"; do
-	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]})"
+	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]} debug)"
+	gkernels=("${kernels[@]}")
+	[[ -n ${group_kernels[$g]:-} ]] && gkernels=(${group_kernels[$g]})
 	for m in "${modes[@]}"; do
-		for k in "${kernels[@]}"; do
+		for k in "${gkernels[@]}"; do
 			if [[ -n ${group_iommu[$g]:-} ]]; then
 				[[ $m == native ]] || continue
 				for i in ${group_iommu[$g]}; do
