@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:memory:xen_exchange:kmod
+	[life]=bad_params:lifecycle:memory:xen_exchange:kmod:misuse
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:net
 	[iommu]=iommu
 	[races]=races

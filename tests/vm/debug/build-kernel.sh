@@ -71,6 +71,16 @@ if [[ ! -f $kbase/src-$pkgver/.done ]]; then
 	touch "$kbase/src-$pkgver/.done"
 fi
 
+# A fragment changed since a build of the same source: start from that
+# build's tree, kbuild then recompiles only what the changed options touch.
+if [[ ! -d $obj ]]; then
+	for d in $(ls -td "$kbase/$pkgver"-* 2>/dev/null); do
+		[[ -f $d/done && -d $d/build ]] || continue
+		echo "== seeding $obj from $d/build" >&2
+		cp -a "$d/build" "$obj.tmp" && mv "$obj.tmp" "$obj"
+		break
+	done
+fi
 mkdir -p "$obj"
 mk=(nice -n "${PVB_DEBUG_NICE:-10}" make -C "$src" O="$obj" -j"${PVB_DEBUG_JOBS:-2}")
 echo "== configuring $key" >&2
