@@ -122,8 +122,10 @@ static void misuse_moved(const char *name, s64 before, int want)
 
 	if (!poison)
 		want = 0;
-	result(!ret && now - before == want, name,
-	       "misuse went %lld -> %lld (read %d), want +%d", before, now, ret, want);
+	/* poison=0: the same names, their results inverted to "not counted" */
+	result(!ret && now - before == want, poison ? name : "(poison=0: nothing counted)",
+	       "misuse went %lld -> %lld (read %d), want +%d: %s", before, now, ret,
+	       want, name);
 }
 
 static noinline void misuse_to_unsynced(void)
