@@ -119,13 +119,14 @@ static void misuse_moved(const char *name, s64 before, int want)
 {
 	s64 now = -1;
 	int ret = read_misuse(&now);
+	char label[160];
 
 	if (!poison)
 		want = 0;
-	/* poison=0: the same names, their results inverted to "not counted" */
-	result(!ret && now - before == want, poison ? name : "(poison=0: nothing counted)",
-	       "misuse went %lld -> %lld (read %d), want +%d: %s", before, now, ret,
-	       want, name);
+	/* poison=0: nothing is counted, whatever the name says */
+	snprintf(label, sizeof(label), "%s%s", poison ? "" : "poison=0, so not counted: ", name);
+	result(!ret && now - before == want, label,
+	       "misuse went %lld -> %lld (read %d), want +%d", before, now, ret, want);
 }
 
 static noinline void misuse_to_unsynced(void)
