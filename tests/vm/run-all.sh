@@ -78,13 +78,19 @@ trap 'rm -rf "$tdir"' EXIT
 tests=()
 cat >"$tdir/00-harness-selftest.t" <<EOF
 #!/bin/bash
-# a guest that panics mid-scenario must fail run.sh with the panic reported
-out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_crash 2>/dev/null)
+# a guest that panics mid-scenario must fail run.sh with the panic reported;
+# the checkers' reports before it (selftest_reports) are named too
+out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_reports:selftest_crash 2>/dev/null)
 rc=\$?
-echo "1..3"
+echo "1..7"
 [ \$rc -ne 0 ] && echo "ok 1 - run.sh fails when the guest panics" || echo "not ok 1 - run.sh fails when the guest panics"
-grep -q '^ok 1 - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
+grep -q '^ok 2 - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
+n=4
+for r in 'suspected memory leaks' 'DMA-API: debugging out of memory' 'ODEBUG: free active' 'INFO: trying to register non-static key'; do
+	grep -q "^#  .*\$r" <<<"\$out" && echo "ok \$n - a report '\$r' is named" || echo "not ok \$n - a report '\$r' is named"
+	n=\$((n + 1))
+done
 EOF
 for g in "${sel[@]}"; do
 	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]} debug)"
