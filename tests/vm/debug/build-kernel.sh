@@ -39,9 +39,6 @@ kd=$kbase/$key
 src=$kbase/src-$pkgver/linux-source-6.12
 obj=$kd/build
 
-release() {
-	make -s -C "$src" O="$obj" kernelrelease 2>/dev/null
-}
 print() {
 	local rel
 	rel=$(cat "$kd/release")
@@ -96,13 +93,14 @@ if [[ -n $missing ]]; then
 	echo "$missing" >&2
 	die "the options above of $frag did not take"
 fi
-rel=$(release)
-echo "== building $rel in $obj (log $kd/build.log, nice ${PVB_DEBUG_NICE:-10}, -j${PVB_DEBUG_JOBS:-2})" >&2
+echo "== building $key in $obj (log $kd/build.log, nice ${PVB_DEBUG_NICE:-10}, -j${PVB_DEBUG_JOBS:-2})" >&2
 if ! /usr/bin/time -v -o "$kd/time.txt" "${mk[@]}" bzImage modules >"$kd/build.log" 2>&1; then
 	tail -n 40 "$kd/build.log" >&2
 	die "the debug kernel build failed (log $kd/build.log)"
 fi
 grep -E 'Elapsed|User time|System time|Maximum resident' "$kd/time.txt" >&2
+# known only now: CONFIG_LOCALVERSION is in it
+rel=$(cat "$obj/include/config/kernel.release")
 root=$(kernel_root "$rel")
 rm -rf "$root"
 mkdir -p "$root/boot"
