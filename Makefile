@@ -8,6 +8,9 @@
 #   make bench-unit           slot allocator micro-benchmark (not a test)
 #   make vm-check             QEMU scenarios, native and Xen PV dom0, both kernels
 #   make check                everything above but the benchmark: the test command
+#   make build-debug          the debug kernel (tests/vm/debug/: KASAN, lockdep, kmemleak,
+#                             DMA-API debug...; cached, an hour on 2 cores) and the modules for it
+#   make check-debug          every QEMU scenario on the debug kernel, native and Xen PV dom0
 #   make bench-vm             pvbounce vs the kernel's swiotlb(-xen) throughput in QEMU (not a test)
 #   make bench                DMA API map/unmap, sg, sync timings: pvbounce vs swiotlb(-xen),
 #                             dma-direct and memcpy in QEMU; tables into README.md (not a test)
@@ -44,7 +47,7 @@ override DKMS_FLAGS += $(if $(filter-out /usr/src,$(DKMS_SOURCE_TREE)),--sourcet
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
 .PHONY: all module clean build-all sparse unit bench-unit bench-vm bench kmod vm-check check demo \
-	install uninstall dkms-install dkms-remove
+	install uninstall dkms-install dkms-remove build-debug check-debug
 
 all: module
 
@@ -86,6 +89,15 @@ bench:
 	tests/vm/mapbench.sh
 
 check: sparse unit vm-check
+
+# The debug kernel is built (once per source version and config) into the
+# cache; the modules into $(PVB_BUILD)/<its release>/ like the others.
+build-debug:
+	@set -e; k=$$(tests/vm/debug/build-kernel.sh); set -- $$k; \
+	scripts/build-one.sh "$$6" "$(PVB_BUILD)/$$3" "$(EXTRA)"
+
+check-debug: build-debug
+	PVB_KERNELS=6.12-debug tests/vm/run-all.sh
 
 demo:
 	tests/vm/demo.sh

@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/stacktrace.h>
 #include <pvbounce/device.h>
 #include <pvbounce/log.h>
 #include <pvbounce/pvbounce.h>
@@ -70,9 +71,36 @@ static u64 stream_limit(struct device *dev)
 	return min_not_zero(mask, dev->bus_dma_limit);
 }
 
+/*
+ * The driver behind a misuse: the first two return addresses outside
+ * pvbounce are the DMA API's entry (dma_unmap_page_attrs(), ...) and its
+ * caller.  Only on the report path.
+ */
+static void misuse_caller(unsigned long *api, unsigned long *caller)
+{
+	unsigned long entries[16];
+	unsigned int n, i;
+
+	*api = 0;
+	*caller = 0;
+	n = stack_trace_save(entries, ARRAY_SIZE(entries), 0);
+	for (i = 0; i < n; i++) {
+		if (within_module(entries[i], THIS_MODULE))
+			continue;
+		if (!*api) {
+			*api = entries[i];
+			continue;
+		}
+		*caller = entries[i];
+		return;
+	}
+}
+
 static void report_misuse(struct pvb_device *pd, unsigned int misuse,
 			  const char *op, dma_addr_t bus, size_t size)
 {
+	unsigned long api, caller;
+
 	if (!misuse)
 		return;
 	stat_inc(pd, misuse);
@@ -81,14 +109,17 @@ static void report_misuse(struct pvb_device *pd, unsigned int misuse,
 	    !(misuse & (PVB_MISUSE_CLAMPED | PVB_MISUSE_UNKNOWN |
 			PVB_MISUSE_NOT_START)))
 		return;
+	misuse_caller(&api, &caller);
 	pvb_dev_err_ratelimited(pd->pdev,
-				"DMA-API misuse: %s of %zu bytes at %pad:%s%s%s%s%s\n",
-				op, size, &bus,
+				"DMA-API misuse: %s of %zu bytes at %pad by %pS (via %pS):%s%s%s%s%s%s%s\n",
+				op, size, &bus, (void *)caller, (void *)api,
 				misuse & PVB_MISUSE_UNKNOWN ? " not in any live mapping" : "",
 				misuse & PVB_MISUSE_NOT_START ? " not the start of its mapping" : "",
 				misuse & PVB_MISUSE_SIZE ? " size differs from the map" : "",
 				misuse & PVB_MISUSE_DIR ? " direction differs from the map" : "",
-				misuse & PVB_MISUSE_CLAMPED ? " runs past the mapping (clamped)" : "");
+				misuse & PVB_MISUSE_CLAMPED ? " runs past the mapping (clamped)" : "",
+				misuse & PVB_MISUSE_CPU_WROTE_TO ? " the CPU changed a DMA_TO_DEVICE buffer after map without sync_for_device (the device saw older data)" : "",
+				misuse & PVB_MISUSE_CPU_WROTE_FROM ? " the CPU wrote a DMA_FROM_DEVICE buffer the device owned (before sync_for_cpu or unmap; the write is lost)" : "");
 }
 
 /*

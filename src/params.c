@@ -177,7 +177,7 @@ MODULE_PARM_DESC(rebind,
 		 "unbind and rebind the driver of an already bound matching device at load and unload (default: 0)");
 module_param(poison, bool, 0444);
 MODULE_PARM_DESC(poison,
-		 "debug: poison freed slots and report DMA-API misuse (default: 0)");
+		 "debug: poison freed slots and DMA_FROM_DEVICE buffers until synced, report DMA-API misuse including CPU writes to buffers the device owns (default: 0)");
 
 /**
  * pvb_params_validate() - turn the parameters into pvb_cfg.

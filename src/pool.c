@@ -367,7 +367,34 @@ int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 		return ret;
 	p->dir[m.index] = b->dir;
 	memcpy(m.cpu, phys_to_virt(b->orig), b->size);
+	if (unlikely(p->poison) && b->dir == DMA_FROM_DEVICE)
+		memset(phys_to_virt(b->orig), PVB_POISON_BYTE, b->size);
 	*bus = m.bus;
+	return 0;
+}
+
+/*
+ * Poison mode: did the CPU write [off, off + len) of @m's buffer while the
+ * device owned it?  A DMA_TO_DEVICE buffer must still equal its bounce copy
+ * (made at map or by the last sync_for_device).  A DMA_FROM_DEVICE buffer
+ * was filled with PVB_POISON_BYTE at map (and sync_for_device); each byte
+ * must still be the pattern, or the bounce copy's byte where sync_for_cpu
+ * brought it back.  Bidirectional buffers are not checked.
+ */
+static unsigned int cpu_wrote(const struct pvb_mapping *m,
+			      enum dma_data_direction dir, size_t off,
+			      size_t len)
+{
+	const u8 *orig = phys_to_virt(m->orig + off), *copy = m->cpu + off;
+	size_t i;
+
+	if (dir == DMA_TO_DEVICE)
+		return memcmp(orig, copy, len) ? PVB_MISUSE_CPU_WROTE_TO : 0;
+	if (dir != DMA_FROM_DEVICE)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (orig[i] != PVB_POISON_BYTE && orig[i] != copy[i])
+			return PVB_MISUSE_CPU_WROTE_FROM;
 	return 0;
 }
 
@@ -409,12 +436,33 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	if (dir != p->dir[m.index])
 		misuse |= PVB_MISUSE_DIR;
 	misuse |= clamp_to(&m, bus, &size);
+	if (p->poison)
+		misuse |= cpu_wrote(&m, p->dir[m.index], 0, size);
 	if (copy && dir_from_device(p->dir[m.index]))
 		memcpy(phys_to_virt(m.orig), m.cpu, size);
 	if (p->poison)
 		memset(m.cpu, PVB_POISON_BYTE, m.size);
 	pvb_slots_free_mapping(&p->slots, &m);
 	return misuse;
+}
+
+/*
+ * Poison mode, a sync of [off, off + len) of @m: sync_for_cpu ends the
+ * device's ownership, so check the CPU left the buffer alone until now;
+ * sync_for_device of a DMA_FROM_DEVICE buffer gives the range back to the
+ * device, so poison it again (a CPU read before the next sync_for_cpu or
+ * unmap sees the pattern; the bounce copy keeps the data).
+ */
+static unsigned int poison_sync(struct pvb_pool *p, const struct pvb_mapping *m,
+				size_t off, size_t len, bool for_cpu)
+{
+	enum dma_data_direction mdir = p->dir[m->index];
+
+	if (for_cpu)
+		return cpu_wrote(m, mdir, off, len);
+	if (mdir == DMA_FROM_DEVICE)
+		memset(phys_to_virt(m->orig + off), PVB_POISON_BYTE, len);
+	return 0;
 }
 
 /**
@@ -454,6 +502,8 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	if (dir != p->dir[m.index])
 		misuse |= PVB_MISUSE_DIR;
 	off = bus - m.bus;
+	if (unlikely(p->poison))
+		misuse |= poison_sync(p, &m, off, size, for_cpu);
 	if (for_cpu && dir_from_device(dir)) {
 		memcpy(phys_to_virt(m.orig + off), m.cpu + off, size);
 		*copied = size;

@@ -32,7 +32,10 @@ struct pvb_grow;
  * @slots: the slot allocator over the chunks.
  * @dir: DMA direction of each live mapping, indexed by its head slot;
  *	DMA_NONE marks coherent memory carved out of the pool.
- * @poison: fill freed slots with PVB_POISON_BYTE.
+ * @poison: debug mode: fill freed slots with PVB_POISON_BYTE; fill a
+ *	DMA_FROM_DEVICE buffer with it while the device owns the buffer (a
+ *	CPU read before sync_for_cpu sees the pattern); report CPU writes
+ *	to a buffer the device owns (PVB_MISUSE_CPU_WROTE_*).
  * @target: bytes asked for (pool_mb or @size): a growable pool that got
  *	less at creation grows towards it, and never shrinks below it.
  * @resize_lock: held while @chunks and @nchunks change (growth, shrink) and
@@ -78,6 +81,12 @@ struct pvb_pool {
 #define PVB_MISUSE_SIZE		BIT(2)	/* unmap size differs from map size */
 #define PVB_MISUSE_DIR		BIT(3)	/* direction differs from map's */
 #define PVB_MISUSE_CLAMPED	BIT(4)	/* range ran past the mapping; clamped */
+/* poison only: the CPU wrote a DMA_TO_DEVICE buffer after map (or the last
+ * sync_for_device) without a sync_for_device: the device saw older data */
+#define PVB_MISUSE_CPU_WROTE_TO		BIT(5)
+/* poison only: the CPU wrote a DMA_FROM_DEVICE buffer while the device
+ * owned it (before sync_for_cpu or unmap): the write is lost */
+#define PVB_MISUSE_CPU_WROTE_FROM	BIT(6)
 
 /**
  * struct pvb_bounce - a request to bounce a buffer through a pool.

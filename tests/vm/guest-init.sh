@@ -96,6 +96,7 @@ warm_up_keys() {
 	wait
 }
 warm_up_keys
+debug_checks_start
 if [ "$PVB_MODE" = domu-host ]; then
 	. /lib/pvb/domu-host.sh
 	set --
@@ -118,6 +119,7 @@ for s in "$@"; do
 	*) tap_not_ok "scenario $s ran to its end (exit status $rc)" ;;
 	esac
 	cleanup_all
+	debug_checks "$s"
 done
 if [ -n "$PVB_DOMU" ]; then
 	dmesg >/tmp/dmesg.all
@@ -127,6 +129,10 @@ if [ -n "$PVB_DOMU" ]; then
 	else
 		tap_ok "domU kernel log has no panic, bug, warning, oops, sanitizer report or segfault"
 	fi
+fi
+if [ -f "$KMEMLEAK" ]; then
+	sleep 6		# kmemleak reports objects at least 5 s old
+	debug_checks "end of the boot"
 fi
 tap_plan
 if [ -n "$PVB_DOMU" ]; then

@@ -6,7 +6,12 @@
 # QEMUs run at once.  First a harness self-test: a guest that panics must be
 # reported as failed.
 #
-# Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "xen native";
+# PVB_KERNELS=6.12-debug runs the groups on the debug kernel of tests/vm/debug/
+# (`make check-debug`: every group).  Group `debug` is the lane's core subset
+# on that kernel whatever PVB_KERNELS says (`PVB_GROUPS=debug`: the part CI
+# can afford next to the rest).
+#
+# Env: PVB_KERNELS (default "6.1 6.12"; also 6.12-debug), PVB_MODES (default "xen native";
 #      the domu group runs when 6.12 and xen are in them),
 #      PVB_RACES (iterations of the races scenario, default 200),
 #      PVB_HOTPLUG_CYCLES (unplug/re-plug cycles of the hotplug scenario,
@@ -23,18 +28,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod
+	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod:misuse
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
 	[races]=races
 	[stress]=hotplug:fio_stress
 	[domu]=domu
 	[domu_pci]=domu:domu_pci:kmod
+	[debug]=kmod:nvme_force:lifecycle:memory
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
-# when asked: PVB_GROUPS=domu_pci
+# when asked: PVB_GROUPS=domu_pci; debug (the debug kernel's core subset)
+# too, as it needs the debug kernel built
 group_order=(io races ship domu life stress iommu)
+# groups on a kernel of their own
+declare -A group_kernels=([debug]=6.12-debug)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 # (stress: a third NVMe behind a PCIe root port, unplugged and plugged
@@ -56,34 +65,58 @@ kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-xen native})
 sel=(${PVB_GROUPS:-${group_order[*]}})
 
-# The module, built for both kernels if missing or older than its sources.
-stale=0
-for k in ${kernels[@]}; do
-	rel=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers: install $(image_meta "$k" | sed 's/image/headers/')"
-	ko=${PVB_BUILD:-$top/build}/${rel##*/linux-headers-}/pvbounce.ko
+# every kernel booted: PVB_KERNELS and the groups' own
+all_kernels=("${kernels[@]}")
+for g in "${sel[@]}"; do
+	k=${group_kernels[$g]:-}
+	[[ -n $k && " ${all_kernels[*]} " != *" $k "* ]] && all_kernels+=("$k")
+done
+
+# The module, built for each kernel if missing or older than its sources.
+stale=0 stale_debug=0
+for k in "${all_kernels[@]}"; do
+	if [[ $k == 6.12-debug ]]; then
+		# builds the kernel itself when missing (an hour on 2 cores)
+		read -r _ _ rel _ < <("$here/debug/build-kernel.sh") || die "cannot build the debug kernel"
+	else
+		rel=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers: install $(image_meta "$k" | sed 's/image/headers/')"
+		rel=${rel##*/linux-headers-}
+	fi
+	ko=${PVB_BUILD:-$top/build}/$rel/pvbounce.ko
 	if [[ ! -f $ko ]] || [[ -n $(find "$top/src" "$top/include" "$top/Kbuild" "$top/tests/kmod" -newer "$ko" -type f 2>/dev/null | head -n 1) ]]; then
-		stale=1
+		if [[ $k == 6.12-debug ]]; then stale_debug=1; else stale=1; fi
 	fi
 done
 ((stale == 0)) || make -C "$top" --no-print-directory build-all
+((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug
 
 # Fetch once, before parallel runs share the cache.
 xt=
 [[ " ${sel[*]} " == *" domu"* ]] && xt=xentools
-"$here/fetch.sh" "${kernels[@]}" xen $xt >/dev/null
+fetch=()
+for k in "${all_kernels[@]}"; do
+	[[ $k == 6.12-debug ]] || fetch+=("$k")
+done
+"$here/fetch.sh" "${fetch[@]}" xen $xt >/dev/null
 
 tdir=$(mktemp -d)
 trap 'rm -rf "$tdir"' EXIT
 tests=()
 cat >"$tdir/00-harness-selftest.t" <<EOF
 #!/bin/bash
-# a guest that panics mid-scenario must fail run.sh with the panic reported
-out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_crash 2>/dev/null)
+# a guest that panics mid-scenario must fail run.sh with the panic reported;
+# the checkers' reports before it (selftest_reports) are named too
+out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_reports:selftest_crash 2>/dev/null)
 rc=\$?
-echo "1..3"
+echo "1..7"
 [ \$rc -ne 0 ] && echo "ok 1 - run.sh fails when the guest panics" || echo "not ok 1 - run.sh fails when the guest panics"
-grep -q '^ok 1 - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
+grep -q '^ok 2 - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
+n=4
+for r in 'suspected memory leaks' 'DMA-API: debugging out of memory' 'ODEBUG: free active' 'INFO: trying to register non-static key'; do
+	grep -q "^#  .*\$r" <<<"\$out" && echo "ok \$n - a report '\$r' is named" || echo "not ok \$n - a report '\$r' is named"
+	n=\$((n + 1))
+done
 EOF
 for g in "${sel[@]}"; do
 	if [[ $g == ship ]]; then
@@ -98,9 +131,11 @@ for g in "${sel[@]}"; do
 		tests+=("$tdir/ship-install.t" "$tdir/ship-demo.t")
 		continue
 	fi
-	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]})"
+	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]} domu_pci debug)"
+	gkernels=("${kernels[@]}")
+	[[ -n ${group_kernels[$g]:-} ]] && gkernels=(${group_kernels[$g]})
 	for m in "${modes[@]}"; do
-		for k in "${kernels[@]}"; do
+		for k in "${gkernels[@]}"; do
 			if [[ -n ${group_domu[$g]:-} ]]; then
 				# once, whatever PVB_MODES says (with xen in it)
 				[[ $k == 6.12 && $m == xen ]] || continue

@@ -5,7 +5,10 @@
 # and print their results as TAP for prove.
 #
 # Usage: tests/vm/run.sh SERIES MODE SCENARIO[:SCENARIO...]
-#   SERIES    6.1 or 6.12 (Debian 12's two kernel series)
+#   SERIES    6.1 or 6.12 (Debian 12's two kernel series), or 6.12-debug:
+#             the debug kernel of tests/vm/debug/ (KASAN, lockdep, kmemleak,
+#             DMA-API debug, ...; built on first use, an hour on 2 cores),
+#             with longer default timeouts (under TCG it is 3-5x slower)
 #   MODE      native, xen, or domu: a Xen dom0 (768 MiB) that starts the
 #             toolstack in its initramfs and runs the scenarios in an
 #             unprivileged PV domU (512 MiB) of the same kernel
@@ -39,8 +42,10 @@
 #                   device_del / device_add, ACPI hotplug on q35)
 #
 # The run fails (a "not ok" line) on a missing plan or done marker, on a
-# timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN or UBSAN report
-# in the console; the guest boots with panic_on_warn=1 oops=panic.
+# timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN, KFENCE, UBSAN,
+# lockdep, kmemleak, DMA-API debug or ODEBUG report in the console, the
+# report's first lines going into the TAP output; the guest boots with
+# panic_on_warn=1 oops=panic.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -51,7 +56,9 @@ case $mode in native|xen|domu) ;; *) die "mode must be native, xen or domu" ;; e
 for s in ${scenarios//:/ }; do
 	[[ -f $here/scenarios/$s.sh ]] || die "no scenario $s"
 done
-timeout=${PVB_TIMEOUT:-900}
+debug=0
+[[ $series == 6.12-debug ]] && debug=1
+timeout=${PVB_TIMEOUT:-$((debug ? 3600 : 900))}
 logdir=${PVB_LOGDIR:-$top/build/vm-logs}
 mkdir -p "$logdir"
 xtag=${PVB_XEN_ARGS:+-${PVB_XEN_ARGS// /_}}
@@ -61,8 +68,13 @@ log=$logdir/$name.console
 taplog=$logdir/$name.tap
 
 # kernel, Xen, initramfs
-read -r _ _ rel vmlinuz _ < <("$here/fetch.sh" "$series" | grep '^kernel ') ||
-	die "cannot fetch the $series kernel"
+if ((debug)); then
+	read -r _ _ rel vmlinuz _ < <("$here/debug/build-kernel.sh") ||
+		die "cannot build the debug kernel"
+else
+	read -r _ _ rel vmlinuz _ < <("$here/fetch.sh" "$series" | grep '^kernel ') ||
+		die "cannot fetch the $series kernel"
+fi
 [[ $mode != native ]] && { read -r _ xen < <("$here/fetch.sh" xen) || die "cannot fetch Xen"; }
 if [[ -n ${PVB_INITRD_BASE:-} ]]; then
 	[[ -f $PVB_INITRD_BASE ]] || die "PVB_INITRD_BASE: no file $PVB_INITRD_BASE"
@@ -108,6 +120,8 @@ kargs+=" pvb.mode=${mode/domu/domu-host} pvb.scenario=$scenarios pvb.tap=ttyS1"
 # (Xen's multiboot command line takes no commas: + separates the devices)
 [[ -n ${PVB_DOMU_PCI:-} ]] && kargs+=" pvb.domu_pci=${PVB_DOMU_PCI//,/+}"
 [[ -z ${PVB_DOMU_PCI:-} || $mode == domu ]] || die "PVB_DOMU_PCI is for the domu mode"
+# the debug kernel: a scenario may take 3-5 times as long
+((debug)) && kargs+=" pvb.timeout=2400"
 [[ -n ${PVB_KARGS_EXTRA:-} ]] && kargs+=" $PVB_KARGS_EXTRA"
 # The vIOMMU comes before every PCI device: QEMU 7.2 takes either order, but
 # a device created before intel-iommu keeps an untranslated DMA address space.
@@ -254,7 +268,7 @@ boot() {
 # A boot that never reaches /init (seen rarely with Xen under TCG on a busy
 # host: dom0 stops early in its boot, before any module is loaded) is
 # retried once, and said so.
-boot_timeout=${PVB_BOOT_TIMEOUT:-240}
+boot_timeout=${PVB_BOOT_TIMEOUT:-$((debug ? 900 : 240))}
 boot
 if ((stalled)); then
 	mv "$log" "$log.stalled"
@@ -296,12 +310,24 @@ elif ((timed_out)); then
 else
 	emit ok "boot finished within $timeout s ($elapsed s)"
 fi
-bad=$(grep -anE 'Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|general protection fault|Call Trace:|\(XEN\) .*(FATAL|Panic)' "$log" | head -n 5 || true)
+# the checkers' reports: KASAN and KFENCE ("BUG: KFENCE:"), lockdep
+# ("WARNING: possible circular locking ...", "INFO: ..."), "BUG: sleeping
+# function called from invalid context", kmemleak's "new suspected memory
+# leaks", DMA-API debug, debugobjects ("ODEBUG: ...")
+bad_re='Kernel panic|BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|general protection fault|Call Trace:|\(XEN\) .*(FATAL|Panic)'
+# (DMA-API debug's errors are WARNINGs; its own shortage only a line)
+bad_re+='|INFO: (possible|inconsistent|suspicious|trying|lockdep|rcu|task .* blocked)|suspected memory leak|kmemleak: .*(disabled|[Ff]ail)'
+bad_re+='|DMA-API: .*(out of memory|disabling|exceeded)|ODEBUG: |list_(add|del) corruption'
+bad=$(grep -anE "$bad_re" "$log" | head -n 5 || true)
 if [[ -z $bad ]]; then
-	emit ok "console free of panic, BUG, WARNING, Oops, KASAN and UBSAN"
+	emit ok "console free of panic, BUG, WARNING, Oops, KASAN, UBSAN, lockdep, kmemleak and DMA-API reports"
 else
-	emit "not ok" "console free of panic, BUG, WARNING, Oops, KASAN and UBSAN"
+	emit "not ok" "console free of panic, BUG, WARNING, Oops, KASAN, UBSAN, lockdep, kmemleak and DMA-API reports"
 	while IFS= read -r l; do echo "#   $l"; done <<<"$bad"
+	# the first report itself, as the kernel printed it
+	first=$(grep -anE "$bad_re" "$log" | head -n 1 | cut -d: -f1)
+	echo "#   ---- the first report (console lines $((first > 3 ? first - 3 : 1))..$((first + 56))):"
+	sed -n "$((first > 3 ? first - 3 : 1)),$((first + 56))p" "$log" | tr -d '\r' | sed 's/^/#   /'
 fi
 echo "1..$n"
 if ((failed)); then

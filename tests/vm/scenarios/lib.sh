@@ -9,6 +9,7 @@ PVB_TAPN=/tmp/pvb.tapn
 PVB_KO=/lib/pvb/pvbounce.ko
 PVB_TEST_KO=/lib/pvb/pvbounce_test.ko
 PVB_HOLD_KO=/lib/pvb/pvbounce_hold.ko	# holds a pool full (tests/kmod/hold.c)
+PVB_MISUSE_KO=/lib/pvb/pvbounce_misuse.ko	# DMA-API mistakes on purpose (tests/kmod/misuse.c)
 PVB_DBG=/sys/kernel/debug/pvbounce
 PVB_PARAMS=/sys/module/pvbounce/parameters
 PCI=/sys/bus/pci/devices
@@ -419,6 +420,67 @@ cleanup_all() {
 	modprobe -r nvme e1000e 2>/dev/null
 	if pvb_loaded; then
 		diag "cleanup: pvbounce still loaded"
+	fi
+	return 0
+}
+
+# ---- the debug kernel's checkers (make check-debug, tests/vm/debug/) ----------
+# On a kernel without them (Debian's) these add nothing.  guest-init.sh calls
+# debug_checks_start before the first scenario and debug_checks after each.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+DMA_API=/sys/kernel/debug/dma-api
+DMA_API_ERRORS=0
+
+# kmemleak_scan: two scans (an object is reported once its contents stayed
+# the same over a scan), the suspects into /tmp/kmemleak.out; 1 if kmemleak
+# cannot be read (it turned itself off)
+kmemleak_scan() {
+	echo scan >"$KMEMLEAK" 2>/dev/null && echo scan >"$KMEMLEAK" 2>/dev/null &&
+		cat "$KMEMLEAK" >/tmp/kmemleak.out 2>/dev/null
+}
+
+# debug_checks_start: the boot's own leak suspects are the kernel's, not
+# ours: listed as a diagnostic and cleared
+debug_checks_start() {
+	if [ -f "$KMEMLEAK" ]; then
+		if kmemleak_scan; then
+			n=$(grep -c '^unreferenced object' /tmp/kmemleak.out)
+			[ "$n" -gt 0 ] && diag "kmemleak: $n suspects left by the boot, before any scenario (cleared, not ours)"
+			echo clear >"$KMEMLEAK"
+		else
+			tap_not_ok "kmemleak is on at boot"
+		fi
+	fi
+	[ -f "$DMA_API/error_count" ] && DMA_API_ERRORS=$(cat "$DMA_API/error_count")
+	return 0
+}
+
+# debug_checks NAME: after a scenario: lockdep still on, no new DMA-API debug
+# error, no new kmemleak suspect (each with its report in the TAP output)
+debug_checks() {
+	if [ -f /proc/lockdep_stats ]; then
+		expect_eq "$1: lockdep still on (no lockdep report turned it off)" \
+			"$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats)" 1
+	fi
+	if [ -f "$DMA_API/error_count" ]; then
+		e=$(cat "$DMA_API/error_count")
+		if ! expect_eq "$1: DMA-API debug found no error" "$e" "$DMA_API_ERRORS"; then
+			dmesg | grep -A12 'DMA-API' >/tmp/dma-api.out
+			diag_file /tmp/dma-api.out 40
+		fi
+		DMA_API_ERRORS=$e
+		expect_eq "$1: DMA-API debug still on" "$(cat "$DMA_API/disabled")" N
+	fi
+	if [ -f "$KMEMLEAK" ]; then
+		if ! kmemleak_scan; then
+			tap_not_ok "$1: kmemleak still on"
+		elif grep -q '^unreferenced object' /tmp/kmemleak.out; then
+			tap_not_ok "$1: kmemleak finds no leak"
+			diag_file /tmp/kmemleak.out 60
+			echo clear >"$KMEMLEAK"
+		else
+			tap_ok "$1: kmemleak finds no leak"
+		fi
 	fi
 	return 0
 }

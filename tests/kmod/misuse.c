@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvbounce_misuse: make, on purpose, the DMA-API mistakes pvbounce's poison
+ * mode exists to show, on a device attached with force=1 (every mapping
+ * bounced), and check what pvbounce did about each.  Runs once, at load,
+ * prints KTAP at KERN_INFO (as pvbounce_test does), returns 0 whatever the
+ * outcome; failures are counted in /sys/module/pvbounce_misuse/parameters/failed.
+ *
+ *   insmod pvbounce_misuse.ko dev=0000:00:03.0 poison=1
+ *
+ * The mistakes, each on a fresh two-page buffer filled with FILL, mapping
+ * LEN bytes at OFF:
+ *   to_unsynced     DMA_TO_DEVICE changed by the CPU after map, unmapped
+ *                   without sync_for_device: misuse +1 (poison)
+ *   to_synced       the same with a sync_for_device first: no misuse
+ *   from_read       DMA_FROM_DEVICE read by the CPU before any sync: the
+ *                   read sees the poison pattern (poison) or the old data;
+ *                   after unmap the buffer is whole again, no misuse
+ *   from_write      DMA_FROM_DEVICE written by the CPU before any sync:
+ *                   misuse +1 (poison); after unmap the buffer is whole
+ *   from_synced     sync_for_cpu, read, sync_for_device, unmap: the data
+ *                   after sync_for_cpu, the pattern again after
+ *                   sync_for_device (poison), no misuse
+ * With poison=0 no mistake is counted and the buffer is never touched.
+ * The shell scenario (tests/vm/scenarios/misuse.sh) checks the kernel log
+ * names device, address, size and the caller (a function of this module).
+ *
+ * The device must have no driver bound (nothing else may map through it).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/string.h>
+
+#define FILL	0x5a
+#define POISON	0x6b	/* PVB_POISON_BYTE */
+#define OFF	100
+#define LEN	3000
+
+static char *target;
+module_param_named(dev, target, charp, 0444);
+MODULE_PARM_DESC(dev, "PCI address (DDDD:BB:DD.F) of a device attached to pvbounce with force=1 and no driver; required");
+
+static bool poison = true;
+module_param(poison, bool, 0444);
+MODULE_PARM_DESC(poison, "pvbounce runs with poison=1: mistakes must be counted and FROM_DEVICE buffers poisoned (default 1)");
+
+static int failed = -1;
+module_param(failed, int, 0444);
+MODULE_PARM_DESC(failed, "read-only result: number of failed tests of the run at load (-1: not run)");
+
+/* KTAP lines go out without the pr_fmt prefix, as KUnit prints them */
+#define ktap(fmt, ...) printk(KERN_INFO fmt, ##__VA_ARGS__)
+
+static struct device *dev;
+static u8 *buf;
+static int ntest;
+
+static int read_misuse(s64 *val)
+{
+	char path[96], num[32];
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/pvbounce/%s/misuse", dev_name(dev));
+	f = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, num, sizeof(num) - 1, &pos);
+	filp_close(f, NULL);
+	if (n < 0)
+		return n;
+	num[n] = '\0';
+	return kstrtos64(strim(num), 10, val);
+}
+
+/* Bytes of [off, off + len) of buf that are not @want. */
+static size_t count_not(size_t off, size_t len, u8 want)
+{
+	size_t i, bad = 0;
+
+	for (i = off; i < off + len; i++)
+		bad += READ_ONCE(buf[i]) != want;
+	return bad;
+}
+
+static void result(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	ntest++;
+	if (ok) {
+		ktap("ok %d %s\n", ntest, name);
+		return;
+	}
+	failed++;
+	ktap("not ok %d %s\n", ntest, name);
+	va_start(ap, fmt);
+	printk(KERN_INFO "# %pV\n", &(struct va_format){ .fmt = fmt, .va = &ap });
+	va_end(ap);
+}
+
+static dma_addr_t map(enum dma_data_direction dir)
+{
+	memset(buf, FILL, 2 * PAGE_SIZE);
+	return dma_map_single(dev, buf + OFF, LEN, dir);
+}
+
+/* misuse moved by @want (poison) or 0 (no poison) since @before */
+static void misuse_moved(const char *name, s64 before, int want)
+{
+	s64 now = -1;
+	int ret = read_misuse(&now);
+	char label[160];
+
+	if (!poison)
+		want = 0;
+	/* poison=0: nothing is counted, whatever the name says */
+	snprintf(label, sizeof(label), "%s%s", poison ? "" : "poison=0, so not counted: ", name);
+	result(!ret && now - before == want, label,
+	       "misuse went %lld -> %lld (read %d), want +%d", before, now, ret, want);
+}
+
+static noinline void misuse_to_unsynced(void)
+{
+	dma_addr_t bus;
+	s64 m0 = -1;
+
+	read_misuse(&m0);
+	bus = map(DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, bus)) {
+		result(false, "to_unsynced: counted", "map failed");
+		return;
+	}
+	buf[OFF + 500] ^= 0xff;		/* the mistake: no sync_for_device */
+	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);
+	misuse_moved("to_unsynced: a TO_DEVICE buffer changed after map without sync_for_device is counted", m0, 1);
+}
+
+static noinline void misuse_to_synced(void)
+{
+	dma_addr_t bus;
+	s64 m0 = -1;
+
+	read_misuse(&m0);
+	bus = map(DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, bus)) {
+		result(false, "to_synced: not counted", "map failed");
+		return;
+	}
+	buf[OFF + 500] ^= 0xff;
+	dma_sync_single_for_device(dev, bus, LEN, DMA_TO_DEVICE);
+	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);
+	misuse_moved("to_synced: the same change followed by sync_for_device is no misuse", m0, 0);
+}
+
+static noinline void misuse_from_read(void)
+{
+	dma_addr_t bus;
+	size_t seen;
+	s64 m0 = -1;
+
+	read_misuse(&m0);
+	bus = map(DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, bus)) {
+		result(false, "from_read: poison visible", "map failed");
+		return;
+	}
+	/* the mistake: reading before sync_for_cpu */
+	seen = count_not(OFF, LEN, poison ? POISON : FILL);
+	dma_unmap_single(dev, bus, LEN, DMA_FROM_DEVICE);
+	result(!seen, poison ? "from_read: a FROM_DEVICE buffer read before sync shows the poison pattern"
+			     : "from_read: without poison a FROM_DEVICE buffer is left as it was at map",
+	       "%zu of %d bytes were not %#x", seen, LEN, poison ? POISON : FILL);
+	seen = count_not(0, 2 * PAGE_SIZE, FILL);
+	result(!seen, "from_read: after unmap the buffer holds its data again, nothing around it touched",
+	       "%zu bytes differ from %#x", seen, FILL);
+	misuse_moved("from_read: a read cannot be counted, and nothing else was", m0, 0);
+}
+
+static noinline void misuse_from_write(void)
+{
+	dma_addr_t bus;
+	size_t seen;
+	s64 m0 = -1;
+
+	read_misuse(&m0);
+	bus = map(DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, bus)) {
+		result(false, "from_write: counted", "map failed");
+		return;
+	}
+	buf[OFF + 7] = 0x11;		/* the mistake: the device owns it */
+	dma_unmap_single(dev, bus, LEN, DMA_FROM_DEVICE);
+	misuse_moved("from_write: a CPU write to a FROM_DEVICE buffer before sync is counted", m0, 1);
+	seen = count_not(0, 2 * PAGE_SIZE, FILL);
+	result(!seen, "from_write: after unmap the buffer holds the device's view (the lost write reported)",
+	       "%zu bytes differ from %#x", seen, FILL);
+}
+
+static noinline void misuse_from_synced(void)
+{
+	size_t data, again;
+	dma_addr_t bus;
+	s64 m0 = -1;
+
+	read_misuse(&m0);
+	bus = map(DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, bus)) {
+		result(false, "from_synced: no misuse", "map failed");
+		return;
+	}
+	dma_sync_single_for_cpu(dev, bus, LEN, DMA_FROM_DEVICE);
+	data = count_not(OFF, LEN, FILL);
+	dma_sync_single_for_device(dev, bus, LEN, DMA_FROM_DEVICE);
+	again = count_not(OFF, LEN, poison ? POISON : FILL);
+	dma_unmap_single(dev, bus, LEN, DMA_FROM_DEVICE);
+	result(!data, "from_synced: after sync_for_cpu the CPU reads the data",
+	       "%zu bytes differ from %#x", data, FILL);
+	result(!again, poison ? "from_synced: after sync_for_device the pattern is back"
+			      : "from_synced: without poison sync_for_device leaves the buffer",
+	       "%zu bytes differ", again);
+	misuse_moved("from_synced: the correct sequence is no misuse", m0, 0);
+}
+
+static int __init misuse_init(void)
+{
+	struct page *page;
+
+	if (!target) {
+		pr_err("dev= is required\n");
+		return -EINVAL;
+	}
+	dev = bus_find_device_by_name(&pci_bus_type, NULL, target);
+	if (!dev) {
+		pr_err("no PCI device %s\n", target);
+		return -ENODEV;
+	}
+	page = alloc_pages(GFP_KERNEL, 1);
+	if (!page) {
+		put_device(dev);
+		return -ENOMEM;
+	}
+	buf = page_address(page);
+	failed = 0;
+	ktap("KTAP version 1\n");
+	ktap("1..10\n");
+	misuse_to_unsynced();
+	misuse_to_synced();
+	misuse_from_read();
+	misuse_from_write();
+	misuse_from_synced();
+	ktap("# %d of %d failed\n", failed, ntest);
+	__free_pages(page, 1);
+	put_device(dev);
+	return 0;
+}
+
+static void __exit misuse_exit(void)
+{
+}
+
+module_init(misuse_init);
+module_exit(misuse_exit);
+MODULE_DESCRIPTION("pvbounce test: DMA-API mistakes made on purpose under poison=1");
+MODULE_LICENSE("GPL");

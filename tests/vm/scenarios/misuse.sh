@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+# poison=1's misuse detection: tests/kmod/pvbounce_misuse.ko makes each
+# mistake on purpose on the NVMe controller (no driver, force=1): a
+# DMA_TO_DEVICE buffer changed after map without sync_for_device, a
+# DMA_FROM_DEVICE buffer read and one written before sync (the read shows the
+# poison pattern, the write is reported), and the correct sequences, which
+# are not.  Its KTAP results become ours; here the kernel log is checked to
+# name device, address, size and the caller of each reported mistake, and
+# poison=0 to report nothing.
+. /scenarios/lib.sh
+skip_without_pvbounce "misuse detection"
+if [ ! -f "$PVB_MISUSE_KO" ]; then
+	tap_skip "misuse detection" "pvbounce_misuse.ko not built for $(uname -r)"
+	exit 0
+fi
+nvme=$(nvme_pci)
+
+# KTAP lines of /tmp/dmesg.misuse as our TAP, tagged
+forward_misuse_ktap() { # TAG
+	sed -n 's/^\[[^]]*\] //p' /tmp/dmesg.misuse |
+		sed -n 's/^ *\(\(not \)\{0,1\}ok\) [0-9]* \(.*\)$/\1\t\3/p' >/tmp/ktap
+	if [ ! -s /tmp/ktap ]; then
+		tap_not_ok "$1: KTAP results in the kernel log"
+		diag_file /tmp/dmesg.misuse
+		return
+	fi
+	while IFS="$(printf '\t')" read -r r desc; do
+		tap_line "$r $(tap_next) - $1: $desc"
+	done </tmp/ktap
+	grep '^# \|^\[[^]]*\] # ' /tmp/dmesg.misuse | while IFS= read -r l; do diag "$l"; done
+}
+
+# misuse_run POISON
+misuse_run() {
+	tag="misuse poison=$1"
+	check "$tag: load pvbounce" pvb_load "devices=$nvme" force=1 poison="$1" || return
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_MISUSE_KO" dev="$nvme" poison="$1"
+	rc=$?
+	dmesg >/tmp/dmesg.misuse
+	forward_misuse_ktap "$tag"
+	expect_eq "$tag: insmod pvbounce_misuse.ko succeeded" "$rc" 0
+	expect_eq "$tag: the test module counts no failure" \
+		"$(cat /sys/module/pvbounce_misuse/parameters/failed 2>/dev/null)" 0
+	grep 'DMA-API misuse' /tmp/dmesg.misuse >/tmp/misuse.lines
+	if [ "$1" = 1 ]; then
+		# pvbounce 0000:00:03.0: DMA-API misuse: unmap of 3000 bytes at
+		# 0x...: by misuse_to_unsynced+0x../0x.. [pvbounce_misuse] (via dma_unmap_page_attrs+...)
+		re="^\[[^]]*\] pvbounce $nvme: DMA-API misuse: unmap of 3000 bytes at 0x[0-9a-f]+ by"
+		dmesg_has "$tag: TO_DEVICE change without sync reported with device, size, address, caller" \
+			"$re misuse_to_unsynced\+0x[0-9a-f]+/0x[0-9a-f]+ \[pvbounce_misuse\] \(via [a-z_]+.*the CPU changed a DMA_TO_DEVICE buffer" \
+			/tmp/misuse.lines
+		dmesg_has "$tag: CPU write to a FROM_DEVICE buffer before sync reported with device, size, address, caller" \
+			"$re misuse_from_write\+0x[0-9a-f]+/0x[0-9a-f]+ \[pvbounce_misuse\] \(via [a-z_]+.*the CPU wrote a DMA_FROM_DEVICE buffer" \
+			/tmp/misuse.lines
+		expect_eq "$tag: exactly the two mistakes reported" "$(wc -l </tmp/misuse.lines)" 2 ||
+			diag_file /tmp/misuse.lines
+	else
+		expect_eq "$tag: nothing reported" "$(wc -l </tmp/misuse.lines)" 0 ||
+			diag_file /tmp/misuse.lines
+	fi
+	expect_eq "$tag: debugfs misuse agrees" "$(dbg "$nvme" misuse)" "$(cat /sys/kernel/pvbounce/"$nvme"/misuse)"
+	expect_eq "$tag: no pool slot in use" "$(dbg used)" 0
+	rmmod pvbounce_misuse 2>/dev/null
+	check "$tag: rmmod pvbounce" rmmod pvbounce
+}
+
+misuse_run 1
+misuse_run 0
