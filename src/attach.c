@@ -117,8 +117,7 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 				    s->pool_bytes >> 10, ret);
 			goto err_stats;
 		}
-		pd->private_pool.poison = pvb_cfg.poison;
-		pd->private_pool.slots.next_fit = pvb_cfg.poison;
+		pvb_pool_set_poison(&pd->private_pool, pvb_cfg.poison);
 		pd->has_private = true;
 		pd->pool = &pd->private_pool;
 	} else {
@@ -151,19 +150,14 @@ err_pd:
 }
 
 /*
- * Give a device (locked, no driver bound) its old ops back and forget it.
- * Memory a departed driver left allocated is not freed: the device may still
- * write it.  It is leaked, and said so.
+ * The end of every attached device, once it is off the list and out of
+ * debugfs and sysfs: its old ops back, its private pool and state freed,
+ * @how logged.
  */
-static void detach(struct pvb_device *pd)
-	__must_hold(&pvb_lock)
+static void release(struct pvb_device *pd, const char *how)
 {
 	struct pci_dev *pdev = pd->pdev;
-	unsigned int left;
 
-	list_del(&pd->node);
-	pvb_sysfs_remove_device(pd);
-	pvb_debugfs_remove_device(pd);
 	/*
 	 * Someone replaced our ops while the device was unbound (on 6.1,
 	 * writing its iommu_group type installs the IOMMU's): theirs stay.
@@ -173,34 +167,39 @@ static void detach(struct pvb_device *pd)
 	else
 		pvb_dev_warn(pdev, "DMA ops changed while attached (to %ps): left as they are\n",
 			     get_dma_ops(&pdev->dev));
-	left = pvb_coherent_forget_all(pd);
-	if (left)
-		pvb_dev_err(pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
-			    left);
 	if (pd->has_private)
 		pvb_pool_destroy(&pd->private_pool);
-	pvb_dev_info(pdev, "detached\n");
+	pvb_dev_info(pdev, "%s\n", how);
 	free_percpu(pd->stats);
 	kfree(pd);
 	pci_dev_put(pdev);
 }
 
+/*
+ * Give a device (locked, no driver bound) its old ops back and forget it.
+ * Memory a departed driver left allocated is not freed: the device may still
+ * write it.  It is leaked, and said so.
+ */
+static void detach(struct pvb_device *pd)
+	__must_hold(&pvb_lock)
+{
+	unsigned int left;
+
+	list_del(&pd->node);
+	pvb_sysfs_remove_device(pd);
+	pvb_debugfs_remove_device(pd);
+	left = pvb_coherent_forget_all(pd);
+	if (left)
+		pvb_dev_err(pd->pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
+			    left);
+	release(pd, "detached");
+}
 /* The end of a device that departed: its old ops back, its state freed. */
 static void finish_departed(struct pvb_device *pd)
 {
-	struct pci_dev *pdev = pd->pdev;
-
-	if (get_dma_ops(&pdev->dev) == &pd->ops)
-		set_dma_ops(&pdev->dev, pd->old_ops);
-	if (pd->has_private)
-		pvb_pool_destroy(&pd->private_pool);
-	if (pd->held_coherent)
-		pvb_dev_info(pdev, "last coherent allocation of the removed device freed: detached\n");
-	else
-		pvb_dev_info(pdev, "detached\n");
-	free_percpu(pd->stats);
-	kfree(pd);
-	pci_dev_put(pdev);
+	release(pd, pd->held_coherent ?
+		"last coherent allocation of the removed device freed: detached" :
+		"detached");
 	/*
 	 * The reference detach_removed() took.  What is left of this module's
 	 * code after it is two returns, against the whole of an rmmod before
@@ -209,7 +208,6 @@ static void finish_departed(struct pvb_device *pd)
 	 */
 	module_put(THIS_MODULE);
 }
-
 /**
  * pvb_coherent_unref() - drop a reference of a device's coherent memory.
  * @pd: device; one of its coherent allocations was just given back.

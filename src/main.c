@@ -23,8 +23,7 @@ static int __init pvb_init(void)
 			      pvb_cfg.seg_size, pvb_cfg.limit_mask);
 	if (ret)
 		return ret;
-	pvb_common_pool.poison = pvb_cfg.poison;
-	pvb_common_pool.slots.next_fit = pvb_cfg.poison;
+	pvb_pool_set_poison(&pvb_common_pool, pvb_cfg.poison);
 	pvb_debugfs_init();
 	ret = pvb_sysfs_init();
 	if (ret)

@@ -149,6 +149,20 @@ unsigned int pvb_pool_max_slabs(const struct pvb_pool *p);
 void pvb_pool_resized(struct pvb_pool *p, size_t old_bytes, size_t new_bytes);
 
 /**
+ * pvb_pool_set_poison() - debug (poison) mode on or off for a new pool.
+ * @p: pool just made, not yet in use.
+ * @on: pvb_cfg.poison.
+ *
+ * Poisoned slots and misuse checks, and plain next-fit in the allocator
+ * (see &struct pvb_slots.next_fit).
+ */
+static inline void pvb_pool_set_poison(struct pvb_pool *p, bool on)
+{
+	p->poison = on;
+	p->slots.next_fit = on;
+}
+
+/**
  * pvb_pool_bytes() - bytes of bounce space in a pool.
  * @p: pool.
  *
