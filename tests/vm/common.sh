@@ -42,3 +42,23 @@ build_static_tool() {
 build_pvbio() {
 	build_static_tool pvbio
 }
+
+# pack_cached STAGE NAME KEEP: STAGE as a cpio.gz in $cache/initramfs/,
+# named NAME-<content key> (names, modes and bytes of everything staged),
+# made only if not there yet; keeps the KEEP newest of NAME-*; prints its path
+pack_cached() {
+	local stage=$1 name=$2 keep=$3 key out
+	key=$(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
+	      xargs -0 stat -c '%n %a %F %s' | sha256sum | cut -c1-16)
+	key=$key-$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z |
+		   xargs -0 cat | sha256sum | cut -c1-16)
+	out=$cache/initramfs/$name-$key.cpio.gz
+	if [[ ! -s $out ]]; then
+		mkdir -p "$cache/initramfs"
+		(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+			gzip -1 >"$out.$$"
+		mv "$out.$$" "$out"
+		ls -t "$cache/initramfs/$name-"*.cpio.gz | tail -n +$((keep + 1)) | xargs -r rm -f
+	fi
+	echo "$out"
+}

@@ -53,16 +53,4 @@ install -m 755 "$here/domu-host.sh" "$stage/lib/pvb/domu-host.sh"
 mkdir -p "$stage/bin"
 cp "$(build_static_tool pvbfollow)" "$stage/bin/pvbfollow"
 
-key=$(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
-      xargs -0 stat -c '%n %a %F %s' | sha256sum | cut -c1-16)
-key=$key-$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z |
-	   xargs -0 cat | sha256sum | cut -c1-16)
-out=$cache/initramfs/dom0-$rel-$key.cpio.gz
-if [[ ! -s $out ]]; then
-	mkdir -p "$cache/initramfs"
-	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
-		gzip -1 >"$out.$$"
-	mv "$out.$$" "$out"
-	ls -t "$cache/initramfs/dom0-$rel-"*.cpio.gz | tail -n +5 | xargs -r rm -f
-fi
-echo "$out"
+pack_cached "$stage" "dom0-$rel" 4

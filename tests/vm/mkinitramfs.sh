@@ -139,18 +139,5 @@ if [[ -n ${PVB_NO_KMODS:-} ]]; then
 	ln -s usr/sbin "$stage/sbin"
 fi
 
-# content key: names, modes and bytes of everything staged
-key=$(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
-      xargs -0 stat -c '%n %a %F %s' | sha256sum | cut -c1-16)
-key=$key-$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z |
-	   xargs -0 cat | sha256sum | cut -c1-16)
-out=$cache/initramfs/$rel-$key.cpio.gz
-if [[ ! -s $out ]]; then
-	mkdir -p "$cache/initramfs"
-	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
-		gzip -1 >"$out.$$"
-	mv "$out.$$" "$out"
-	# keep the cache from growing without bound: the 8 newest per release
-	ls -t "$cache/initramfs/$rel-"*.cpio.gz | tail -n +9 | xargs -r rm -f
-fi
-echo "$out"
+# keep the cache from growing without bound: the 8 newest per release
+pack_cached "$stage" "$rel" 8
