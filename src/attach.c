@@ -308,6 +308,17 @@ static void reconsider(struct pci_dev *pdev, bool quiet_if_bound)
 		return;
 	}
 	if (pd && (!s || s->pool_bytes != pd->pool_request)) {
+		size_t left = pvb_coherent_live(pd);
+
+		/*
+		 * Frees of a gone driver's memory must still find our ops;
+		 * the next devices= write or the unload detaches it.
+		 */
+		if (left) {
+			pvb_dev_warn(pdev, "%zu coherent allocations of its last driver are still out: stays attached until they are freed and devices= is written again\n",
+				     left);
+			return;
+		}
 		detach(pd);
 		pd = NULL;
 	}
@@ -365,6 +376,13 @@ static int bus_notify(struct notifier_block *nb, unsigned long action,
 		if (!pvb_is_our_ops(dev->dma_ops))
 			break;
 		pd = pvb_dev_of(dev);
+		if (action == BUS_NOTIFY_UNBOUND_DRIVER) {
+			size_t left = pvb_coherent_pin(pd);
+
+			if (left)
+				pvb_dev_info(pdev, "driver unbound while %zu of its coherent allocations are still out (e.g. a disk still open): pvbounce stays loaded and attached until they are freed\n",
+					     left);
+		}
 		if (pd->holds_module_ref) {
 			pd->holds_module_ref = false;
 			module_put(THIS_MODULE);

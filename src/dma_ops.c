@@ -13,6 +13,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/stacktrace.h>
@@ -442,11 +443,25 @@ static void coherent_release(struct pvb_device *pd, struct pvb_coherent *co)
 	kfree(co);
 }
 
+/*
+ * The last of an unbound driver's coherent allocations is gone (@pd's
+ * coh_lock held): clear the pin, for the caller to drop once it is done
+ * with @pd.  Return: whether the module reference is to be dropped.
+ */
+static bool coherent_unpin_locked(struct pvb_device *pd)
+{
+	if (!pd->coh_pin || !list_empty(&pd->coh_list))
+		return false;
+	pd->coh_pin = false;
+	return true;
+}
+
 static void coherent_put(struct pvb_device *pd, struct page *page,
 			 dma_addr_t bus)
 {
 	struct pvb_coherent *co, *found = NULL;
 	unsigned long flags;
+	bool unpin;
 
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_for_each_entry(co, &pd->coh_list, node) {
@@ -456,14 +471,62 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 			break;
 		}
 	}
+	unpin = found && coherent_unpin_locked(pd);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	if (!found) {
 		report_misuse(pd, PVB_MISUSE_UNKNOWN, "coherent free", bus, 0);
 		return;
 	}
 	coherent_release(pd, found);
-	/* Last, and nothing of @pd after it: it may free a departed device. */
+	if (unpin)
+		pvb_dev_info(pd->pdev, "last coherent allocation of the unbound driver freed: pvbounce may be unloaded\n");
+	/* Nothing of @pd after this: it may free a departed device. */
 	pvb_coherent_unref(pd);
+	if (unpin)
+		module_put(THIS_MODULE);
+}
+
+/**
+ * pvb_coherent_live() - coherent allocations a device's driver still holds.
+ * @pd: attached device.
+ *
+ * Return: the number of live allocations (a snapshot).
+ */
+size_t pvb_coherent_live(struct pvb_device *pd)
+{
+	unsigned long flags;
+	size_t n;
+
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	n = list_count_nodes(&pd->coh_list);
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	return n;
+}
+
+/**
+ * pvb_coherent_pin() - keep the module while a gone driver's memory is out.
+ * @pd: device whose driver was just unbound (under the device's lock).
+ *
+ * A driver's state may outlive its unbind: 6.1's nvme frees its doorbell
+ * buffers when the controller's last reference goes, which an open disk
+ * holds.  Those frees must reach pvbounce's ops, which know where the
+ * memory came from, so while any allocation is live the module holds a
+ * reference (rmmod is refused) that the last free drops.
+ *
+ * Return: the number of live allocations; if not 0, the module is pinned
+ * (unless it is already being unloaded).
+ */
+size_t pvb_coherent_pin(struct pvb_device *pd)
+{
+	unsigned long flags;
+	size_t n;
+
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	n = list_count_nodes(&pd->coh_list);
+	if (n && !pd->coh_pin && try_module_get(THIS_MODULE))
+		pd->coh_pin = true;
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	return n;
 }
 
 /**
@@ -482,13 +545,18 @@ unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 	unsigned long flags;
 	unsigned int n = 0;
 
+	bool unpin;
+
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_for_each_entry_safe(co, tmp, &pd->coh_list, node) {
 		list_del(&co->node);
 		kfree(co);
 		n++;
 	}
+	unpin = coherent_unpin_locked(pd);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	if (unpin)
+		module_put(THIS_MODULE);
 	return n;
 }
 

@@ -59,6 +59,9 @@ struct pvb_dev_stats {
  *	memory keeps pvbounce's ops (and a module reference) until the last
  *	of them is put: see pvb_coherent_unref().
  * @held_coherent: it was removed with coherent memory outstanding.
+ * @coh_pin: (under @coh_lock) a module reference held because a driver
+ *	was unbound while its coherent memory was still allocated: see
+ *	pvb_coherent_pin().
  */
 struct pvb_device {
 	struct dma_map_ops ops;
@@ -77,6 +80,7 @@ struct pvb_device {
 	struct list_head coh_list;
 	atomic_t coh_refs;
 	bool held_coherent;
+	bool coh_pin;
 };
 
 /**
@@ -94,6 +98,8 @@ static inline struct pvb_device *pvb_dev_of(struct device *dev)
 void pvb_dma_ops_init(struct dma_map_ops *ops);
 bool pvb_is_our_ops(const struct dma_map_ops *ops);
 unsigned int pvb_coherent_forget_all(struct pvb_device *pd);
+size_t pvb_coherent_pin(struct pvb_device *pd);
+size_t pvb_coherent_live(struct pvb_device *pd);
 
 /* attach.c */
 void pvb_coherent_unref(struct pvb_device *pd);
