@@ -99,12 +99,10 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 		return ret;
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
 	if (!pd)
-		return -ENOMEM;
+		goto err_nomem;
 	pd->stats = alloc_percpu(struct pvb_dev_stats);
-	if (!pd->stats) {
-		ret = -ENOMEM;
-		goto err_pd;
-	}
+	if (!pd->stats)
+		goto err_nomem_pd;
 	pd->pool_request = s->pool_bytes;
 	if (s->pool_bytes) {
 		/* pool_max_mb lets a private pool grow to 4x its @size. */
@@ -144,9 +142,14 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 
 err_stats:
 	free_percpu(pd->stats);
-err_pd:
 	kfree(pd);
 	return ret;
+
+err_nomem_pd:
+	kfree(pd);
+err_nomem:
+	pvb_dev_err(pdev, "not attached: out of memory for its state\n");
+	return -ENOMEM;
 }
 
 /*

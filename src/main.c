@@ -21,16 +21,24 @@ static int __init pvb_init(void)
 			      pvb_cfg.backend, pvb_cfg.pool_bytes,
 			      pvb_pool_max_bytes(pvb_cfg.pool_bytes),
 			      pvb_cfg.seg_size, pvb_cfg.limit_mask);
-	if (ret)
+	if (ret) {
+		pr_err("not loaded: no common pool (%d)\n", ret);
 		return ret;
+	}
 	pvb_pool_set_poison(&pvb_common_pool, pvb_cfg.poison);
 	pvb_debugfs_init();
 	ret = pvb_sysfs_init();
-	if (ret)
+	if (ret) {
+		pr_err("not loaded: /sys/kernel/pvbounce could not be made (%d)\n",
+		       ret);
 		goto err_sysfs;
+	}
 	ret = pvb_attach_init();
-	if (ret)
+	if (ret) {
+		pr_err("not loaded: the PCI bus notifier could not be registered (%d)\n",
+		       ret);
 		goto err_attach;
+	}
 	pr_info("loaded: %s backend, common pool %zu KiB, address_bits %u, max_mapping_kb %zu%s\n",
 		pvb_cfg.backend->name, pvb_pool_bytes(&pvb_common_pool) >> 10,
 		pvb_cfg.address_bits, pvb_common_pool.seg_size >> 10,

@@ -49,8 +49,10 @@ static int devices_set(const char *val, const struct kernel_param *kp)
 		return -EINVAL;
 	}
 	sel = kcalloc(PVB_MAX_SELECTORS, sizeof(*sel), GFP_KERNEL);
-	if (!sel)
+	if (!sel) {
+		pr_err("devices=\"%.*s\" not applied: out of memory\n", len, val);
 		return -ENOMEM;
+	}
 	ret = pvb_selectors_parse(val, sel, PVB_MAX_SELECTORS, &n, err,
 				  sizeof(err));
 	if (ret) {

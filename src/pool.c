@@ -215,6 +215,8 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 		nsegs += 1U << (p->chunks[i].order - order);
 	segs = kvcalloc(nsegs, sizeof(*segs), GFP_KERNEL);
 	if (!segs) {
+		pr_err("pool %s: no memory for its table of %u segments\n",
+		       name, nsegs);
 		ret = -ENOMEM;
 		goto err_chunks;
 	}
@@ -238,6 +240,8 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 	/* DMA_NONE at every slot but live mappings' (see pool_grow.c). */
 	p->dir = kvmalloc(p->slots.max_slabs, GFP_KERNEL);
 	if (!p->dir) {
+		pr_err("pool %s: no memory for its table of %u slot directions\n",
+		       name, p->slots.max_slabs);
 		ret = -ENOMEM;
 		goto err_slots;
 	}
@@ -246,8 +250,11 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 		/* Chunks may come from anywhere below the tracked range. */
 		p->bus_top = p->slots.bus_span;
 		ret = pvb_pool_grow_init(p, max_bytes);
-		if (ret)
+		if (ret) {
+			pr_err("pool %s: growth could not be set up (%d)\n",
+			       name, ret);
 			goto err_dir;
+		}
 	}
 	pr_info("pool %s: %zu KiB in %u chunks, %zu KiB segments, below %#llx, %s backend%s%s\n",
 		name, pvb_pool_bytes(p) >> 10, p->nchunks, p->seg_size >> 10,
