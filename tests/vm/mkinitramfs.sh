@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
-# tests/kmod/pvbounce_test.ko, pvbounce_hold.ko and pvbounce_misuse.ko when build/<release>/ has them, the pvbio
-# checker, the pvbbench throughput tool, tools/pvbounce-stat, /init and the scenarios.  The result is cached by content: the same
+# tests/kmod/pvbounce_test.ko, pvbounce_hold.ko, pvbounce_misuse.ko and pvbounce_coh.ko when build/<release>/ has them, the pvbio
+# checker, the pvbbench throughput tool, the pvbfail fault injector, tools/pvbounce-stat, /init and the scenarios.  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
@@ -30,12 +30,15 @@ build=${PVB_BUILD:-$top/build}/$rel
 
 # Kernel modules the guest loads itself; their dependencies come along.
 wanted=(nvme e1000e)
-# Xen: the dom0 toolstack's devices (domU lane) and a domU's PCI frontend
-wanted+=(xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-pciback
-	 xen-pcifront)
+# Xen: the dom0 toolstack's devices (domU lane) and a domU's PCI frontend;
+# taken when the kernel has them (the debug kernel, which has no domU lane,
+# does not)
+optional=(xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-pciback
+	  xen-pcifront)
 
 pvbio=$(build_pvbio)
 pvbbench=$(build_static_tool pvbbench)
+pvbfail=$(build_static_tool pvbfail)
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -79,6 +82,11 @@ add_module() {
 for m in "${wanted[@]}"; do
 	add_module "$m" || die "$rel has no module $m"
 done
+if [[ -z ${PVB_NO_KMODS:-} ]]; then
+	for m in "${optional[@]}"; do
+		add_module "$m" || true
+	done
+fi
 for n in "${!take[@]}"; do
 	f=${take[$n]}
 	dst=$stage/lib/modules/$rel/${f#"$moddir"/}
@@ -98,7 +106,7 @@ fi
 # the module under test, when it has been built for this release, without
 # debug info as DKMS installs it (loading 2 MB under Xen PV and TCG is slow)
 for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/kmod/pvbounce_hold.ko \
-	 tests/kmod/pvbounce_misuse.ko \
+	 tests/kmod/pvbounce_misuse.ko tests/kmod/pvbounce_coh.ko \
 	 tests/bench/pvbounce_bench.ko; do
 	if [[ -f $build/$ko ]]; then
 		objcopy --strip-debug "$build/$ko" "$stage/lib/pvb/${ko##*/}"
@@ -125,6 +133,7 @@ if [[ -n ${PVB_FIO:-} ]]; then
 	done
 fi
 cp "$pvbbench" "$stage/bin/pvbbench"
+cp "$pvbfail" "$stage/bin/pvbfail"
 install -m 755 "$top/tools/pvbounce-stat" "$stage/bin/pvbounce-stat"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
