@@ -28,14 +28,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod:misuse
+	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod:misuse:faults
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
 	[races]=races
 	[stress]=hotplug:fio_stress
 	[domu]=domu
 	[domu_pci]=domu:domu_pci:kmod
-	[debug]=kmod:nvme_force:lifecycle:memory
+	[debug]=kmod:nvme_force:lifecycle:memory:faults
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
@@ -57,8 +57,9 @@ declare -A group_iommu=([iommu]="translate pt")
 # groups run in an unprivileged PV domU (run.sh's domu mode, 6.12 only),
 # once per Xen command line listed ("-": Xen's defaults).  domu_pci: QEMU's
 # NVMe passed through; a domain with a device may exchange order 12 (16 MiB)
-# by default, 9,,,9 keeps it at 2 MiB so that large coherent allocations fail
-declare -A group_domu=([domu]="- memop-max-order=10" [domu_pci]="memop-max-order=9,,,9")
+# by default (a 4 MiB coherent allocation succeeds), 9,,,9 keeps it at
+# 2 MiB so that it fails, naming memop-max-order
+declare -A group_domu=([domu]="- memop-max-order=10" [domu_pci]="- memop-max-order=9,,,9")
 group_env[domu_pci]="PVB_DOMU_PCI=00:02.0"
 
 kernels=(${PVB_KERNELS:-6.1 6.12})
@@ -75,20 +76,32 @@ done
 # The module, built for each kernel if missing or older than its sources.
 stale=0 stale_debug=0
 for k in "${all_kernels[@]}"; do
+	rels=()
 	if [[ $k == 6.12-debug ]]; then
-		# builds the kernel itself when missing (an hour on 2 cores)
-		read -r _ _ rel _ < <("$here/debug/build-kernel.sh") || die "cannot build the debug kernel"
+		# builds the kernel itself when missing (an hour on 2 cores),
+		# in the flavours of the modes run (KASAN natively, none as a
+		# Xen dom0)
+		flavours=()
+		[[ " ${modes[*]} " == *" native "* ]] && flavours+=("")
+		[[ " ${modes[*]} " == *" xen "* ]] && flavours+=(xen)
+		for f in "${flavours[@]}"; do
+			read -r _ _ rel _ < <(PVB_DEBUG_FLAVOUR=$f "$here/debug/build-kernel.sh") ||
+				die "cannot build the debug kernel${f:+ ($f flavour)}"
+			rels+=("$rel")
+		done
 	else
 		rel=$("$top/scripts/kdirs.sh" "$k" 2>/dev/null) || die "no $k headers: install $(image_meta "$k" | sed 's/image/headers/')"
-		rel=${rel##*/linux-headers-}
+		rels+=("${rel##*/linux-headers-}")
 	fi
-	ko=${PVB_BUILD:-$top/build}/$rel/pvbounce.ko
-	if [[ ! -f $ko ]] || [[ -n $(find "$top/src" "$top/include" "$top/Kbuild" "$top/tests/kmod" -newer "$ko" -type f 2>/dev/null | head -n 1) ]]; then
-		if [[ $k == 6.12-debug ]]; then stale_debug=1; else stale=1; fi
-	fi
+	for rel in "${rels[@]}"; do
+		ko=${PVB_BUILD:-$top/build}/$rel/pvbounce.ko
+		if [[ ! -f $ko ]] || [[ -n $(find "$top/src" "$top/include" "$top/Kbuild" "$top/tests/kmod" -newer "$ko" -type f 2>/dev/null | head -n 1) ]]; then
+			if [[ $k == 6.12-debug ]]; then stale_debug=1; else stale=1; fi
+		fi
+	done
 done
 ((stale == 0)) || make -C "$top" --no-print-directory build-all
-((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug
+((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug DEBUG_FLAVOURS="${modes[*]}"
 
 # Fetch once, before parallel runs share the cache.
 xt=
@@ -108,12 +121,12 @@ cat >"$tdir/00-harness-selftest.t" <<EOF
 # the checkers' reports before it (selftest_reports) are named too
 out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_reports:selftest_crash 2>/dev/null)
 rc=\$?
-echo "1..7"
+echo "1..8"
 [ \$rc -ne 0 ] && echo "ok 1 - run.sh fails when the guest panics" || echo "not ok 1 - run.sh fails when the guest panics"
 grep -q '^ok 2 - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
 n=4
-for r in 'suspected memory leaks' 'DMA-API: debugging out of memory' 'ODEBUG: free active' 'INFO: trying to register non-static key'; do
+for r in 'suspected memory leaks' 'DMA-API: debugging out of memory' 'ODEBUG: free active' 'INFO: trying to register non-static key' 'a report after a forced failure'; do
 	grep -q "^#  .*\$r" <<<"\$out" && echo "ok \$n - a report '\$r' is named" || echo "not ok \$n - a report '\$r' is named"
 	n=\$((n + 1))
 done
