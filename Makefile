@@ -91,10 +91,15 @@ bench:
 check: sparse unit vm-check
 
 # The debug kernel is built (once per source version and config) into the
-# cache; the modules into $(PVB_BUILD)/<its release>/ like the others.
+# cache, in two flavours: with KASAN (native) and without (Xen dom0); the
+# modules into $(PVB_BUILD)/<its release>/ like the others.
+DEBUG_FLAVOURS ?= native xen
 build-debug:
-	@set -e; k=$$(tests/vm/debug/build-kernel.sh); set -- $$k; \
-	scripts/build-one.sh "$$6" "$(PVB_BUILD)/$$3" "$(EXTRA)"
+	@set -e; for f in $(DEBUG_FLAVOURS); do \
+		[ "$$f" = native ] && f=; \
+		k=$$(PVB_DEBUG_FLAVOUR=$$f tests/vm/debug/build-kernel.sh); set -- $$k; \
+		scripts/build-one.sh "$$6" "$(PVB_BUILD)/$$3" "$(EXTRA)"; \
+	done
 
 check-debug: build-debug
 	PVB_KERNELS=6.12-debug tests/vm/run-all.sh

@@ -22,7 +22,8 @@
 #   (none)   build if needed, print "kernel 6.12-debug <release> <vmlinuz> <modules dir> <kdir>"
 #   --kdir   the same, print only the build tree
 #   --check  exit 0 if the kernel of the current fragment is built, 1 if not
-# Env: PVB_CACHE, PVB_DEBUG_JOBS (make -j, default 2), PVB_DEBUG_NICE (default 10)
+# Env: PVB_CACHE, PVB_DEBUG_JOBS (make -j, default 2), PVB_DEBUG_NICE (default 10),
+#      PVB_DEBUG_FLAVOUR (xen: the kernel booted as a Xen dom0, without KASAN)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/common.sh"
@@ -32,9 +33,23 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) ||
 	die "linux-source-6.12 is not installed: apt-get install linux-source-6.12"
 [[ -f $tarball ]] || die "no $tarball: apt-get install --reinstall linux-source-6.12"
+kbase=$cache/debug-kernel
+mkdir -p "$kbase"
+# The Xen flavour (PVB_DEBUG_FLAVOUR=xen, what run.sh boots as a Xen PV
+# dom0): the same fragment without KASAN, which a PV kernel does not
+# survive (its first shadow access, in xen_start_kernel, faults); KFENCE
+# still samples its allocations.
+case ${PVB_DEBUG_FLAVOUR:-} in
+'') ;;
+xen)
+	grep -v '^CONFIG_KASAN' "$frag" >"$kbase/kernel-xen.config.$$"
+	echo '# CONFIG_KASAN is not set' >>"$kbase/kernel-xen.config.$$"
+	mv "$kbase/kernel-xen.config.$$" "$kbase/kernel-xen.config"
+	frag=$kbase/kernel-xen.config ;;
+*) die "PVB_DEBUG_FLAVOUR: xen or nothing" ;;
+esac
 hash=$(sha256sum "$frag" | cut -c1-8)
 key=$pkgver-$hash
-kbase=$cache/debug-kernel
 kd=$kbase/$key
 src=$kbase/src-$pkgver/linux-source-6.12
 obj=$kd/build
@@ -74,6 +89,7 @@ if [[ ! -d $obj ]]; then
 	for d in $(ls -td "$kbase/$pkgver"-* 2>/dev/null); do
 		[[ -f $d/done && -d $d/build ]] || continue
 		echo "== seeding $obj from $d/build" >&2
+		mkdir -p "$kd"
 		cp -a "$d/build" "$obj.tmp" && mv "$obj.tmp" "$obj"
 		break
 	done
