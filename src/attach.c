@@ -527,6 +527,10 @@ static void detach_for_unload(struct pci_dev *pdev)
 	}
 	mutex_lock(&pvb_lock);
 	pd = find_attached(pdev);
+	if (pd && pvb_coherent_live(pd))
+		/* rebind=1: the module cannot wait for them (see README) */
+		pvb_dev_err(pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
+			    pvb_coherent_live(pd));
 	if (pd)
 		detach(pd);
 	mutex_unlock(&pvb_lock);

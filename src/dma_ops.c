@@ -29,12 +29,14 @@
  *	order and bus address inside the device's pool.
  * @from_pool: carved out of the bounce pool (backend had no chunk at once).
  * @plain: Xen: pages that were contiguous as allocated, no exchange made.
+ * @orphan: made by a driver since unbound (counted in pd->coh_orphans).
  */
 struct pvb_coherent {
 	struct list_head node;
 	struct pvb_chunk chunk;
 	bool from_pool;
 	bool plain;
+	bool orphan;
 };
 
 /* Counters: this CPU's copy, one instruction each, nothing shared written. */
@@ -444,13 +446,14 @@ static void coherent_release(struct pvb_device *pd, struct pvb_coherent *co)
 }
 
 /*
- * The last of an unbound driver's coherent allocations is gone (@pd's
- * coh_lock held): clear the pin, for the caller to drop once it is done
- * with @pd.  Return: whether the module reference is to be dropped.
+ * Is the last of the unbound drivers' coherent allocations gone (@pd's
+ * coh_lock held)?  Then clear the pin, for the caller to drop once it is
+ * done with @pd.  Allocations of a driver bound since do not count.
+ * Return: whether the module reference is to be dropped.
  */
 static bool coherent_unpin_locked(struct pvb_device *pd)
 {
-	if (!pd->coh_pin || !list_empty(&pd->coh_list))
+	if (!pd->coh_pin || pd->coh_orphans)
 		return false;
 	pd->coh_pin = false;
 	return true;
@@ -468,10 +471,12 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 		if (co->chunk.page == page && co->chunk.bus == bus) {
 			list_del(&co->node);
 			found = co;
+			if (co->orphan)
+				pd->coh_orphans--;
 			break;
 		}
 	}
-	unpin = found && coherent_unpin_locked(pd);
+	unpin = found && found->orphan && coherent_unpin_locked(pd);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	if (!found) {
 		report_misuse(pd, PVB_MISUSE_UNKNOWN, "coherent free", bus, 0);
@@ -487,20 +492,18 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 }
 
 /**
- * pvb_coherent_live() - coherent allocations a device's driver still holds.
+ * pvb_coherent_live() - coherent allocations of a device not yet done with.
  * @pd: attached device.
  *
- * Return: the number of live allocations (a snapshot).
+ * Counts the references (see pvb_coherent_unref()), not the list: a free
+ * on another CPU has left the list but still uses @pd until it puts its
+ * reference.
+ *
+ * Return: the number of live allocations and frees in flight (a snapshot).
  */
 size_t pvb_coherent_live(struct pvb_device *pd)
 {
-	unsigned long flags;
-	size_t n;
-
-	spin_lock_irqsave(&pd->coh_lock, flags);
-	n = list_count_nodes(&pd->coh_list);
-	spin_unlock_irqrestore(&pd->coh_lock, flags);
-	return n;
+	return atomic_read(&pd->coh_refs) - 1;
 }
 
 /**
@@ -510,20 +513,28 @@ size_t pvb_coherent_live(struct pvb_device *pd)
  * A driver's state may outlive its unbind: 6.1's nvme frees its doorbell
  * buffers when the controller's last reference goes, which an open disk
  * holds.  Those frees must reach pvbounce's ops, which know where the
- * memory came from, so while any allocation is live the module holds a
- * reference (rmmod is refused) that the last free drops.
+ * memory came from, so the allocations live now are marked as orphans and,
+ * while any is, the module holds a reference (rmmod is refused) that the
+ * last orphan's free drops.  A driver bound since keeps its own.
  *
  * Return: the number of live allocations; if not 0, the module is pinned
  * (unless it is already being unloaded).
  */
 size_t pvb_coherent_pin(struct pvb_device *pd)
 {
+	struct pvb_coherent *co;
 	unsigned long flags;
-	size_t n;
+	size_t n = 0;
 
 	spin_lock_irqsave(&pd->coh_lock, flags);
-	n = list_count_nodes(&pd->coh_list);
-	if (n && !pd->coh_pin && try_module_get(THIS_MODULE))
+	list_for_each_entry(co, &pd->coh_list, node) {
+		if (!co->orphan) {
+			co->orphan = true;
+			pd->coh_orphans++;
+		}
+		n++;
+	}
+	if (pd->coh_orphans && !pd->coh_pin && try_module_get(THIS_MODULE))
 		pd->coh_pin = true;
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	return n;
@@ -553,6 +564,7 @@ unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 		kfree(co);
 		n++;
 	}
+	pd->coh_orphans = 0;
 	unpin = coherent_unpin_locked(pd);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	if (unpin)

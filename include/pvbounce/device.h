@@ -62,6 +62,7 @@ struct pvb_dev_stats {
  * @coh_pin: (under @coh_lock) a module reference held because a driver
  *	was unbound while its coherent memory was still allocated: see
  *	pvb_coherent_pin().
+ * @coh_orphans: (under @coh_lock) live allocations of unbound drivers.
  */
 struct pvb_device {
 	struct dma_map_ops ops;
@@ -81,6 +82,7 @@ struct pvb_device {
 	atomic_t coh_refs;
 	bool held_coherent;
 	bool coh_pin;
+	unsigned int coh_orphans;
 };
 
 /**

@@ -13,6 +13,10 @@
  * nvme's 4 KiB min_align_mask.  The device's driver, if one is bound, keeps
  * working, with whatever the pool has left.
  *
+ * With window=SIZE it then gives back the pieces of one bus-aligned window
+ * of SIZE bytes (a pool segment) that it holds whole: exactly that window of
+ * the pool is free, whatever order the slots were handed out in.
+ *
  * Mapping stops at the first refused piece (the pool was fuller than @size
  * said): the module holds what it has and says so; the bytes held are in
  * /sys/module/pvbounce_hold/parameters/held.  It fails to load only when
@@ -28,6 +32,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
 #include <linux/kernel.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -46,6 +51,10 @@ MODULE_PARM_DESC(dev, "PCI address (DDDD:BB:DD.F) of a device attached to pvboun
 static char *size;
 module_param(size, charp, 0444);
 MODULE_PARM_DESC(size, "bytes of bounce pool to hold, K/M/G suffix allowed (a multiple of 2 KiB is exact); required");
+
+static char *window;
+module_param(window, charp, 0444);
+MODULE_PARM_DESC(window, "optional, K/M suffix allowed: once mapped, give back the pieces of one bus-aligned window of this many bytes (a power of two: a pool segment) that the holder covers whole, so that exactly that window is free; load fails if there is none");
 
 static unsigned long held;
 module_param(held, ulong, 0444);
@@ -75,7 +84,8 @@ static void pvbh_release(struct pvbh_state *s)
 	unsigned int i;
 
 	for (i = 0; i < s->nmapped; i++)
-		dma_unmap_page(s->dev, s->bus[i], PIECE, DMA_TO_DEVICE);
+		if (s->bus[i] != DMA_MAPPING_ERROR)
+			dma_unmap_page(s->dev, s->bus[i], PIECE, DMA_TO_DEVICE);
 	s->nmapped = 0;
 	if (s->pages)
 		for (i = 0; i < DIV_ROUND_UP(s->npieces, PER_PAGE); i++)
@@ -124,6 +134,42 @@ static int pvbh_map_all(struct pvbh_state *s)
 	return 0;
 }
 
+/**
+ * pvbh_free_window() - give back one bus-aligned window the holder covers.
+ * @s: state after pvbh_map_all().
+ * @bytes: window size, a power of two and a multiple of PIECE.
+ *
+ * Finds the first piece whose aligned window of @bytes is covered whole by
+ * held pieces and unmaps those pieces (their bus entries become
+ * DMA_MAPPING_ERROR), so that exactly that window of the pool is free.
+ *
+ * Return: 0, or -ENOSPC if no window is covered whole.
+ */
+static int pvbh_free_window(struct pvbh_state *s, u64 bytes)
+{
+	unsigned int i, j, n, want = bytes / PIECE;
+
+	for (i = 0; i < s->nmapped; i++) {
+		u64 base = s->bus[i] & ~(bytes - 1);
+
+		for (j = 0, n = 0; j < s->nmapped; j++)
+			if (s->bus[j] - base < bytes)
+				n++;
+		if (n != want)
+			continue;
+		for (j = 0; j < s->nmapped; j++) {
+			if (s->bus[j] - base >= bytes)
+				continue;
+			dma_unmap_page(s->dev, s->bus[j], PIECE, DMA_TO_DEVICE);
+			s->bus[j] = DMA_MAPPING_ERROR;
+		}
+		pr_info("%s: window %#llx..%#llx given back: free\n",
+			dev_name(s->dev), base, base + bytes - 1);
+		return 0;
+	}
+	return -ENOSPC;
+}
+
 static int __init pvbh_init(void)
 {
 	unsigned long long bytes;
@@ -163,6 +209,24 @@ static int __init pvbh_init(void)
 		goto err;
 	}
 	held = (unsigned long)st.nmapped * PIECE;
+	if (window && *window) {
+		u64 w = memparse(window, &end);
+
+		if (*end || !is_power_of_2(w) || w < PIECE || w > SZ_64M ||
+		    st.nmapped > 65536) {
+			pr_err("window=%s: want a power of two from 2K to 64M, and at most 65536 pieces held\n",
+			       window);
+			ret = -EINVAL;
+			goto err;
+		}
+		ret = pvbh_free_window(&st, w);
+		if (ret) {
+			pr_err("%s: no aligned %llu-byte window is held whole\n",
+			       dev_name(st.dev), w);
+			goto err;
+		}
+		held -= w;
+	}
 	pr_info("%s: holding %lu bytes of bounce pool in %u mappings of %u bytes (asked %llu)\n",
 		dev_name(st.dev), held, st.nmapped, PIECE, bytes);
 	return 0;

@@ -323,12 +323,13 @@ bad_re+='|DMA-API: .*(out of memory|disabling|exceeded)|ODEBUG: |list_(add|del) 
 # A failure the fault injection forced (faults scenario: "FAULT_INJECTION:
 # forcing a failure") may be followed by the allocator's own warning with a
 # stack ("page allocation failure", "vmalloc error"): the test's doing, not
-# a report.  That block, up to its </TASK>, is left out of the check; any
-# other report, WARNING or BUG included, is not.
+# a report.  That block, up to its </TASK> and at most 60 lines (a lost
+# line must not hide what follows), is left out of the check; any other
+# report, WARNING or BUG included, is not.
 checked=$log.checked
 awk '/FAULT_INJECTION: forcing a failure/ { forced = NR }
-	forced && NR - forced <= 6 && /page allocation failure|vmalloc error/ { skip = 1 }
-	skip { if (/<\/TASK>/) skip = 0; next }
+	forced && NR - forced <= 6 && /page allocation failure|vmalloc error/ { skip = NR }
+	skip { if (/<\/TASK>/ || NR - skip >= 60) skip = 0; next }
 	{ print }' "$log" >"$checked"
 bad=$(grep -anE "$bad_re" "$checked" | head -n 5 || true)
 if [[ -z $bad ]]; then

@@ -10,9 +10,9 @@
 #
 # The load alone filled the pool only when TCG's timing let it (a fresh
 # 2-core CI machine saw no refusal in dom0), so tests/kmod/pvbounce_hold.ko
-# holds all but PVB_FIO_FREE slots of it for the whole run: 160 slots,
-# 320 KiB, room for one 252 KiB map (the holder takes slots in search order,
-# so the free ones are one run at an area's end) but not for two.
+# holds all of it but one segment (window=: the holder gives back one
+# bus-aligned segment it holds whole) for the whole run: room for one
+# 252 KiB map, not for two.
 . /scenarios/lib.sh
 skip_without_pvbounce "fio on two NVMe with a full pool"
 if ! command -v fio >/dev/null; then
@@ -35,12 +35,12 @@ if [ ! -f "$PVB_HOLD_KO" ]; then
 	tap_not_ok "pvbounce_hold.ko is in the initramfs (tests/kmod, built with pvbounce.ko)"
 	exit 0
 fi
-keep=${PVB_FIO_FREE:-160}
+segkb=$(sed -n 's/.*pool common: [0-9]* KiB in [0-9]* chunks, \([0-9]*\) KiB segments.*/\1/p' /tmp/dmesg.load)
+keep=$((segkb / 2))
 total=$(dbg nslabs)
-hold=$((total - $(dbg used) - keep))
-check "pvbounce_hold.ko holds $hold of the pool's $total slots, $keep stay free" \
-	insmod "$PVB_HOLD_KO" dev="$pa" size=$((hold * 2048)) || exit 0
-expect_eq "$keep slots free while held" $((total - $(dbg used))) "$keep"
+check "pvbounce_hold.ko holds the pool's $total slots but one ${segkb:-?} KiB segment" \
+	insmod "$PVB_HOLD_KO" dev="$pa" size=$(((total - $(dbg used)) * 2048)) window=${segkb}K || exit 0
+expect_eq "one segment, $keep slots, free while held" $((total - $(dbg used))) "$keep"
 counters "$pa"
 C_a_full=$C_errors_pool_full C_a_bounced=$C_bounced_maps
 counters "$pb"
