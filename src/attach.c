@@ -197,6 +197,7 @@ static void detach(struct pvb_device *pd)
 			    left);
 	release(pd, "detached");
 }
+
 /* The end of a device that departed: its old ops back, its state freed. */
 static void finish_departed(struct pvb_device *pd)
 {
@@ -211,6 +212,7 @@ static void finish_departed(struct pvb_device *pd)
 	 */
 	module_put(THIS_MODULE);
 }
+
 /**
  * pvb_coherent_unref() - drop a reference of a device's coherent memory.
  * @pd: device; one of its coherent allocations was just given back.
@@ -527,12 +529,15 @@ static void detach_for_unload(struct pci_dev *pdev)
 	}
 	mutex_lock(&pvb_lock);
 	pd = find_attached(pdev);
-	if (pd && pvb_coherent_live(pd))
+	if (pd) {
+		size_t left = pvb_coherent_live(pd);
+
 		/* rebind=1: the module cannot wait for them (see README) */
-		pvb_dev_err(pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
-			    pvb_coherent_live(pd));
-	if (pd)
+		if (left)
+			pvb_dev_err(pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
+				    left);
 		detach(pd);
+	}
 	mutex_unlock(&pvb_lock);
 	device_unlock(&pdev->dev);
 	if (released && device_attach(&pdev->dev) < 0)

@@ -555,7 +555,6 @@ unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 	struct pvb_coherent *co, *tmp;
 	unsigned long flags;
 	unsigned int n = 0;
-
 	bool unpin;
 
 	spin_lock_irqsave(&pd->coh_lock, flags);

@@ -33,12 +33,9 @@ static int __init pvb_init(void)
 		       ret);
 		goto err_sysfs;
 	}
-	ret = pvb_attach_init();
-	if (ret) {
-		pr_err("not loaded: the PCI bus notifier could not be registered (%d)\n",
-		       ret);
+	ret = pvb_attach_init();	/* logs its own failure */
+	if (ret)
 		goto err_attach;
-	}
 	pr_info("loaded: %s backend, common pool %zu KiB, address_bits %u, max_mapping_kb %zu%s\n",
 		pvb_cfg.backend->name, pvb_pool_bytes(&pvb_common_pool) >> 10,
 		pvb_cfg.address_bits, pvb_common_pool.seg_size >> 10,
