@@ -108,10 +108,21 @@ static void result(bool ok, const char *name, const char *fmt, ...)
 	va_end(ap);
 }
 
-static dma_addr_t map(enum dma_data_direction dir)
+/*
+ * Every case's start: @m0 = misuse now, a fresh buffer mapped for @dir.  A
+ * refused map fails test @name and returns DMA_MAPPING_ERROR.
+ */
+static dma_addr_t begin(enum dma_data_direction dir, const char *name, s64 *m0)
 {
+	dma_addr_t bus;
+
+	*m0 = -1;
+	read_misuse(m0);
 	memset(buf, FILL, 2 * PAGE_SIZE);
-	return dma_map_single(dev, buf + OFF, LEN, dir);
+	bus = dma_map_single(dev, buf + OFF, LEN, dir);
+	if (dma_mapping_error(dev, bus))
+		result(false, name, "map failed");
+	return bus;
 }
 
 /* misuse moved by @want (poison) or 0 (no poison) since @before */
@@ -132,14 +143,11 @@ static void misuse_moved(const char *name, s64 before, int want)
 static noinline void misuse_to_unsynced(void)
 {
 	dma_addr_t bus;
-	s64 m0 = -1;
+	s64 m0;
 
-	read_misuse(&m0);
-	bus = map(DMA_TO_DEVICE);
-	if (dma_mapping_error(dev, bus)) {
-		result(false, "to_unsynced: counted", "map failed");
+	bus = begin(DMA_TO_DEVICE, "to_unsynced: counted", &m0);
+	if (dma_mapping_error(dev, bus))
 		return;
-	}
 	buf[OFF + 500] ^= 0xff;		/* the mistake: no sync_for_device */
 	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);
 	misuse_moved("to_unsynced: a TO_DEVICE buffer changed after map without sync_for_device is counted", m0, 1);
@@ -148,14 +156,11 @@ static noinline void misuse_to_unsynced(void)
 static noinline void misuse_to_synced(void)
 {
 	dma_addr_t bus;
-	s64 m0 = -1;
+	s64 m0;
 
-	read_misuse(&m0);
-	bus = map(DMA_TO_DEVICE);
-	if (dma_mapping_error(dev, bus)) {
-		result(false, "to_synced: not counted", "map failed");
+	bus = begin(DMA_TO_DEVICE, "to_synced: not counted", &m0);
+	if (dma_mapping_error(dev, bus))
 		return;
-	}
 	buf[OFF + 500] ^= 0xff;
 	dma_sync_single_for_device(dev, bus, LEN, DMA_TO_DEVICE);
 	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);
@@ -166,14 +171,11 @@ static noinline void misuse_from_read(void)
 {
 	dma_addr_t bus;
 	size_t seen;
-	s64 m0 = -1;
+	s64 m0;
 
-	read_misuse(&m0);
-	bus = map(DMA_FROM_DEVICE);
-	if (dma_mapping_error(dev, bus)) {
-		result(false, "from_read: poison visible", "map failed");
+	bus = begin(DMA_FROM_DEVICE, "from_read: poison visible", &m0);
+	if (dma_mapping_error(dev, bus))
 		return;
-	}
 	/* the mistake: reading before sync_for_cpu */
 	seen = count_not(OFF, LEN, poison ? POISON : FILL);
 	dma_unmap_single(dev, bus, LEN, DMA_FROM_DEVICE);
@@ -190,14 +192,11 @@ static noinline void misuse_from_write(void)
 {
 	dma_addr_t bus;
 	size_t seen;
-	s64 m0 = -1;
+	s64 m0;
 
-	read_misuse(&m0);
-	bus = map(DMA_FROM_DEVICE);
-	if (dma_mapping_error(dev, bus)) {
-		result(false, "from_write: counted", "map failed");
+	bus = begin(DMA_FROM_DEVICE, "from_write: counted", &m0);
+	if (dma_mapping_error(dev, bus))
 		return;
-	}
 	buf[OFF + 7] = 0x11;		/* the mistake: the device owns it */
 	dma_unmap_single(dev, bus, LEN, DMA_FROM_DEVICE);
 	misuse_moved("from_write: a CPU write to a FROM_DEVICE buffer before sync is counted", m0, 1);
@@ -210,14 +209,11 @@ static noinline void misuse_from_synced(void)
 {
 	size_t data, again;
 	dma_addr_t bus;
-	s64 m0 = -1;
+	s64 m0;
 
-	read_misuse(&m0);
-	bus = map(DMA_FROM_DEVICE);
-	if (dma_mapping_error(dev, bus)) {
-		result(false, "from_synced: no misuse", "map failed");
+	bus = begin(DMA_FROM_DEVICE, "from_synced: no misuse", &m0);
+	if (dma_mapping_error(dev, bus))
 		return;
-	}
 	dma_sync_single_for_cpu(dev, bus, LEN, DMA_FROM_DEVICE);
 	data = count_not(OFF, LEN, FILL);
 	dma_sync_single_for_device(dev, bus, LEN, DMA_FROM_DEVICE);

@@ -10,28 +10,6 @@ if [ ! -f "$PVB_TEST_KO" ]; then
 fi
 nvme=$(nvme_pci)
 
-# KTAP lines of the kernel log as our TAP (nested ones with their suite)
-forward_ktap() { # TAG
-	sed -n 's/^\[[^]]*\] //p' /tmp/dmesg.kmod | awk -v tag="$1" '
-		/^ *# Subtest: / { sub(/^ *# Subtest: /, ""); suite = $0; next }
-		/^ *(not )?ok [0-9]+ / {
-			line = $0; sub(/^ */, "", line)
-			notok = (line ~ /^not ok/)
-			sub(/^(not )?ok [0-9]+ (- )?/, "", line)
-			print (notok ? "not ok" : "ok") "\t" tag ": " (suite != "" ? suite ": " : "") line
-			n++
-		}
-		END { if (!n) print "none" }' >/tmp/ktap
-	if [ "$(cat /tmp/ktap)" = none ]; then
-		tap_not_ok "$1: KTAP results in the kernel log"
-		diag_file /tmp/dmesg.kmod
-		return
-	fi
-	while IFS="$(printf '\t')" read -r r desc; do
-		tap_line "$r $(tap_next) - $desc"
-	done </tmp/ktap
-}
-
 # kmod_run TAG "PVBOUNCE PARAMS" "TEST PARAMS": the device stays without a
 # driver (the test module needs it to itself).  The next backend chunk
 # allocation is made to fail (debugfs fail/chunk_alloc), so that the test
@@ -50,7 +28,7 @@ kmod_run() {
 	[ -n "$carve" ] && expect_eq "$1: the injected chunk failure was used" \
 		"$(cat "$PVB_DBG/fail/chunk_alloc")" 0
 	dmesg >/tmp/dmesg.kmod
-	forward_ktap "$1"
+	forward_ktap /tmp/dmesg.kmod "$1"
 	expect_eq "$1: insmod pvbounce_test.ko succeeded" "$rc" 0
 	expect_eq "$1: the test module counts no failure" \
 		"$(cat /sys/module/pvbounce_test/parameters/failed 2>/dev/null)" 0

@@ -488,6 +488,30 @@ debug_checks() {
 
 # ---- shared checks ------------------------------------------------------------
 
+# forward_ktap LOG TAG: a test module's KTAP lines in kernel log LOG as our
+# TAP, each named TAG: (and its suite, for nested ones)
+forward_ktap() {
+	sed -n 's/^\[[^]]*\] //p' "$1" | awk -v tag="$2" '
+		/^ *# Subtest: / { sub(/^ *# Subtest: /, ""); suite = $0; next }
+		/^ *(not )?ok [0-9]+ / {
+			line = $0; sub(/^ */, "", line)
+			notok = (line ~ /^not ok/)
+			sub(/^(not )?ok [0-9]+ (- )?/, "", line)
+			print (notok ? "not ok" : "ok") "\t" tag ": " (suite != "" ? suite ": " : "") line
+			n++
+		}
+		END { if (!n) print "none" }' >/tmp/ktap
+	if [ "$(cat /tmp/ktap)" = none ]; then
+		tap_not_ok "$2: KTAP results in the kernel log"
+		diag_file "$1"
+		return
+	fi
+	while IFS="$(printf '\t')" read -r r desc; do
+		tap_line "$r $(tap_next) - $desc"
+	done </tmp/ktap
+}
+
+
 # expect_backend: debugfs names the backend this boot should use
 expect_backend() {
 	expect_eq "debugfs backend is ${PVB_MODE:-native}" "$(dbg backend)" "${PVB_MODE:-native}"

@@ -15,18 +15,9 @@ if [ ! -f "$PVB_MISUSE_KO" ]; then
 fi
 nvme=$(nvme_pci)
 
-# KTAP lines of /tmp/dmesg.misuse as our TAP, tagged
+# the module's KTAP as our TAP, and its diagnostics
 forward_misuse_ktap() { # TAG
-	sed -n 's/^\[[^]]*\] //p' /tmp/dmesg.misuse |
-		sed -n 's/^ *\(\(not \)\{0,1\}ok\) [0-9]* \(.*\)$/\1\t\3/p' >/tmp/ktap
-	if [ ! -s /tmp/ktap ]; then
-		tap_not_ok "$1: KTAP results in the kernel log"
-		diag_file /tmp/dmesg.misuse
-		return
-	fi
-	while IFS="$(printf '\t')" read -r r desc; do
-		tap_line "$r $(tap_next) - $1: $desc"
-	done </tmp/ktap
+	forward_ktap /tmp/dmesg.misuse "$1"
 	grep '^# \|^\[[^]]*\] # ' /tmp/dmesg.misuse | while IFS= read -r l; do diag "$l"; done
 }
 
