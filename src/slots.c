@@ -75,6 +75,8 @@ struct pvb_head {
  * @drift: slots taken less slots given back since the area last added
  *	that to the pool's approximate count.
  * @cursor: slot where the next search starts.
+ * @refused: a search here failed since the area last handed out a run; until
+ *	it does again, runs given back leave @cursor where it is.
  */
 struct pvb_area {
 	spinlock_t lock;
@@ -84,6 +86,7 @@ struct pvb_area {
 	unsigned int used;
 	int drift;
 	unsigned int cursor;
+	bool refused;
 } ____cacheline_aligned_in_smp;
 
 /*
@@ -386,6 +389,7 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 	change_range(s, s->start_map, seg, pos, 1, true);
 
 	count_slots(s, a, f->nslots);
+	a->refused = false;
 	a->cursor = i + f->nslots;
 	if (a->cursor >= a->first + a->nslots)
 		a->cursor = a->first;
@@ -404,9 +408,12 @@ static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
 	 * The area's last allocation given back: the next search starts on
 	 * its slots again, which are still in the CPU's caches and TLB (a
 	 * map/unmap pair per I/O reuses the same bounce memory, where plain
-	 * next-fit would walk the whole pool).
+	 * next-fit would walk the whole pool).  Not after a refusal: a caller
+	 * giving back the first parts of a map it could not complete (map_sg)
+	 * and trying again would get the same placement, which left no room
+	 * for the rest, forever; the cursor moving on changes it.
 	 */
-	if (!s->next_fit &&
+	if (!s->next_fit && !a->refused &&
 	    (a->cursor == h + n ||
 	     (a->cursor == a->first && h + n == a->first + a->nslots)))
 		a->cursor = h;
@@ -977,6 +984,7 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 			note_hiwater(s);
 			return 0;
 		}
+		a->refused = true;
 		spin_unlock_irqrestore(&a->lock, flags);
 	}
 	return fits_empty(s, &f) ? -ENOMEM : -E2BIG;

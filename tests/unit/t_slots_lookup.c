@@ -686,6 +686,58 @@ static void test_reuse_last(void)
 	point("the area's last run given back is reused next; next_fit moves on");
 }
 
+/*
+ * A map in two parts (map_sg) whose second part finds no room gives the
+ * first back and tries again.  The retry must not land the first part on
+ * the same slots, or it fails the same way forever.  One area: segment 0
+ * held whole, segment 1 (32 slots) free but for the first part:
+ *
+ *   seg 1:  0 ........ 11 [e1 12-15] 16 ............ 31
+ *
+ * The second part, 24 slots, fits once e1 sits at 20 or beyond (or at 4
+ * or before).
+ */
+static void test_retry_after_refusal(void)
+{
+	struct pvb_map_req seg = { .size = KB(64) }, f12 = { .size = 12 * SLOT };
+	struct pvb_map_req e1 = { .size = 4 * SLOT }, e2 = { .size = 24 * SLOT };
+	struct pvb_mapping held, fill, m1, m2;
+	unsigned int tries, first = 0;
+	struct tpool p;
+	u64 rng = 9;
+	int ret = -ENOMEM;
+
+	tpool_make(&p, 2, KB(64), 1, LAYOUT_CONTIG, 0x400000, &rng);
+	expect(!pvb_slots_alloc(&p.s, &seg, 0, &held) && held.index == 0,
+	       "segment 0 held");
+	expect(!pvb_slots_alloc(&p.s, &f12, 0, &fill) && fill.index == 32,
+	       "12 slots at 32");
+	expect(!pvb_slots_alloc(&p.s, &e1, 0, &m1) && m1.index == 44,
+	       "first part at 44");
+	expect(!pvb_slots_free_mapping(&p.s, &fill), "the 12 given back");
+	expect(!pvb_slots_free_mapping(&p.s, &m1), "first part given back");
+	for (tries = 1; tries <= 8; tries++) {
+		expect(!pvb_slots_alloc(&p.s, &e1, 0, &m1), "try %u: first part", tries);
+		if (tries == 1)
+			first = m1.index;
+		ret = pvb_slots_alloc(&p.s, &e2, 0, &m2);
+		if (!ret)
+			break;
+		expect(ret == -ENOMEM, "try %u: second part %d", tries, ret);
+		expect(!pvb_slots_free_mapping(&p.s, &m1), "try %u: undone", tries);
+	}
+	expect(!ret, "the two parts fit after %u tries (first part first at slot %u, last at %u)",
+	       tries - 1, first, m1.index);
+	if (!ret) {
+		expect(!pvb_slots_free_mapping(&p.s, &m2), "second part freed");
+		expect(!pvb_slots_free_mapping(&p.s, &m1), "first part freed");
+	}
+	expect(!pvb_slots_free_mapping(&p.s, &held), "segment 0 freed");
+	expect(pvb_slots_used(&p.s) == 0, "used %u", pvb_slots_used(&p.s));
+	tpool_free(&p);
+	point("a map undone after a refusal and tried again gets another placement (no livelock)");
+}
+
 int main(void)
 {
 	test_layouts();
@@ -693,6 +745,7 @@ int main(void)
 	test_find_owned();
 	test_free_mapping();
 	test_reuse_last();
+	test_retry_after_refusal();
 	test_hiwater_areas();
 	test_threads();
 	return tap_done();
