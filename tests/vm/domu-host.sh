@@ -95,6 +95,7 @@ domu_forward() {
 			case $line in
 			*"PVBTAP: # pvb-done"*) done_seen=1; break ;;
 			*"PVBTAP: 1.."*) dplan=${line##*PVBTAP: 1..} ;;
+			*"PVBTAP-RECAP: 1.."*) dplan=${line##*PVBTAP-RECAP: 1..} ;;
 			*"PVBTAP: ok "* | *"PVBTAP: not ok "*)
 				t=${line#*PVBTAP: }
 				domu_result "$t" && [ -n "$PVB_TAPDEV" ] &&
@@ -129,9 +130,18 @@ domu_forward() {
 	done
 	exec 3<&-
 	kill "$tailpid" 2>/dev/null
+	# a last line without its newline (the domain went away)
+	case $carry in
+	*"pvb-done"*) done_seen=1 ;;
+	esac
 	echo $((before + n)) >"$PVB_TAPN"
 	[ "$recovered" -gt 0 ] && diag "dom0: $recovered domU results lost on the console, taken from its recap"
 	if [ $done_seen -eq 1 ] && [ "$dplan" = "$n" ]; then
+		tap_ok "domU ran its scenarios to the end ($n results, as its plan says)"
+	elif [ $gone -eq 1 ] && [ -n "$dplan" ] && [ "$dplan" = "$n" ]; then
+		# the plan comes after the last scenario (and again in the
+		# recap): only the done marker was lost on the console
+		diag "dom0: the domU's done marker was lost on its console"
 		tap_ok "domU ran its scenarios to the end ($n results, as its plan says)"
 	elif [ $done_seen -eq 1 ]; then
 		tap_not_ok "domU ran its scenarios to the end (its plan '$dplan', $n results seen)"

@@ -141,8 +141,12 @@ if [ -n "$PVB_DOMU" ]; then
 	grep -E '^(not )?ok [0-9]+ ' /tmp/pvb.tap.all | while IFS= read -r l; do
 		echo "PVBTAP-RECAP: $l" >/dev/console
 	done
+	echo "PVBTAP-RECAP: 1..$(cat "$PVB_TAPN" 2>/dev/null || echo 0)" >/dev/console
 fi
 tap_line "# pvb-done"
+# xenconsoled reads a domU's console ring after the fact: give it time to
+# log the last lines before the domain is gone
+[ -n "$PVB_DOMU" ] && sleep 2
 sync
 poweroff -f
 echo o >/proc/sysrq-trigger
