@@ -121,15 +121,16 @@ cat >"$tdir/00-harness-selftest.t" <<EOF
 # the checkers' reports before it (selftest_reports) are named too
 out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_reports:selftest_crash 2>/dev/null)
 rc=\$?
-echo "1..8"
+echo "1..10"
 [ \$rc -ne 0 ] && echo "ok 1 - run.sh fails when the guest panics" || echo "not ok 1 - run.sh fails when the guest panics"
 grep -q '^ok 2 - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
 n=4
-for r in 'suspected memory leaks' 'DMA-API: debugging out of memory' 'ODEBUG: free active' 'INFO: trying to register non-static key' 'a report after a forced failure'; do
+for r in 'suspected memory leaks' 'DMA-API: debugging out of memory' 'ODEBUG: free active' 'INFO: trying to register non-static key' 'a report after a forced failure' 'in the attempt that counts'; do
 	grep -q "^#  .*\$r" <<<"\$out" && echo "ok \$n - a report '\$r' is named" || echo "not ok \$n - a report '\$r' is named"
 	n=\$((n + 1))
 done
+grep -q 'in a discarded attempt' <<<"\$out" && echo "not ok \$n - a discarded domU attempt's report is left out" || echo "ok \$n - a discarded domU attempt's report is left out"
 EOF
 for g in "${sel[@]}"; do
 	if [[ $g == ship ]]; then
