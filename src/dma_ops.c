@@ -176,7 +176,7 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 		goto err;
 	}
 	if (bus + size - 1 > limit) {
-		pvb_pool_unmap(pool, bus, size, dir, false);
+		pvb_pool_undo(pool, bus);
 		stat_inc(pd, errors_mask);
 		pvb_dev_err_ratelimited(pd->pdev,
 					"map of %zu bytes refused: bounce address %pad is beyond the device's DMA mask %#llx; lower address_bits\n",
@@ -284,6 +284,19 @@ static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
 		unmap_bus(pd, sg->dma_address, sg_dma_len(sg), dir, attrs);
 }
 
+/* Undo the first @nents mappings of a map_sg that could not be completed. */
+static void undo_sg(struct pvb_device *pd, struct scatterlist *sgl, int nents)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		stat_inc(pd, unmaps);
+		if (pvb_pool_owns(pd->pool, sg->dma_address))
+			pvb_pool_undo(pd->pool, sg->dma_address);
+	}
+}
+
 static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 		      enum dma_data_direction dir, unsigned long attrs)
 {
@@ -301,7 +314,7 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	return nents;
 
 err_unmap:
-	pvb_unmap_sg(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	undo_sg(pd, sgl, i);
 	return err;
 }
 

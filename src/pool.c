@@ -453,6 +453,31 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	return misuse;
 }
 
+/**
+ * pvb_pool_undo() - release a bounced mapping whose map is being undone.
+ * @p: pool; @bus must lie in it.
+ * @bus: address pvb_pool_map() gave a moment ago, for a map the caller could
+ *	not complete (map_sg's later part refused, a bounce beyond the mask).
+ *
+ * Nothing is copied back and nothing is checked: the device never had the
+ * mapping.  A poisoned DMA_FROM_DEVICE buffer gets its data back from the
+ * bounce copy, as if never mapped.  The slots do not become the next ones
+ * handed out (pvb_slots_undo_mapping()), so a retry places its parts anew.
+ */
+void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus)
+{
+	struct pvb_mapping m;
+
+	if (WARN_ON_ONCE(pool_find(p, bus, &m) || m.bus != bus))
+		return;
+	if (p->poison) {
+		if (p->dir[m.index] == DMA_FROM_DEVICE)
+			memcpy(phys_to_virt(m.orig), m.cpu, m.size);
+		memset(m.cpu, PVB_POISON_BYTE, m.size);
+	}
+	pvb_slots_undo_mapping(&p->slots, &m);
+}
+
 /*
  * Poison mode, a sync of [off, off + len) of @m: sync_for_cpu ends the
  * device's ownership, so check the CPU left the buffer alone until now;

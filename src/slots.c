@@ -396,7 +396,7 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 }
 
 static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
-		     unsigned int n)
+		     unsigned int n, bool undo)
 	__must_hold(&a->lock)
 {
 	unsigned int seg = seg_of(s, h), pos = h & (s->seg_slots - 1);
@@ -408,12 +408,13 @@ static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
 	 * The area's last allocation given back: the next search starts on
 	 * its slots again, which are still in the CPU's caches and TLB (a
 	 * map/unmap pair per I/O reuses the same bounce memory, where plain
-	 * next-fit would walk the whole pool).  Not after a refusal: a caller
-	 * giving back the first parts of a map it could not complete (map_sg)
+	 * next-fit would walk the whole pool).  Not for a map being undone,
+	 * nor after a refusal: a caller giving back the first parts of a map
+	 * it could not complete (map_sg, or a driver mapping page by page)
 	 * and trying again would get the same placement, which left no room
 	 * for the rest, forever; the cursor moving on changes it.
 	 */
-	if (!s->next_fit && !a->refused &&
+	if (!s->next_fit && !undo && !a->refused &&
 	    (a->cursor == h + n ||
 	     (a->cursor == a->first && h + n == a->first + a->nslots)))
 		a->cursor = h;
@@ -1084,7 +1085,7 @@ static int free_at(struct pvb_slots *s, unsigned int i, dma_addr_t bus)
 	spin_lock_irqsave(&a->lock, flags);
 	h = mapping_at(s, i, &tmp, true);
 	if (h >= 0 && tmp.bus == bus && READ_ONCE(s->segs[seg_of(s, i)].present)) {
-		give_run(s, a, h, head_nslots(s->head[h].delta, tmp.size));
+		give_run(s, a, h, head_nslots(s->head[h].delta, tmp.size), false);
 		ret = 0;
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
@@ -1107,14 +1108,9 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus)
 	return free_at(s, slot_of(s, seg, bus), bus);
 }
 
-/**
- * pvb_slots_free_mapping() - give back a mapping already looked up.
- * @s: pool.
- * @m: the mapping as alloc or find gave it.
- *
- * Return: 0, or -ENOENT (the pool is left untouched).
- */
-int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m)
+/* pvb_slots_free_mapping() and pvb_slots_undo_mapping() (@undo). */
+static int free_mapping(struct pvb_slots *s, const struct pvb_mapping *m,
+			bool undo)
 {
 	unsigned int h = m->head, seg, pos, n;
 	const struct pvb_seg_info *si;
@@ -1142,12 +1138,36 @@ int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m)
 		if (!WARN_ON_ONCE(!hd.size || n > s->seg_slots - pos) &&
 		    si->bus + ((u64)pos << PVB_SLOT_SHIFT) + hd.delta == m->bus &&
 		    m->index < h + n) {
-			give_run(s, a, h, n);
+			give_run(s, a, h, n, undo);
 			ret = 0;
 		}
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
 	return ret;
+}
+
+/**
+ * pvb_slots_free_mapping() - give back a mapping already looked up.
+ * @s: pool.
+ * @m: the mapping as alloc or find gave it.
+ *
+ * Return: 0, or -ENOENT (the pool is left untouched).
+ */
+int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m)
+{
+	return free_mapping(s, m, false);
+}
+
+/**
+ * pvb_slots_undo_mapping() - give back a mapping whose map is being undone.
+ * @s: pool.
+ * @m: the mapping as alloc gave it.
+ *
+ * Return: 0, or -ENOENT (the pool is left untouched).
+ */
+int pvb_slots_undo_mapping(struct pvb_slots *s, const struct pvb_mapping *m)
+{
+	return free_mapping(s, m, true);
 }
 
 /**

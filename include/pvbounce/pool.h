@@ -114,6 +114,7 @@ int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 		 dma_addr_t *bus);
 unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			    enum dma_data_direction dir, bool copy);
+void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus);
 unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
 			   size_t *copied);

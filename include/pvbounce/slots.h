@@ -352,6 +352,20 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus);
 int pvb_slots_free_mapping(struct pvb_slots *s, const struct pvb_mapping *m);
 
 /**
+ * pvb_slots_undo_mapping() - give back a mapping whose map is being undone.
+ * @s: pool.
+ * @m: as for pvb_slots_free_mapping().
+ *
+ * pvb_slots_free_mapping() for a run taken by a map that could not be
+ * completed (map_sg giving back its first parts): the area's next search
+ * does not start on these slots again, so trying the map again places its
+ * parts differently.
+ *
+ * Return: 0, or -ENOENT (the pool is left untouched).
+ */
+int pvb_slots_undo_mapping(struct pvb_slots *s, const struct pvb_mapping *m);
+
+/**
  * pvb_slots_contains() - is a bus address inside the pool's segments?
  * @s: pool.
  * @bus: address.

@@ -694,47 +694,75 @@ static void test_reuse_last(void)
  *
  *   seg 1:  0 ........ 11 [e1 12-15] 16 ............ 31
  *
- * The second part, 24 slots, fits once e1 sits at 20 or beyond (or at 4
- * or before).
+ * The second part, 24 slots, fits once e1 sits at 24 or beyond (or at 4
+ * or before).  Two ways of giving e1 back:
+ *   free: pvb_slots_free_mapping(), as a driver undoing its own page maps
+ *         does (the area's refusal keeps the cursor);
+ *   undo: pvb_slots_undo_mapping(), as map_sg does, with another map and
+ *         unmap of one slot between the refusal and the undo (that map
+ *         ends the refusal; the undo moves on all the same).
  */
 static void test_retry_after_refusal(void)
 {
 	struct pvb_map_req seg = { .size = KB(64) }, f12 = { .size = 12 * SLOT };
 	struct pvb_map_req e1 = { .size = 4 * SLOT }, e2 = { .size = 24 * SLOT };
-	struct pvb_mapping held, fill, m1, m2;
+	struct pvb_map_req one = { .size = 100 };
+	struct pvb_mapping held, fill, m1, m2, x, y;
 	unsigned int tries, first = 0;
 	struct tpool p;
 	u64 rng = 9;
-	int ret = -ENOMEM;
+	int ret, k;
 
-	tpool_make(&p, 2, KB(64), 1, LAYOUT_CONTIG, 0x400000, &rng);
-	expect(!pvb_slots_alloc(&p.s, &seg, 0, &held) && held.index == 0,
-	       "segment 0 held");
-	expect(!pvb_slots_alloc(&p.s, &f12, 0, &fill) && fill.index == 32,
-	       "12 slots at 32");
-	expect(!pvb_slots_alloc(&p.s, &e1, 0, &m1) && m1.index == 44,
-	       "first part at 44");
-	expect(!pvb_slots_free_mapping(&p.s, &fill), "the 12 given back");
-	expect(!pvb_slots_free_mapping(&p.s, &m1), "first part given back");
-	for (tries = 1; tries <= 8; tries++) {
-		expect(!pvb_slots_alloc(&p.s, &e1, 0, &m1), "try %u: first part", tries);
-		if (tries == 1)
-			first = m1.index;
-		ret = pvb_slots_alloc(&p.s, &e2, 0, &m2);
-		if (!ret)
-			break;
-		expect(ret == -ENOMEM, "try %u: second part %d", tries, ret);
-		expect(!pvb_slots_free_mapping(&p.s, &m1), "try %u: undone", tries);
+	for (k = 0; k < 2; k++) {
+		const char *how = k ? "undo" : "free";
+
+		tpool_make(&p, 2, KB(64), 1, LAYOUT_CONTIG, 0x400000, &rng);
+		expect(!pvb_slots_alloc(&p.s, &seg, 0, &held) && held.index == 0,
+		       "%s: segment 0 held", how);
+		expect(!pvb_slots_alloc(&p.s, &f12, 0, &fill) && fill.index == 32,
+		       "%s: 12 slots at 32", how);
+		expect(!pvb_slots_alloc(&p.s, &e1, 0, &m1) && m1.index == 44,
+		       "%s: first part at 44", how);
+		expect(!pvb_slots_free_mapping(&p.s, &fill), "%s: the 12 given back", how);
+		expect(!pvb_slots_free_mapping(&p.s, &m1), "%s: first part given back", how);
+		ret = -ENOMEM;
+		for (tries = 1; tries <= 8; tries++) {
+			expect(!pvb_slots_alloc(&p.s, &e1, 0, &m1), "%s: try %u: first part",
+			       how, tries);
+			if (tries == 1)
+				first = m1.index;
+			ret = pvb_slots_alloc(&p.s, &e2, 0, &m2);
+			if (!ret)
+				break;
+			expect(ret == -ENOMEM, "%s: try %u: second part %d", how, tries, ret);
+			if (k) {
+				expect(!pvb_slots_alloc(&p.s, &one, 0, &x) &&
+				       !pvb_slots_free_mapping(&p.s, &x),
+				       "%s: try %u: a map and unmap in between", how, tries);
+				expect(!pvb_slots_undo_mapping(&p.s, &m1), "%s: try %u: undone",
+				       how, tries);
+			} else {
+				expect(!pvb_slots_free_mapping(&p.s, &m1), "%s: try %u: given back",
+				       how, tries);
+			}
+		}
+		expect(!ret, "%s: the two parts fit on try %u (first part first at slot %u, last at %u)",
+		       how, tries, first, m1.index);
+		if (!ret) {
+			expect(!pvb_slots_free_mapping(&p.s, &m2), "%s: second part freed", how);
+			expect(!pvb_slots_free_mapping(&p.s, &m1), "%s: first part freed", how);
+		}
+		/* the refusal is over: the last run given back is reused again */
+		expect(!pvb_slots_alloc(&p.s, &one, 0, &x) &&
+		       !pvb_slots_free_mapping(&p.s, &x) &&
+		       !pvb_slots_alloc(&p.s, &one, 0, &y) && y.index == x.index,
+		       "%s: hot reuse back after the refusal (slot %u, then %u)", how,
+		       x.index, y.index);
+		expect(!pvb_slots_free_mapping(&p.s, &y), "%s: freed", how);
+		expect(!pvb_slots_free_mapping(&p.s, &held), "%s: segment 0 freed", how);
+		expect(pvb_slots_used(&p.s) == 0, "%s: used %u", how, pvb_slots_used(&p.s));
+		tpool_free(&p);
 	}
-	expect(!ret, "the two parts fit after %u tries (first part first at slot %u, last at %u)",
-	       tries - 1, first, m1.index);
-	if (!ret) {
-		expect(!pvb_slots_free_mapping(&p.s, &m2), "second part freed");
-		expect(!pvb_slots_free_mapping(&p.s, &m1), "first part freed");
-	}
-	expect(!pvb_slots_free_mapping(&p.s, &held), "segment 0 freed");
-	expect(pvb_slots_used(&p.s) == 0, "used %u", pvb_slots_used(&p.s));
-	tpool_free(&p);
 	point("a map undone after a refusal and tried again gets another placement (no livelock)");
 }
 

@@ -15,6 +15,9 @@
 #   pvb.domu_pci=BB:DD.F[+...]  make these devices assignable (xen-pciback)
 #                               and pass them to the domU (pci = [...])
 #   pvb.domu_mem=MiB            the domU's memory (default 512)
+#   pvb.domu_crash_first=1      the domU's first boot crashes on purpose
+#                               before any scenario (pvb.crash_in_boot=1):
+#                               the test of the second attempt below
 XEN_BIN=/usr/lib/xen-4.17/bin
 DOMU=pvbdomu
 DOMU_LOG=/var/log/xen/console/guest-$DOMU.log
@@ -91,13 +94,11 @@ domu_forward() {
 	pvbfollow "$DOMU_LOG" >/tmp/domu.fifo &
 	tailpid=$!
 	exec 3</tmp/domu.fifo
-	carry=
 	while :; do
-		part=
+		# (busybox's read drops what it read of a line when it times out:
+		# the recap and the log's tail below make up for such a loss)
 		if IFS= read -r -t 5 part <&3; then
-			# (a read that timed out may have kept the start of a line)
-			line=$carry${part%"$cr"}
-			carry=
+			line=${part%"$cr"}
 			start=$(date +%s)
 			echo "domU: $line" >/dev/console
 			case $line in
@@ -124,7 +125,6 @@ domu_forward() {
 			esac
 			continue
 		fi
-		carry=$carry$part
 		# nothing for 5 s: still there, and still in time?
 		if [ $gone -eq 1 ]; then
 			break
@@ -138,12 +138,24 @@ domu_forward() {
 	done
 	exec 3<&-
 	kill "$tailpid" 2>/dev/null
-	# a last line without its newline (the domain went away)
-	case $carry in
-	*"pvb-done"*) done_seen=1 ;;
-	esac
+	# the log's last lines: one without its newline (the domain went
+	# away) or one whose start a timed-out read dropped
+	if [ $done_seen -eq 0 ]; then
+		tail -n 3 "$DOMU_LOG" | tr -d '\r' >/tmp/domu.tail
+		while IFS= read -r line; do
+			echo "domU: $line" >/dev/console
+			case $line in
+			*"PVBTAP: # pvb-done"*) done_seen=1 ;;
+			*"PVBTAP-RECAP: 1.."*) dplan=${line##*PVBTAP-RECAP: 1..} ;;
+			esac
+		done </tmp/domu.tail
+	fi
 	echo $((before + n)) >"$PVB_TAPN"
 	[ "$recovered" -gt 0 ] && diag "dom0: $recovered domU results lost on the console, taken from its recap"
+}
+
+# domu_verdict: the result for what domu_forward saw
+domu_verdict() {
 	if [ $done_seen -eq 1 ] && [ "$dplan" = "$n" ]; then
 		tap_ok "domU ran its scenarios to the end ($n results, as its plan says)"
 	elif [ $gone -eq 1 ] && [ -n "$dplan" ] && [ "$dplan" = "$n" ]; then
@@ -160,23 +172,42 @@ domu_forward() {
 	fi
 }
 
-# domu_crashed_early: the domU is gone, gave no result, never loaded
-# pvbounce and crashed (its console has a report)
+# domu_crashed_early: the domU is gone, crashed (its console has a
+# report), gave no result and never began a scenario (its /init says
+# "=== scenario" before each)
 domu_crashed_early() {
 	[ "$gone" -eq 1 ] && [ "$n" -eq 0 ] && [ "$done_seen" -eq 0 ] &&
-		! grep -q pvbounce "$DOMU_LOG" &&
+		! grep -q '=== scenario' "$DOMU_LOG" &&
 		grep -qE 'Kernel panic|BUG:|WARNING:|Oops' "$DOMU_LOG"
+}
+
+# domu_cfg EXTRA: /tmp/domu.cfg, EXTRA added to the domU's command line
+domu_cfg() {
+	cat >/tmp/domu.cfg <<-EOF
+	name = "$DOMU"
+	type = "pv"
+	kernel = "/domu/vmlinuz"
+	ramdisk = "/domu/initrd.gz"
+	extra = "$extra$1"
+	memory = ${mem:-512}
+	vcpus = 2
+	on_poweroff = "destroy"
+	on_reboot = "destroy"
+	on_crash = "destroy"
+	${pcicfg:+pci = [ $pcicfg ]}
+	EOF
 }
 
 domu_run() {
 	scen=$(arg scenario)
 	mem=$(arg domu_mem)
 	pci=$(arg domu_pci)
+	crash_first=$(arg domu_crash_first)
 	domu_toolstack || return
 	memop=$(echo "$XEN_CMDLINE" | sed -n 's/.*memop-max-order=\([^ ]*\).*/\1/p')
 	# the domU's command line: ours, as a domU, TAP on its console
 	extra=$(sed -e 's/pvb\.mode=[^ ]*/pvb.mode=domu/' -e 's/ *pvb\.tap=[^ ]*//' \
-		-e 's/ *pvb\.domu_[a-z]*=[^ ]*//g' -e 's/^ *//' /proc/cmdline)
+		-e 's/ *pvb\.domu_[a-z_]*=[^ ]*//g' -e 's/^ *//' /proc/cmdline)
 	[ -n "$memop" ] && extra="$extra pvb.memop=$memop"
 	# a domain with a device may exchange up to Xen's ptdom order
 	[ -n "$pci" ] && extra="$extra pvb.ptdom=1"
@@ -187,21 +218,11 @@ domu_run() {
 			pcicfg="$pcicfg${pcicfg:+, }'$p'"
 		done
 	fi
-	cat >/tmp/domu.cfg <<-EOF
-	name = "$DOMU"
-	type = "pv"
-	kernel = "/domu/vmlinuz"
-	ramdisk = "/domu/initrd.gz"
-	extra = "$extra"
-	memory = ${mem:-512}
-	vcpus = 2
-	on_poweroff = "destroy"
-	on_reboot = "destroy"
-	on_crash = "destroy"
-	${pcicfg:+pci = [ $pcicfg ]}
-	EOF
+	domu_cfg ""
 	diag "dom0: domU config: $(tr '\n' ';' </tmp/domu.cfg)"
 	attempt=1
+	[ "$crash_first" = 1 ] && domu_cfg " pvb.crash_in_boot=1" &&
+		diag "dom0: pvb.domu_crash_first=1: the first attempt crashes on purpose (pvb.crash_in_boot=1)"
 	while :; do
 		echo "pvb-domu: attempt $attempt begins" >/dev/console
 		if ! check "dom0: xl create the PV domU" "$XEN_BIN/xl" create /tmp/domu.cfg; then
@@ -214,20 +235,31 @@ domu_run() {
 			sleep 0.2
 		done
 		domu_forward
-		domu_crashed_early && [ $attempt -eq 1 ] || break
+		if [ $attempt -gt 1 ] || ! domu_crashed_early; then
+			if [ "$crash_first" = 1 ]; then
+				expect_eq "dom0: the domU that crashed in its boot on purpose was created once more" \
+					"$attempt" 2
+			fi
+			domu_verdict
+			break
+		fi
 		# Seen under QEMU TCG: the domU's kernel takes a stray
 		# single-step #DB (corrupted flags, exc_debug_kernel's WARNING)
 		# during its boot, before any test ran.  Said, and tried once
 		# more; run.sh leaves this attempt's console lines out of its
-		# check (the marker below).  Anything after pvbounce loaded, or
-		# a second crash, counts.
-		diag "dom0: the domU crashed in its boot before running anything (no result, pvbounce never loaded); its first report:"
-		grep -m1 -A4 -E 'Kernel panic|BUG:|WARNING:|Oops' "$DOMU_LOG" >/tmp/domu.crash
-		diag_file /tmp/domu.crash 5
-		diag "dom0: creating the domU once more"
+		# check (the marker below).  A crash after a scenario began, or
+		# a second one, counts.
+		# (the report goes to the TAP port only: on the console it
+		# would be one more report for run.sh's check)
+		diag "dom0: the domU crashed in its boot before running any scenario; creating it once more. Its first report:"
+		grep -m1 -A4 -E 'Kernel panic|BUG:|WARNING:|Oops' "$DOMU_LOG" | tr -d '\r' |
+			while IFS= read -r l; do
+				[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: #   $l" >"$PVB_TAPDEV"
+			done
 		echo "pvb-domu: attempt $attempt discarded" >/dev/console
 		"$XEN_BIN/xl" destroy "$DOMU" >/dev/null 2>&1
 		mv "$DOMU_LOG" "$DOMU_LOG.1"
+		domu_cfg ""
 		attempt=2
 	done
 	run_cmd "$XEN_BIN/xl" list

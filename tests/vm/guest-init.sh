@@ -97,6 +97,12 @@ warm_up_keys() {
 }
 warm_up_keys
 debug_checks_start
+# domu-host.sh's test of its second attempt (pvb.domu_crash_first=1 on the
+# dom0): the domU's first boot crashes before any scenario
+if [ -n "$PVB_DOMU" ] && [ "$(arg crash_in_boot)" = 1 ]; then
+	echo 1 >/proc/sys/kernel/sysrq
+	echo c >/proc/sysrq-trigger
+fi
 if [ "$PVB_MODE" = domu-host ]; then
 	. /lib/pvb/domu-host.sh
 	set --

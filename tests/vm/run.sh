@@ -342,7 +342,7 @@ awk 'FNR == NR { if (/^pvb-domu: attempt [0-9]+ discarded/) gone[$3] = 1; next }
 	forced && FNR - forced <= 6 && /page allocation failure|vmalloc error|percpu: allocation failed/ { skip = FNR }
 	skip { if (/<\/TASK>/ || FNR - skip >= 60) skip = 0; next }
 	{ print }' "$log" "$log" >"$checked"
-bad=$(grep -anE "$bad_re" "$checked" | head -n 5 || true)
+bad=$(grep -anE "$bad_re" "$checked" | head -n 8 || true)
 if [[ -z $bad ]]; then
 	emit ok "console free of panic, BUG, WARNING, Oops, KASAN, UBSAN, lockdep, kmemleak and DMA-API reports"
 else
