@@ -297,6 +297,49 @@ static void undo_sg(struct pvb_device *pd, struct scatterlist *sgl, int nents)
 	}
 }
 
+static bool map_sg_one(struct pvb_device *pd, struct device *dev,
+		       struct scatterlist *sg, enum dma_data_direction dir,
+		       unsigned long attrs, int *err)
+{
+	sg->dma_address = map_phys(pd, dev, sg_phys(sg), sg->length, dir,
+				   attrs, err);
+	if (sg->dma_address == DMA_MAPPING_ERROR)
+		return false;
+	sg_dma_len(sg) = sg->length;
+	return true;
+}
+
+/*
+ * map_sg's second try after part @r (@refused) found no room: that part
+ * first, then the others in order.  The parts mapped before it each took
+ * the first place they fit, which may have split the one free run that
+ * would have held it.
+ */
+static int map_sg_refused_first(struct pvb_device *pd, struct device *dev,
+				struct scatterlist *sgl, int nents,
+				struct scatterlist *refused, int r,
+				enum dma_data_direction dir,
+				unsigned long attrs)
+{
+	struct scatterlist *sg;
+	int i, err = -EIO;
+
+	if (!map_sg_one(pd, dev, refused, dir, attrs, &err))
+		return err;
+	for_each_sg(sgl, sg, nents, i) {
+		if (i != r && !map_sg_one(pd, dev, sg, dir, attrs, &err))
+			goto err_undo;
+	}
+	return nents;
+
+err_undo:
+	/* parts 0..i-1, @refused among them if it came before part i */
+	undo_sg(pd, sgl, i);
+	if (r > i)
+		undo_sg(pd, refused, 1);
+	return err;
+}
+
 static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 		      enum dma_data_direction dir, unsigned long attrs)
 {
@@ -305,16 +348,17 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	int i, err = -EIO;
 
 	for_each_sg(sgl, sg, nents, i) {
-		sg->dma_address = map_phys(pd, dev, sg_phys(sg), sg->length,
-					   dir, attrs, &err);
-		if (sg->dma_address == DMA_MAPPING_ERROR)
-			goto err_unmap;
-		sg_dma_len(sg) = sg->length;
+		if (!map_sg_one(pd, dev, sg, dir, attrs, &err))
+			goto err_undo;
 	}
 	return nents;
 
-err_unmap:
+err_undo:
 	undo_sg(pd, sgl, i);
+	/* Pool full: once more, the part that did not fit placed first. */
+	if (err == -ENOMEM && i > 0)
+		return map_sg_refused_first(pd, dev, sgl, nents, sg, i, dir,
+					    attrs);
 	return err;
 }
 
