@@ -249,7 +249,9 @@ boot() {
 			timed_out=1
 			break
 		fi
-		if ((panicked == 0)) && grep -Eq "$panic_re" "$log"; then
+		# (a domU's panic is for the dom0 to see: domu-host.sh may
+		# create it again, and run.sh's check below still sees it)
+		if ((panicked == 0)) && grep -av '^domU: ' "$log" | grep -Eq "$panic_re"; then
 			panicked=$now
 		elif ((panicked)) && ((now - panicked >= 5)); then
 			break
