@@ -27,9 +27,11 @@
  */
 #include <linux/delay.h>
 #include <linux/device.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 #include <pvbounce/attach.h>
 #include <pvbounce/device.h>
 #include <pvbounce/log.h>
@@ -227,8 +229,38 @@ static void finish_departed(struct pvb_device *pd)
  */
 void pvb_coherent_unref(struct pvb_device *pd)
 {
+	/*
+	 * wake_up_var() only hashes the address: harmless if a departed
+	 * device was freed meanwhile.  The fully ordered decrement pairs
+	 * with the waiter's check (coherent_wait_back()).
+	 */
 	if (atomic_dec_and_test(&pd->coh_refs))
 		finish_departed(pd);
+	else
+		wake_up_var(&pd->coh_refs);
+}
+
+/*
+ * How long unload waits for the coherent memory of a driver it released (or
+ * that went just before) to come back.  A driver's teardown may end in a
+ * work item after its remove(): 6.1's nvme frees its doorbell buffers when
+ * the controller's last reference goes, which a failed probe's removal work
+ * holds for a moment, and a process with the disk open for as long as it
+ * keeps it.
+ */
+#define PVB_UNLOAD_COHERENT_WAIT	(5 * HZ)
+
+/*
+ * Wait (no lock of the device held: the driver's own teardown may take it)
+ * until @pd's coherent allocations are all back or @deadline passes.
+ */
+static void coherent_wait_back(struct pvb_device *pd, unsigned long deadline)
+{
+	long left = (long)(deadline - jiffies);
+
+	if (left > 0)
+		wait_var_event_timeout(&pd->coh_refs,
+				       atomic_read(&pd->coh_refs) == 1, left);
 }
 
 /*
@@ -512,30 +544,49 @@ out:
 	return ret;
 }
 
-/* Detach @pdev, releasing a driver bound to it first (probed again after). */
+/*
+ * Detach @pdev, releasing a driver bound to it first (probed again after).
+ * Coherent memory still out once no driver is bound is waited for, up to
+ * PVB_UNLOAD_COHERENT_WAIT: its frees must reach the ops that made it.
+ * @pdev's pvb_device cannot go meanwhile: with pvb_ready cleared and the
+ * notifier gone, only this path detaches.
+ */
 static void detach_for_unload(struct pci_dev *pdev)
 	__must_hold(&pvb_scan_lock)
 {
+	unsigned long deadline = jiffies + PVB_UNLOAD_COHERENT_WAIT;
 	struct pvb_device *pd;
-	bool released = false;
+	bool released = false, waited = false;
+	size_t left;
 
 	for (;;) {
 		device_lock(&pdev->dev);
-		if (!pdev->dev.driver)
+		if (pdev->dev.driver) {
+			device_unlock(&pdev->dev);
+			device_release_driver(&pdev->dev);
+			released = true;
+			continue;
+		}
+		mutex_lock(&pvb_lock);
+		pd = find_attached(pdev);
+		left = pd ? pvb_coherent_live(pd) : 0;
+		if (!left || time_after_eq(jiffies, deadline))
 			break;
+		mutex_unlock(&pvb_lock);
 		device_unlock(&pdev->dev);
-		device_release_driver(&pdev->dev);
-		released = true;
+		if (!waited)
+			pvb_dev_info(pdev, "unloading: waiting up to %u s for the %zu coherent allocations its driver still holds\n",
+				     PVB_UNLOAD_COHERENT_WAIT / HZ, left);
+		waited = true;
+		coherent_wait_back(pd, deadline);
 	}
-	mutex_lock(&pvb_lock);
-	pd = find_attached(pdev);
 	if (pd) {
-		size_t left = pvb_coherent_live(pd);
-
-		/* rebind=1: the module cannot wait for them (see README) */
+		/* rebind=1, a disk still open: cannot wait longer (README) */
 		if (left)
 			pvb_dev_err(pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
 				    left);
+		else if (waited)
+			pvb_dev_info(pdev, "unloading: the driver's coherent allocations came back\n");
 		detach(pd);
 	}
 	mutex_unlock(&pvb_lock);

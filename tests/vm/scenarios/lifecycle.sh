@@ -107,6 +107,41 @@ dmesg >/tmp/dmesg.unbind
 check_fails "open disk: no coherent memory was left to the old ops (\"leaked\")" \
 	grep -q "coherent allocations left by the driver" /tmp/dmesg.unbind
 
+# -- rebind=1 unload while a process holds the disk open: unload releases
+# the driver, whose coherent memory (6.1's nvme: its doorbell buffers)
+# outlives it until the disk is closed.  Unload waits for it (up to 5 s),
+# so that the frees reach pvbounce's ops instead of the old ones.  The same
+# wait covers a driver whose probe failed during unload: its removal work
+# holds the memory for a moment (races.sh, phase B).
+check "unload waits: load with devices=$nvme force=1 rebind=1" pvb_load devices="$nvme" force=1 rebind=1
+check "unload waits: nvme probes" nvme_up "$nvme"
+rm -f /tmp/held
+( exec 3<"$NVME_DEV"; touch /tmp/held; sleep 2 ) &
+holder=$!
+i=0
+while [ ! -e /tmp/held ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+dmesg -c >/dev/null
+t0=$(date +%s)
+check "unload waits: rmmod while a process holds the disk open for 2 s more" rmmod pvbounce
+waited=$(($(date +%s) - t0))
+wait "$holder"
+dmesg >/tmp/dmesg.unloadwait
+diag "unload waits: rmmod took $waited s"
+case $(uname -r) in
+6.1.*)
+	dmesg_has "unload waits: 6.1's nvme held coherent memory past its release: waited for" \
+		"pvbounce $nvme: unloading: waiting up to 5 s for the [0-9]+ coherent allocations" /tmp/dmesg.unloadwait
+	dmesg_has "unload waits: ... it came back through pvbounce's ops" \
+		"pvbounce $nvme: unloading: the driver's coherent allocations came back" /tmp/dmesg.unloadwait
+	;;
+esac
+check_fails "unload waits: no coherent memory left to the old ops" \
+	grep -Eq "coherent allocations left by the driver|unloading while the released driver" /tmp/dmesg.unloadwait
+check_fails "unload waits: pvbounce unloaded" pvb_loaded
+check "unload waits: nvme probes again, on the old ops" nvme_up "$nvme"
+pvbio_run "unload waits: I/O verified on the old ops" -s 4K,64K -S 57 "$NVME_DEV"
+unbind "$nvme"
+
 # -- selector forms
 for sel in "$short" "$vd" "$vd@4M"; do
 	check "load with devices=$sel" pvb_load devices="$sel" || continue
