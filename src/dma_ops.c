@@ -127,12 +127,14 @@ static void report_misuse(struct pvb_device *pd, unsigned int misuse,
 
 /*
  * The bounced half of map_phys(), out of line: the direct path then builds
- * no request on the stack (and needs no stack canary).
+ * no request on the stack (and needs no stack canary).  DMA_ATTR_NO_WARN in
+ * @attrs leaves a refusal for want of room unlogged (counted all the same),
+ * as swiotlb does.
  */
 static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 				       struct device *dev, phys_addr_t phys,
 				       size_t size, enum dma_data_direction dir,
-				       u64 limit, int *err)
+				       unsigned long attrs, u64 limit, int *err)
 {
 	struct pvb_pool *pool = pd->pool;
 	struct pvb_bounce b = {
@@ -166,12 +168,14 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 	}
 	if (ret) {
 		stat_inc(pd, errors_pool_full);
-		pvb_dev_err_ratelimited(pd->pdev,
-					"map of %zu bytes refused: pool %s full (%u of %u slots used)%s\n",
-					size, pool->name, pvb_slots_used(&pool->slots),
-					pool->slots.nslabs,
-					pvb_pool_growing(pool) ? ", growing (pool_max_mb)" :
-					"; raise pool_mb or give the device a private pool (devices=...@size)");
+		if (!(attrs & DMA_ATTR_NO_WARN))
+			pvb_dev_err_ratelimited(pd->pdev,
+						"map of %zu bytes refused: pool %s full (%u of %u slots used)%s\n",
+						size, pool->name,
+						pvb_slots_used(&pool->slots),
+						pool->slots.nslabs,
+						pvb_pool_growing(pool) ? ", growing (pool_max_mb)" :
+						"; raise pool_mb or give the device a private pool (devices=...@size)");
 		trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_POOL_FULL);
 		goto err;
 	}
@@ -221,7 +225,7 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 		trace_pvbounce_map(pd->pdev, phys, bus, size, dir, false);
 		return bus;
 	}
-	return map_bounced(pd, dev, phys, size, dir, limit, err);
+	return map_bounced(pd, dev, phys, size, dir, attrs, limit, err);
 }
 
 static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
@@ -347,8 +351,13 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	struct scatterlist *sg;
 	int i, err = -EIO;
 
+	/*
+	 * A part after the first refused for room is tried again below:
+	 * that refusal is not logged, the second try's is.
+	 */
 	for_each_sg(sgl, sg, nents, i) {
-		if (!map_sg_one(pd, dev, sg, dir, attrs, &err))
+		if (!map_sg_one(pd, dev, sg, dir,
+				i ? attrs | DMA_ATTR_NO_WARN : attrs, &err))
 			goto err_undo;
 	}
 	return nents;

@@ -30,6 +30,11 @@ kmod_run() {
 	dmesg >/tmp/dmesg.kmod
 	forward_ktap /tmp/dmesg.kmod "$1"
 	expect_eq "$1: insmod pvbounce_test.ko succeeded" "$rc" 0
+	# pool_full_quiet_with_no_warn: of its two refusals for room, only
+	# the one made without DMA_ATTR_NO_WARN is logged
+	case $3 in *expect_bounce=1*) want=1 ;; *) want=0 ;; esac
+	expect_eq "$1: pool-full refusals logged (not those with DMA_ATTR_NO_WARN)" \
+		"$(grep -c "pvbounce $nvme: map of [0-9]* bytes refused: pool .* full" /tmp/dmesg.kmod)" "$want"
 	expect_eq "$1: the test module counts no failure" \
 		"$(cat /sys/module/pvbounce_test/parameters/failed 2>/dev/null)" 0
 	rmmod pvbounce_test 2>/dev/null
