@@ -554,7 +554,7 @@ out:
 static void detach_for_unload(struct pci_dev *pdev)
 	__must_hold(&pvb_scan_lock)
 {
-	unsigned long deadline = jiffies + PVB_UNLOAD_COHERENT_WAIT;
+	unsigned long deadline = 0;
 	struct pvb_device *pd;
 	bool released = false, waited = false;
 	size_t left;
@@ -570,14 +570,17 @@ static void detach_for_unload(struct pci_dev *pdev)
 		mutex_lock(&pvb_lock);
 		pd = find_attached(pdev);
 		left = pd ? pvb_coherent_live(pd) : 0;
-		if (!left || time_after_eq(jiffies, deadline))
+		if (!left || (waited && time_after_eq(jiffies, deadline)))
 			break;
 		mutex_unlock(&pvb_lock);
 		device_unlock(&pdev->dev);
-		if (!waited)
+		if (!waited) {
+			/* from now: the driver's remove may have been slow */
+			deadline = jiffies + PVB_UNLOAD_COHERENT_WAIT;
+			waited = true;
 			pvb_dev_info(pdev, "unloading: waiting up to %u s for the %zu coherent allocations its driver still holds\n",
 				     PVB_UNLOAD_COHERENT_WAIT / HZ, left);
-		waited = true;
+		}
 		coherent_wait_back(pd, deadline);
 	}
 	if (pd) {
