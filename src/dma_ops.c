@@ -127,14 +127,15 @@ static void report_misuse(struct pvb_device *pd, unsigned int misuse,
 
 /*
  * The bounced half of map_phys(), out of line: the direct path then builds
- * no request on the stack (and needs no stack canary).  DMA_ATTR_NO_WARN in
- * @attrs leaves a refusal for want of room unlogged (counted all the same),
- * as swiotlb does.
+ * no request on the stack (and needs no stack canary).  @quiet: a refusal
+ * for want of room is counted but not logged, as map_sg tries that part
+ * again.  (A driver's DMA_ATTR_NO_WARN does not silence it: nvme passes it
+ * for every scatter-gather list, and a refusal must name its reason.)
  */
 static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 				       struct device *dev, phys_addr_t phys,
 				       size_t size, enum dma_data_direction dir,
-				       unsigned long attrs, u64 limit, int *err)
+				       bool quiet, u64 limit, int *err)
 {
 	struct pvb_pool *pool = pd->pool;
 	struct pvb_bounce b = {
@@ -168,7 +169,7 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 	}
 	if (ret) {
 		stat_inc(pd, errors_pool_full);
-		if (!(attrs & DMA_ATTR_NO_WARN))
+		if (!quiet)
 			pvb_dev_err_ratelimited(pd->pdev,
 						"map of %zu bytes refused: pool %s full (%u of %u slots used)%s\n",
 						size, pool->name,
@@ -204,12 +205,12 @@ err:
 
 /*
  * Map @size bytes at @phys for @dev.  On failure *@err (when not NULL) says
- * why, for callers that must return an errno (map_sg).
+ * why, for callers that must return an errno (map_sg).  @quiet: see
+ * map_bounced().
  */
 static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 			   phys_addr_t phys, size_t size,
-			   enum dma_data_direction dir, unsigned long attrs,
-			   int *err)
+			   enum dma_data_direction dir, bool quiet, int *err)
 {
 	u64 limit = stream_limit(dev);
 	dma_addr_t bus;
@@ -225,7 +226,7 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 		trace_pvbounce_map(pd->pdev, phys, bus, size, dir, false);
 		return bus;
 	}
-	return map_bounced(pd, dev, phys, size, dir, attrs, limit, err);
+	return map_bounced(pd, dev, phys, size, dir, quiet, limit, err);
 }
 
 static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
@@ -267,7 +268,7 @@ static dma_addr_t pvb_map_page(struct device *dev, struct page *page,
 			       enum dma_data_direction dir, unsigned long attrs)
 {
 	return map_phys(pvb_dev_of(dev), dev, page_to_phys(page) + offset,
-			size, dir, attrs, NULL);
+			size, dir, false, NULL);
 }
 
 static void pvb_unmap_page(struct device *dev, dma_addr_t bus, size_t size,
@@ -303,10 +304,10 @@ static void undo_sg(struct pvb_device *pd, struct scatterlist *sgl, int nents)
 
 static bool map_sg_one(struct pvb_device *pd, struct device *dev,
 		       struct scatterlist *sg, enum dma_data_direction dir,
-		       unsigned long attrs, int *err)
+		       bool quiet, int *err)
 {
 	sg->dma_address = map_phys(pd, dev, sg_phys(sg), sg->length, dir,
-				   attrs, err);
+				   quiet, err);
 	if (sg->dma_address == DMA_MAPPING_ERROR)
 		return false;
 	sg_dma_len(sg) = sg->length;
@@ -322,16 +323,15 @@ static bool map_sg_one(struct pvb_device *pd, struct device *dev,
 static int map_sg_refused_first(struct pvb_device *pd, struct device *dev,
 				struct scatterlist *sgl, int nents,
 				struct scatterlist *refused, int r,
-				enum dma_data_direction dir,
-				unsigned long attrs)
+				enum dma_data_direction dir)
 {
 	struct scatterlist *sg;
 	int i, err = -EIO;
 
-	if (!map_sg_one(pd, dev, refused, dir, attrs, &err))
+	if (!map_sg_one(pd, dev, refused, dir, false, &err))
 		return err;
 	for_each_sg(sgl, sg, nents, i) {
-		if (i != r && !map_sg_one(pd, dev, sg, dir, attrs, &err))
+		if (i != r && !map_sg_one(pd, dev, sg, dir, false, &err))
 			goto err_undo;
 	}
 	return nents;
@@ -356,8 +356,7 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	 * that refusal is not logged, the second try's is.
 	 */
 	for_each_sg(sgl, sg, nents, i) {
-		if (!map_sg_one(pd, dev, sg, dir,
-				i ? attrs | DMA_ATTR_NO_WARN : attrs, &err))
+		if (!map_sg_one(pd, dev, sg, dir, i > 0, &err))
 			goto err_undo;
 	}
 	return nents;
@@ -366,8 +365,7 @@ err_undo:
 	undo_sg(pd, sgl, i);
 	/* Pool full: once more, the part that did not fit placed first. */
 	if (err == -ENOMEM && i > 0)
-		return map_sg_refused_first(pd, dev, sgl, nents, sg, i, dir,
-					    attrs);
+		return map_sg_refused_first(pd, dev, sgl, nents, sg, i, dir);
 	return err;
 }
 

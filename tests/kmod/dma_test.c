@@ -1037,14 +1037,15 @@ static void t_too_large_refused(struct t *t)
 }
 
 /*
- * Under force, the pool filled with one-page maps made with DMA_ATTR_NO_WARN:
- * the refusal that ends it is counted in errors_pool_full but not logged
- * (as swiotlb); one more map without the attribute is logged.  kmod.sh
- * counts the "refused: pool ... full" lines: exactly one per run.
+ * Under force, the pool filled with one-page maps made with DMA_ATTR_NO_WARN,
+ * as nvme makes its scatter-gather maps: the refusal that ends it is counted
+ * in errors_pool_full and logged all the same (a refusal names its reason),
+ * and so is one more map without the attribute.  kmod.sh counts the
+ * "refused: pool ... full" lines: two per run.
  */
 #define FULL_MAX_MAPS	65536
 
-static void t_pool_full_quiet(struct t *t)
+static void t_pool_full_no_warn(struct t *t)
 {
 	s64 before[NR_COUNTERS], now[NR_COUNTERS];
 	struct page *page = NULL;
@@ -1069,8 +1070,10 @@ static void t_pool_full_quiet(struct t *t)
 		if (dma_mapping_error(t->dev, bus[n]))
 			break;
 	}
-	if (!CHECK(t, n < FULL_MAX_MAPS, "%u maps and the pool is not full", n))
+	if (n == FULL_MAX_MAPS) {
+		skip(t, "a pool of more than 256 MiB");
 		goto unmap;
+	}
 	diag("pool full after %u one-page maps", n);
 	extra = dma_map_page(t->dev, page, 0, PAGE_SIZE, DMA_TO_DEVICE);
 	if (CHECK(t, dma_mapping_error(t->dev, extra),
@@ -1080,7 +1083,7 @@ static void t_pool_full_quiet(struct t *t)
 		dma_unmap_page(t->dev, extra, PAGE_SIZE, DMA_TO_DEVICE);
 	if (CHECK(t, !read_counters(dir, now), "reading %s", dir))
 		CHECK(t, now[C_POOL_FULL] - before[C_POOL_FULL] == 2,
-		      "errors_pool_full moved by %lld, want 2 (each refusal counted, logged or not)",
+		      "errors_pool_full moved by %lld, want 2",
 		      now[C_POOL_FULL] - before[C_POOL_FULL]);
 unmap:
 	for (i = 0; i < n; i++)
@@ -1572,7 +1575,7 @@ static const struct test tests[] = {
 	{ "sgtable_from_device", t_sgtable_from_device },
 	{ "largest_mapping", t_largest_mapping },
 	{ "too_large_refused", t_too_large_refused },
-	{ "pool_full_quiet_with_no_warn", t_pool_full_quiet },
+	{ "pool_full_logged_despite_no_warn", t_pool_full_no_warn },
 	{ "coherent", t_coherent },
 	{ "coherent_large", t_coherent_large },
 	{ "alloc_pages", t_alloc_pages },
