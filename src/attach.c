@@ -197,6 +197,14 @@ static void detach(struct pvb_device *pd)
 	if (left)
 		pvb_dev_err(pd->pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
 			    left);
+	/*
+	 * A free already past the list (not forgotten) still uses @pd until
+	 * it puts its reference, a matter of microseconds; the forgotten
+	 * ones keep theirs for good.  (Bounded: an allocation racing the
+	 * detach, a caller's bug, would never put its own.)
+	 */
+	wait_var_event_timeout(&pd->coh_refs,
+			       atomic_read(&pd->coh_refs) <= 1 + (int)left, HZ);
 	release(pd, "detached");
 }
 
@@ -549,7 +557,11 @@ out:
  * Coherent memory still out once no driver is bound is waited for, up to
  * PVB_UNLOAD_COHERENT_WAIT: its frees must reach the ops that made it.
  * @pdev's pvb_device cannot go meanwhile: with pvb_ready cleared and the
- * notifier gone, only this path detaches.
+ * notifier gone, only this path detaches.  The wait holds pvb_scan_lock,
+ * which no free of coherent memory takes.  The 5 s are counted once per
+ * device: a driver bound again during the wait (by whoever binds it in a
+ * loop) is released, and what it leaves after the deadline is leaked, so
+ * that unload ends.
  */
 static void detach_for_unload(struct pci_dev *pdev)
 	__must_hold(&pvb_scan_lock)
@@ -578,7 +590,7 @@ static void detach_for_unload(struct pci_dev *pdev)
 			/* from now: the driver's remove may have been slow */
 			deadline = jiffies + PVB_UNLOAD_COHERENT_WAIT;
 			waited = true;
-			pvb_dev_info(pdev, "unloading: waiting up to %u s for the %zu coherent allocations its driver still holds\n",
+			pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu coherent allocations its driver still holds\n",
 				     PVB_UNLOAD_COHERENT_WAIT / HZ, left);
 		}
 		coherent_wait_back(pd, deadline);
