@@ -116,13 +116,23 @@ check_fails "open disk: no coherent memory was left to the old ops (\"leaked\")"
 check "unload waits: load with devices=$nvme force=1 rebind=1" pvb_load devices="$nvme" force=1 rebind=1
 check "unload waits: nvme probes" nvme_up "$nvme"
 rm -f /tmp/held
-( exec 3<"$NVME_DEV"; touch /tmp/held; sleep 2 ) &
+dmesg -c >/dev/null
+# the holder closes the disk 1 s after unload says it waits (4 s at most)
+(
+	exec 3<"$NVME_DEV" && touch /tmp/held
+	i=0
+	until dmesg | grep -q "pvbounce $nvme: unloading: waiting up to" || [ $i -ge 40 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 1
+) &
 holder=$!
 i=0
 while [ ! -e /tmp/held ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-dmesg -c >/dev/null
+check "unload waits: a process holds the disk open" test -e /tmp/held
 t0=$(date +%s)
-check "unload waits: rmmod while a process holds the disk open for 2 s more" rmmod pvbounce
+check "unload waits: rmmod while that process holds the disk open" rmmod pvbounce
 waited=$(($(date +%s) - t0))
 wait "$holder"
 dmesg >/tmp/dmesg.unloadwait
