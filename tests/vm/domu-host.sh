@@ -81,6 +81,38 @@ domu_result() {
 	return 0
 }
 
+# What a crash report on the domU's console begins with
+DOMU_CRASH='Kernel panic|BUG:|WARNING:|Oops'
+
+# domu_line LINE: one line of the domU's console (its \r taken off): to
+# the dom0's console, and what it says to the counts and the TAP port;
+# false at the done marker
+domu_line() {
+	echo "domU: $1" >/dev/console
+	case $1 in
+	*"PVBTAP: # pvb-done"*) done_seen=1; return 1 ;;
+	*"PVBTAP: 1.."*) dplan=${1##*PVBTAP: 1..} ;;
+	*"PVBTAP-RECAP: 1.."*) dplan=${1##*PVBTAP-RECAP: 1..} ;;
+	*"PVBTAP: ok "* | *"PVBTAP: not ok "*)
+		t=${1#*PVBTAP: }
+		domu_result "$t" && [ -n "$PVB_TAPDEV" ] &&
+			echo "PVBTAP: $t" >"$PVB_TAPDEV"
+		;;
+	*"PVBTAP-RECAP: "*)
+		# the domU's results again: those lost on the way
+		t=${1#*PVBTAP-RECAP: }
+		if domu_result "$t"; then
+			recovered=$((recovered + 1))
+			[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: $t" >"$PVB_TAPDEV"
+		fi
+		;;
+	*"PVBTAP: "*)
+		[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: ${1#*PVBTAP: }" >"$PVB_TAPDEV"
+		;;
+	esac
+	return 0
+}
+
 # domu_forward: copy the domU's console until its done marker or its end
 domu_forward() {
 	rm -rf /tmp/domu.res
@@ -98,31 +130,8 @@ domu_forward() {
 		# (busybox's read drops what it read of a line when it times out:
 		# the recap and the log's tail below make up for such a loss)
 		if IFS= read -r -t 5 part <&3; then
-			line=${part%"$cr"}
 			start=$(date +%s)
-			echo "domU: $line" >/dev/console
-			case $line in
-			*"PVBTAP: # pvb-done"*) done_seen=1; break ;;
-			*"PVBTAP: 1.."*) dplan=${line##*PVBTAP: 1..} ;;
-			*"PVBTAP-RECAP: 1.."*) dplan=${line##*PVBTAP-RECAP: 1..} ;;
-			*"PVBTAP: ok "* | *"PVBTAP: not ok "*)
-				t=${line#*PVBTAP: }
-				domu_result "$t" && [ -n "$PVB_TAPDEV" ] &&
-					echo "PVBTAP: $t" >"$PVB_TAPDEV"
-				;;
-			*"PVBTAP-RECAP: "*)
-				# the domU's results again: those lost above
-				t=${line#*PVBTAP-RECAP: }
-				if domu_result "$t"; then
-					recovered=$((recovered + 1))
-					[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: $t" >"$PVB_TAPDEV"
-				fi
-				;;
-			*"PVBTAP: "*)
-				t=${line#*PVBTAP: }
-				[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: $t" >"$PVB_TAPDEV"
-				;;
-			esac
+			domu_line "${part%"$cr"}" || break
 			continue
 		fi
 		# nothing for 5 s: still there, and still in time?
@@ -139,15 +148,13 @@ domu_forward() {
 	exec 3<&-
 	kill "$tailpid" 2>/dev/null
 	# the log's last lines: one without its newline (the domain went
-	# away) or one whose start a timed-out read dropped
+	# away) or one whose start a timed-out read dropped (a result seen
+	# already is not counted twice)
 	if [ $done_seen -eq 0 ]; then
 		tail -n 3 "$DOMU_LOG" | tr -d '\r' >/tmp/domu.tail
-		while IFS= read -r line; do
-			echo "domU: $line" >/dev/console
-			case $line in
-			*"PVBTAP: # pvb-done"*) done_seen=1 ;;
-			*"PVBTAP-RECAP: 1.."*) dplan=${line##*PVBTAP-RECAP: 1..} ;;
-			esac
+		# (|| [ -n ]: the last line may have no newline)
+		while IFS= read -r line || [ -n "$line" ]; do
+			domu_line "$line" || break
 		done </tmp/domu.tail
 	fi
 	echo $((before + n)) >"$PVB_TAPN"
@@ -178,7 +185,7 @@ domu_verdict() {
 domu_crashed_early() {
 	[ "$gone" -eq 1 ] && [ "$n" -eq 0 ] && [ "$done_seen" -eq 0 ] &&
 		! grep -q '=== scenario' "$DOMU_LOG" &&
-		grep -qE 'Kernel panic|BUG:|WARNING:|Oops' "$DOMU_LOG"
+		grep -qE "$DOMU_CRASH" "$DOMU_LOG"
 }
 
 # domu_cfg EXTRA: /tmp/domu.cfg, EXTRA added to the domU's command line
@@ -252,7 +259,7 @@ domu_run() {
 		# (the report goes to the TAP port only: on the console it
 		# would be one more report for run.sh's check)
 		diag "dom0: the domU crashed in its boot before running any scenario; creating it once more. Its first report:"
-		grep -m1 -A4 -E 'Kernel panic|BUG:|WARNING:|Oops' "$DOMU_LOG" | tr -d '\r' |
+		grep -m1 -A4 -E "$DOMU_CRASH" "$DOMU_LOG" | tr -d '\r' |
 			while IFS= read -r l; do
 				[ -n "$PVB_TAPDEV" ] && echo "PVBTAP: #   $l" >"$PVB_TAPDEV"
 			done
