@@ -11,6 +11,8 @@
 #   make build-debug          the debug kernel (tests/vm/debug/: KASAN, lockdep, kmemleak,
 #                             DMA-API debug...; cached, an hour on 2 cores) and the modules for it
 #   make check-debug          every QEMU scenario on the debug kernel, native and Xen PV dom0
+#   make check-debug-ci       CI's part of it: kmod, nvme_force, lifecycle, memory on the
+#                             debug kernel without KASAN, native and Xen PV dom0
 #   make bench-vm             pvbounce vs the kernel's swiotlb(-xen) throughput in QEMU (not a test)
 #   make bench                DMA API map/unmap, sg, sync timings: pvbounce vs swiotlb(-xen),
 #                             dma-direct and memcpy in QEMU; tables into README.md (not a test)
@@ -47,7 +49,8 @@ override DKMS_FLAGS += $(if $(filter-out /usr/src,$(DKMS_SOURCE_TREE)),--sourcet
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
 .PHONY: all module clean build-all sparse unit bench-unit bench-vm bench kmod vm-check check demo \
-	install uninstall dkms-install dkms-remove build-debug check-debug
+	install uninstall dkms-install dkms-remove build-debug check-debug \
+	check-debug-ci
 
 all: module
 
@@ -103,6 +106,14 @@ build-debug:
 
 check-debug: build-debug
 	PVB_KERNELS=6.12-debug tests/vm/run-all.sh
+
+# CI's share of the lane (.ci/run, when make check left it the time): one
+# build, the flavour without KASAN, booted natively and as a Xen dom0, with
+# the core subset without faults
+check-debug-ci:
+	$(MAKE) --no-print-directory build-debug DEBUG_FLAVOURS=xen
+	PVB_DEBUG_FLAVOUR=xen PVB_KERNELS=6.12-debug PVB_GROUPS=debug_ci PVB_SELFTEST=0 \
+		tests/vm/run-all.sh
 
 demo:
 	tests/vm/demo.sh

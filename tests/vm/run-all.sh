@@ -7,9 +7,9 @@
 # reported as failed.
 #
 # PVB_KERNELS=6.12-debug runs the groups on the debug kernel of tests/vm/debug/
-# (`make check-debug`: every group).  Group `debug` is the lane's core subset
-# on that kernel whatever PVB_KERNELS says (`PVB_GROUPS=debug`: the part CI
-# can afford next to the rest).
+# (`make check-debug`: every group).  Groups `debug` (the lane's core subset)
+# and `debug_ci` (the same without faults: what CI runs, `make
+# check-debug-ci`) boot that kernel whatever PVB_KERNELS says.
 #
 # Env: PVB_KERNELS (default "6.1 6.12"; also 6.12-debug), PVB_MODES (default "xen native";
 #      the domu group runs when 6.12 and xen are in them),
@@ -17,6 +17,9 @@
 #      PVB_HOTPLUG_CYCLES (unplug/re-plug cycles of the hotplug scenario,
 #      default 15 natively and 5 on Xen),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
+#      PVB_DEBUG_FLAVOUR=xen (the debug kernel without KASAN in both modes:
+#      one build, as CI's make check-debug-ci has it),
+#      PVB_SELFTEST=0 (no harness self-test boot),
 #      PVB_PROVE_ARGS (e.g. -v), and what run.sh takes.
 #
 # Group "ship" is not a list of scenarios: install.sh (DKMS, make install,
@@ -36,14 +39,16 @@ declare -A groups=(
 	[domu]=domu
 	[domu_pci]=domu:domu_pci:kmod
 	[debug]=kmod:nvme_force:lifecycle:memory:faults
+	[debug_ci]=kmod:nvme_force:lifecycle:memory
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
-# when asked: PVB_GROUPS=domu_pci; debug (the debug kernel's core subset)
+# when asked: PVB_GROUPS=domu_pci; debug and debug_ci (the debug kernel's core subset)
 # too, as it needs the debug kernel built
 group_order=(io races ship domu life stress iommu)
-# groups on a kernel of their own
-declare -A group_kernels=([debug]=6.12-debug)
+# groups on a kernel of their own (debug_ci: the core subset as CI runs it,
+# without faults, which takes 25 minutes a boot)
+declare -A group_kernels=([debug]=6.12-debug [debug_ci]=6.12-debug)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 # (stress: a third NVMe behind a PCIe root port, unplugged and plugged
@@ -86,6 +91,7 @@ for k in "${all_kernels[@]}"; do
 		flavours=()
 		[[ " ${modes[*]} " == *" native "* ]] && flavours+=("")
 		[[ " ${modes[*]} " == *" xen "* ]] && flavours+=(xen)
+		[[ ${PVB_DEBUG_FLAVOUR:-} == xen ]] && flavours=(xen)
 		for f in "${flavours[@]}"; do
 			read -r _ _ rel _ < <(PVB_DEBUG_FLAVOUR=$f "$here/debug/build-kernel.sh") ||
 				die "cannot build the debug kernel${f:+ ($f flavour)}"
@@ -103,7 +109,9 @@ for k in "${all_kernels[@]}"; do
 	done
 done
 ((stale == 0)) || make -C "$top" --no-print-directory build-all
-((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug DEBUG_FLAVOURS="${modes[*]}"
+dflav=${modes[*]}
+[[ ${PVB_DEBUG_FLAVOUR:-} == xen ]] && dflav=xen
+((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug DEBUG_FLAVOURS="$dflav"
 
 # Fetch once, before parallel runs share the cache.
 xt=
@@ -152,7 +160,7 @@ for g in "${sel[@]}"; do
 		tests+=("$tdir/ship-install.t" "$tdir/ship-demo.t")
 		continue
 	fi
-	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]} domu_pci debug)"
+	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]} domu_pci debug debug_ci)"
 	gkernels=("${kernels[@]}")
 	[[ -n ${group_kernels[$g]:-} ]] && gkernels=(${group_kernels[$g]})
 	for m in "${modes[@]}"; do
@@ -184,7 +192,7 @@ for g in "${sel[@]}"; do
 		done
 	done
 done
-tests+=("$tdir/00-harness-selftest.t")
+[[ ${PVB_SELFTEST:-1} == 0 ]] || tests+=("$tdir/00-harness-selftest.t")
 chmod +x "$tdir"/*.t
 cd "$tdir"
 # shellcheck disable=SC2086

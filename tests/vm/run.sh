@@ -69,7 +69,8 @@ taplog=$logdir/$name.tap
 
 # kernel, Xen, initramfs
 if ((debug)); then
-	# as a Xen dom0 the flavour without KASAN (see build-kernel.sh)
+	# as a Xen dom0 the flavour without KASAN (see build-kernel.sh);
+	# natively too if PVB_DEBUG_FLAVOUR=xen says so (make check-debug-ci)
 	[[ $mode == native ]] || export PVB_DEBUG_FLAVOUR=xen
 	read -r _ _ rel vmlinuz _ < <("$here/debug/build-kernel.sh") ||
 		die "cannot build the debug kernel"
