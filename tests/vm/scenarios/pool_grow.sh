@@ -96,7 +96,9 @@ pvbio_run "A: a 4 KiB I/O on the full pool completes, verified" -s 4K -S 60 "$NV
 diag "A: full pool: $(delta "$nvme" errors_pool_full) refusals before growth, full_growing $(dbg full_growing), grows $(dbg grows), nslabs $(dbg nslabs)"
 expect_ge "A: its map was refused (pool full)" "$(delta "$nvme" errors_pool_full)" 1
 expect_ge "A: and counted as pool full, growing" "$(dbg full_growing)" 1
-dmesg_has "A: the refusal says the pool is growing" "pool common full \(512 of 512 slots used\), growing \(pool_max_mb\)"
+# (the total read for the message may already count a chunk being added:
+# seen on the debug kernel, "512 of 640 slots used")
+dmesg_has "A: the refusal says the pool is growing" "pool common full \(512 of [0-9]+ slots used\), growing \(pool_max_mb\)"
 expect_ge "A: the pool grew" "$(dbg grows)" 1
 dmesg_has "A: growth is logged" "pvbounce: pool common: grew to [0-9]+ KiB"
 check "A: rmmod pvbounce_hold" rmmod pvbounce_hold
