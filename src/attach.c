@@ -203,8 +203,8 @@ static void detach(struct pvb_device *pd)
 	 * ones keep theirs for good.  (Bounded: an allocation racing the
 	 * detach, a caller's bug, would never put its own.)
 	 */
-	wait_var_event_timeout(&pd->coh_refs,
-			       atomic_read(&pd->coh_refs) <= 1 + (int)left, HZ);
+	wait_var_event_timeout(&pd->coh_refs, pvb_coherent_live(pd) <= left,
+			       HZ);
 	release(pd, "detached");
 }
 
@@ -267,8 +267,8 @@ static void coherent_wait_back(struct pvb_device *pd, unsigned long deadline)
 	long left = (long)(deadline - jiffies);
 
 	if (left > 0)
-		wait_var_event_timeout(&pd->coh_refs,
-				       atomic_read(&pd->coh_refs) == 1, left);
+		wait_var_event_timeout(&pd->coh_refs, !pvb_coherent_live(pd),
+				       left);
 }
 
 /*
