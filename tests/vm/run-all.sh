@@ -80,6 +80,11 @@ for g in "${sel[@]}"; do
 	[[ -n $k && " ${all_kernels[*]} " != *" $k "* ]] && all_kernels+=("$k")
 done
 
+# The debug kernel's flavours (make build-debug's DEBUG_FLAVOURS): KASAN
+# natively, none as a Xen dom0; PVB_DEBUG_FLAVOUR=xen: none in both modes
+dflav=${modes[*]}
+[[ ${PVB_DEBUG_FLAVOUR:-} == xen ]] && dflav=xen
+
 # The module, built for each kernel if missing or older than its sources.
 stale=0 stale_debug=0
 for k in "${all_kernels[@]}"; do
@@ -88,11 +93,8 @@ for k in "${all_kernels[@]}"; do
 		# builds the kernel itself when missing (an hour on 2 cores),
 		# in the flavours of the modes run (KASAN natively, none as a
 		# Xen dom0)
-		flavours=()
-		[[ " ${modes[*]} " == *" native "* ]] && flavours+=("")
-		[[ " ${modes[*]} " == *" xen "* ]] && flavours+=(xen)
-		[[ ${PVB_DEBUG_FLAVOUR:-} == xen ]] && flavours=(xen)
-		for f in "${flavours[@]}"; do
+		for f in $dflav; do
+			[[ $f == native ]] && f=
 			read -r _ _ rel _ < <(PVB_DEBUG_FLAVOUR=$f "$here/debug/build-kernel.sh") ||
 				die "cannot build the debug kernel${f:+ ($f flavour)}"
 			rels+=("$rel")
@@ -109,8 +111,6 @@ for k in "${all_kernels[@]}"; do
 	done
 done
 ((stale == 0)) || make -C "$top" --no-print-directory build-all
-dflav=${modes[*]}
-[[ ${PVB_DEBUG_FLAVOUR:-} == xen ]] && dflav=xen
 ((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug DEBUG_FLAVOURS="$dflav"
 
 # Fetch once, before parallel runs share the cache.
