@@ -149,8 +149,8 @@ check_fails "unload waits: no coherent memory left to the old ops" \
 	grep -Eq "coherent allocations left by the driver|unloading while the released driver" /tmp/dmesg.unloadwait
 check_fails "unload waits: pvbounce unloaded" pvb_loaded
 check "unload waits: unload bound nvme again (rebind=1)" test "$(driver_of "$nvme")" = nvme
-# (6.12's new controller sees the namespace the held disk still has as a
-# duplicate and leaves it out: probe once more, now that it is closed)
+# (6.12 names the new controller's namespace n2 while the held disk keeps
+# n1, and nvme_up looks for n1: probe once more, now that it is closed)
 unbind "$nvme"
 check "unload waits: nvme probes again, on the old ops" nvme_up "$nvme"
 pvbio_run "unload waits: I/O verified on the old ops" -s 4K,64K -S 57 "$NVME_DEV"
