@@ -131,7 +131,7 @@ cat >"$tdir/00-harness-selftest.t" <<EOF
 # the checkers' reports before it (selftest_reports) are named too
 out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_reports:selftest_crash 2>/dev/null)
 rc=\$?
-echo "1..10"
+echo "1..12"
 [ \$rc -ne 0 ] && echo "ok 1 - run.sh fails when the guest panics" || echo "not ok 1 - run.sh fails when the guest panics"
 grep -Eq '^ok [0-9]+ - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
@@ -146,6 +146,15 @@ done
 grep -q 'in the attempt that counts' <<<"\$named" && echo "ok \$n - a report of a domU attempt that counts is named" || echo "not ok \$n - a report of a domU attempt that counts is named"
 n=\$((n + 1))
 grep -q 'in a discarded attempt' <<<"\$out" && echo "not ok \$n - a discarded domU attempt's report is left out" || echo "ok \$n - a discarded domU attempt's report is left out"
+# run.sh boots again when the kernel lost a timer interrupt (lost_timer):
+# CI's report (the kthread's CPU idle) is one, a stall on a busy CPU is not
+. "$here/common.sh"
+n=\$((n + 1))
+printf '%s\\n' 'rcu: Stack dump where RCU GP kthread last ran:' 'Sending NMI from CPU 0 to CPUs 1:' 'NMI backtrace for cpu 1 skipped: idling at native_safe_halt+0xb/0x10' >$tdir/lost.log
+lost_timer $tdir/lost.log && echo "ok \$n - a lost timer is told by its stall report" || echo "not ok \$n - a lost timer is told by its stall report"
+n=\$((n + 1))
+printf '%s\\n' 'rcu: Stack dump where RCU GP kthread last ran:' 'Sending NMI from CPU 0 to CPUs 1:' 'NMI backtrace for cpu 1' 'RIP: 0010:pvb_spin+0x5/0x10' 'NMI backtrace for cpu 0 skipped: idling at native_safe_halt+0xb/0x10' >$tdir/busy.log
+lost_timer $tdir/busy.log && echo "not ok \$n - a stall on a busy CPU is not a lost timer" || echo "ok \$n - a stall on a busy CPU is not a lost timer"
 EOF
 for g in "${sel[@]}"; do
 	if [[ $g == ship ]]; then
