@@ -160,12 +160,16 @@ for g in "${sel[@]}"; do
 	if [[ $g == ship ]]; then
 		# the boots of install.sh: 6.1 natively, 6.12 as a Xen dom0 on
 		# Debian's initramfs (the kernels selected of them)
-		sm=
+		# (none on the debug kernel alone: DKMS, Debian's initramfs
+		# and make demo are about Debian's kernels)
+		sm= dk=
 		for k in "${kernels[@]}"; do
-			case $k in 6.1) sm+=" 6.1:native" ;; 6.12) sm+=" 6.12:xen" ;; esac
+			case $k in 6.1) sm+=" 6.1:native" ;; 6.12) sm+=" 6.12:xen" ;; *) continue ;; esac
+			dk=${dk:-$k}
 		done
+		[[ -n $sm ]] || continue
 		printf '#!/bin/sh\nPVB_SHIP_MODES="%s" exec "%s/install.sh"\n' "$sm" "$here" >"$tdir/ship-install.t"
-		printf '#!/bin/sh\nPVB_DEMO_KERNEL=%s exec "%s/demo-check.sh"\n' "${kernels[0]}" "$here" >"$tdir/ship-demo.t"
+		printf '#!/bin/sh\nPVB_DEMO_KERNEL=%s exec "%s/demo-check.sh"\n' "$dk" "$here" >"$tdir/ship-demo.t"
 		tests+=("$tdir/ship-install.t" "$tdir/ship-demo.t")
 		continue
 	fi
