@@ -13,7 +13,8 @@
 #
 # Env: PVB_KERNELS (default "6.1 6.12"; also 6.12-debug), PVB_MODES (default "xen native";
 #      the domu group runs when 6.12 and xen are in them),
-#      PVB_RACES (iterations of the races scenario, default 200),
+#      PVB_RACES (iterations of the races scenario, default 200; 50 on the
+#      debug kernel, whose group limits are tripled: see genv),
 #      PVB_HOTPLUG_CYCLES (unplug/re-plug cycles of the hotplug scenario,
 #      default 15 natively and 5 on Xen),
 #      PVB_GROUPS (default: all of the table below), PVB_JOBS (default 2),
@@ -68,6 +69,19 @@ declare -A group_iommu=([iommu]="translate pt")
 # 2 MiB so that it fails, naming memop-max-order
 declare -A group_domu=([domu]="- memop-max-order=10" [domu_pci]="- memop-max-order=9,,,9")
 group_env[domu_pci]="PVB_DOMU_PCI=00:02.0"
+
+# genv GROUP KERNEL: the group's environment for a boot of KERNEL.  The
+# debug kernel runs 3-5 times slower under TCG: the group's limits
+# (PVB_TIMEOUT, pvb.timeout=) are for Debian's kernels and are tripled,
+# and races runs 50 iterations there unless PVB_RACES says how many.
+genv() {
+	local e=${group_env[$1]:-}
+	if [[ $2 == 6.12-debug ]]; then
+		e=$(perl -pe 's/((?:PVB_TIMEOUT|pvb\.timeout)=)(\d+)/$1 . $2 * 3/ge' <<<"$e")
+		[[ -n ${PVB_RACES:-} ]] || e=${e/pvb.races=200/pvb.races=50}
+	fi
+	echo "$e"
+}
 
 kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-xen native})
@@ -200,7 +214,7 @@ for g in "${sel[@]}"; do
 				continue
 			fi
 			t=$tdir/$k-$m-$g.t
-			printf '#!/bin/sh\n%s exec "%s/run.sh" %s %s %s\n' "${group_env[$g]:-}" "$here" "$k" "$m" "${groups[$g]}" >"$t"
+			printf '#!/bin/sh\n%s exec "%s/run.sh" %s %s %s\n' "$(genv "$g" "$k")" "$here" "$k" "$m" "${groups[$g]}" >"$t"
 			tests+=("$t")
 		done
 	done
