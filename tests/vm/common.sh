@@ -33,9 +33,15 @@ headers_root() {
 # never came.  Seen once on CI under QEMU TCG (6.1 behind intel-iommu, no
 # pvbounce result yet): the guest made no progress for 900 s.  A deadlock
 # or a CPU spinning with interrupts off would show that CPU busy, not idle.
-# A domU's lines ("domU: ") are its dom0's business.
+# A domU's lines ("domU: ") are its dom0's business.  On a match, prints
+# the line numbers of the report's first line (its "detected stalls" line,
+# else the stack dump's) and of the "idling" line.  One awk reading the
+# whole file (run.sh runs with pipefail: no pipe to cut short).
 lost_timer() {
-	grep -av '^domU: ' "$1" | tr -d '\r' | awk '
+	awk '
+		/^domU: / { next }
+		{ sub(/\r$/, "") }
+		/rcu: INFO: .*detected stall/ { st = NR }
 		/Stack dump where RCU GP kthread last ran/ { at = NR; cpu = ""; next }
 		at && NR - at > 8 { at = 0 }
 		at && cpu == "" && match($0, /Sending NMI from CPU [0-9]+ to CPUs [0-9]+:/) {
@@ -44,8 +50,10 @@ lost_timer() {
 			sub(/:$/, "", cpu)
 			next
 		}
-		at && cpu != "" && index($0, "NMI backtrace for cpu " cpu " skipped: idling at") { found = 1; exit }
-		END { exit !found }'
+		!found && at && cpu != "" && index($0, "NMI backtrace for cpu " cpu " skipped: idling at") {
+			found = (st && st < at ? st : at) " " NR
+		}
+		END { if (found) print found; exit !found }' "$1"
 }
 
 # build a static guest tool tests/vm/$1.c (if its source changed); print its path

@@ -260,7 +260,7 @@ boot() {
 		elif ((now - start >= boot_timeout)) && [[ ! -s $taplog ]]; then
 			stalled=1
 			break
-		elif lost_timer "$log"; then
+		elif ((panicked == 0)) && lost_timer "$log" >/dev/null; then
 			lost=1
 			break
 		elif grep -q '^PVBTAP: # pvb-done' "$taplog"; then
@@ -278,21 +278,33 @@ boot() {
 	elapsed=$(($(date +%s) - start))
 }
 
+# lost_report LOG: the stall report lost_timer found in LOG, as TAP
+# comments (at most 60 lines, a domU's left out)
+lost_report() {
+	local first last
+	read -r first last < <(lost_timer "$1") || return 0
+	((last - first < 60)) || first=$((last - 59))
+	sed -n "${first},${last}p" "$1" | grep -av '^domU: ' | tr -d '\r' | sed 's/^/#   /' || true
+}
+
 # A boot that never reaches /init (seen rarely with Xen under TCG on a busy
 # host: dom0 stops early in its boot, before any module is loaded), or
-# whose kernel lost a timer interrupt (lost_timer: QEMU TCG, seen once on
-# CI), is booted again, once, and said so with the stall report; its
-# results and console are left out (the console is kept aside).
+# whose kernel lost a timer interrupt before any result (lost_timer: QEMU
+# TCG, seen once on CI), is booted again, once in all, and said so (a lost
+# timer with its stall report); that boot's console is kept aside and left
+# out.  A timer lost after a result fails the boot: by then a scenario has
+# run, and pvbounce's use of freed timer or event-channel memory could look
+# the same.  A retry may take the boot's time limit twice.
 boot_timeout=${PVB_BOOT_TIMEOUT:-$((debug ? 900 : 240))}
 boot
 if ((stalled)); then
 	mv "$log" "$log.stalled"
 	echo "# the guest did not reach /init in $boot_timeout s (console: $log.stalled); booting again"
 	boot
-elif ((lost)); then
+elif ((lost)) && ! grep -aqE '^PVBTAP: (not )?ok [0-9]+ ' "$taplog"; then
 	mv "$log" "$log.lost-timer"
-	echo "# the guest lost a timer interrupt after $elapsed s (RCU's grace-period kthread asleep on an idle CPU; console: $log.lost-timer); booting again. Its stall report:"
-	grep -anE -m1 -A12 'rcu: INFO: .*detected stall|kthread (starved|timer wakeup)' "$log.lost-timer" | tr -d '\r' | sed 's/^/#   /'
+	echo "# the guest lost a timer interrupt after $elapsed s, before any result (RCU's grace-period kthread asleep on an idle CPU; console: $log.lost-timer); booting again. Its stall report:"
+	lost_report "$log.lost-timer"
 	boot
 fi
 
@@ -326,7 +338,8 @@ fi
 if ((stalled)); then
 	emit "not ok" "guest reached /init within $boot_timeout s (in the boot that counts)"
 elif ((lost)); then
-	emit "not ok" "guest kept its timer interrupts (it lost one after $elapsed s, in the boot that counts)"
+	emit "not ok" "guest kept its timer interrupts (it lost one after $elapsed s)"
+	lost_report "$log"
 elif ((timed_out)); then
 	emit "not ok" "boot finished within $timeout s"
 else
