@@ -226,11 +226,14 @@ set -o pipefail
 d=\$(mktemp -d)
 trap 'rm -rf "\$d"' EXIT
 n=0
+res() { # STATUS DESC: one TAP result, ok when STATUS is 0
+	n=\$((n + 1))
+	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
+}
 t() { # WANT(0 found|1 not) DESC FILE
 	lost_timer "\$3" >/dev/null
-	local rc=\$?
-	n=\$((n + 1))
-	[ \$rc -eq \$1 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
+	[ \$? -eq "\$1" ]
+	res \$? "\$2"
 }
 echo "1..6"
 ci=('[  337.1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' '[  358.3] rcu: Stack dump where RCU GP kthread last ran:' '[  358.3] Sending NMI from CPU 0 to CPUs 1:' '[  337.3] NMI backtrace for cpu 1 skipped: idling at native_safe_halt+0xb/0x10')
@@ -239,8 +242,8 @@ t 0 "CI's report (console CRLF lines) is a lost timer" \$d/ci.log
 printf '%s\n' "\${ci[@]}" >\$d/long.log
 seq 300000 >>\$d/long.log
 t 0 "found at the start of a long log under pipefail" \$d/long.log
-[ "\$(lost_timer \$d/ci.log)" = "1 4" ] && echo "ok 3 - the report's lines are named (1 4)" || echo "not ok 3 - the report's lines are named (1 4)"
-n=3
+[ "\$(lost_timer \$d/ci.log)" = "1 4" ]
+res \$? "the report's lines are named (1 4)"
 printf '%s\n' 'rcu: Stack dump where RCU GP kthread last ran:' 'Sending NMI from CPU 0 to CPUs 1:' 'NMI backtrace for cpu 1' 'RIP: 0010:pvb_spin+0x5/0x10' 'NMI backtrace for cpu 0 skipped: idling at native_safe_halt+0xb/0x10' >\$d/busy.log
 t 1 "a stall on a busy CPU is not a lost timer" \$d/busy.log
 printf 'domU: %s\n' "\${ci[@]}" >\$d/domu.log
