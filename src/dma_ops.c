@@ -144,6 +144,7 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 		.dir = dir,
 		.min_align_mask = dma_get_min_align_mask(dev),
 		.boundary_mask = dma_get_seg_boundary(dev),
+		.owner = pd,
 	};
 	dma_addr_t bus;
 	int ret;
@@ -241,7 +242,7 @@ static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 	if (!pvb_pool_owns(pool, bus))
 		return;		/* a direct mapping: nothing to undo */
 	misuse = pvb_pool_unmap(pool, bus, size, dir,
-				!(attrs & DMA_ATTR_SKIP_CPU_SYNC));
+				!(attrs & DMA_ATTR_SKIP_CPU_SYNC), pd);
 	report_misuse(pd, misuse, "unmap", bus, size);
 }
 

@@ -363,6 +363,7 @@ int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 		.min_align_mask = b->min_align_mask,
 		.align_mask = b->align_mask,
 		.boundary_mask = b->boundary_mask,
+		.owner = b->owner,
 	};
 	struct pvb_mapping m;
 	int ret;
@@ -425,11 +426,14 @@ static unsigned int clamp_to(const struct pvb_mapping *m, dma_addr_t bus,
  * @size: size the caller unmaps; a larger one is clamped.
  * @dir: direction the caller unmaps with.
  * @copy: copy the device's data back (false for DMA_ATTR_SKIP_CPU_SYNC).
+ * @owner: the device unmapping, as it mapped (&struct pvb_bounce's @owner):
+ *	the slots are handed out next to it only (see pvb_slots_alloc()).
  *
  * Return: PVB_MISUSE_* flags for what was wrong (0 if nothing).
  */
 unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
-			    enum dma_data_direction dir, bool copy)
+			    enum dma_data_direction dir, bool copy,
+			    const void *owner)
 {
 	struct pvb_mapping m;
 	unsigned int misuse = 0;
@@ -449,6 +453,7 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 		memcpy(phys_to_virt(m.orig), m.cpu, size);
 	if (p->poison)
 		memset(m.cpu, PVB_POISON_BYTE, m.size);
+	m.owner = owner;
 	pvb_slots_free_mapping(&p->slots, &m);
 	return misuse;
 }

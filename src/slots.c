@@ -77,6 +77,12 @@ struct pvb_head {
  * @cursor: slot where the next search starts.
  * @refused: a search here failed since the area last handed out a run; until
  *	it does again, runs given back leave @cursor where it is.
+ * @hot: @cursor was stepped back onto runs @hot_owner gave back, which
+ *	fill [@cursor, @hot_end) (cyclically in the area) as far as they
+ *	are still free; other owners search from @hot_end to @cursor.
+ * @hot_end: where @cursor stood before it was stepped back (a slot of the
+ *	area: an end of the area is stored as @first).
+ * @hot_owner: whose runs those are (compared, never dereferenced).
  */
 struct pvb_area {
 	spinlock_t lock;
@@ -87,6 +93,9 @@ struct pvb_area {
 	int drift;
 	unsigned int cursor;
 	bool refused;
+	bool hot;
+	unsigned int hot_end;
+	const void *hot_owner;
 } ____cacheline_aligned_in_smp;
 
 /*
@@ -286,21 +295,28 @@ static int run_at(const struct pvb_slots *s, unsigned int seg,
 
 /*
  * First fitting run of segment @seg whose start slot is in [@from, @to)
- * (slot indices inside that segment); -1 if none.
+ * (slot indices inside that segment) and, if @fence, that ends by @to;
+ * -1 if none.
  */
 static int seg_search(struct pvb_slots *s, unsigned int seg,
 		      unsigned int from, unsigned int to,
-		      const struct pvb_fit *f)
+		      const struct pvb_fit *f, bool fence)
 {
 	unsigned int first = seg << s->seg_shift;
 	u64 base = s->segs[seg].bus;
-	u64 x, last, r;
+	u64 x, last, r, end;
 
 	if (from >= to)
 		return -1;
 	x = base + ((u64)(from - first) << PVB_SLOT_SHIFT);
-	last = base + min_t(u64, seg_bytes(s) - f->len,
-			    (u64)(to - 1 - first) << PVB_SLOT_SHIFT);
+	end = (u64)(to - 1 - first) << PVB_SLOT_SHIFT;
+	if (fence) {
+		end += PVB_SLOT_SIZE;
+		if (end < f->len)
+			return -1;
+		end -= f->len;
+	}
+	last = base + min_t(u64, seg_bytes(s) - f->len, end);
 
 	while (next_start(f, x, last, &r)) {
 		unsigned int pos = (unsigned int)((r - base) >> PVB_SLOT_SHIFT);
@@ -331,16 +347,17 @@ static int seg_search(struct pvb_slots *s, unsigned int seg,
 }
 
 /*
- * Search a whole area from its cursor on, wrapping round once; every start
- * slot of the area is considered exactly once.
+ * Search an area from slot @cur on, wrapping round, for a run starting
+ * before slot @stop, and if @fence ending by it too; @stop == @cur: every
+ * start slot of the area is considered exactly once.
  */
 static int area_search(struct pvb_slots *s, struct pvb_area *a,
-		       const struct pvb_fit *f)
+		       const struct pvb_fit *f, unsigned int cur,
+		       unsigned int stop, bool fence)
 	__must_hold(&a->lock)
 {
 	unsigned int fseg = seg_of(s, a->first);
 	unsigned int nsegs = a->nslots >> s->seg_shift;
-	unsigned int cur = a->cursor;
 	unsigned int seg = seg_of(s, cur);
 	unsigned int k;
 
@@ -349,19 +366,47 @@ static int area_search(struct pvb_slots *s, struct pvb_area *a,
 	for (k = 0; k <= nsegs; k++) {
 		unsigned int from = seg << s->seg_shift;
 		unsigned int to = from + s->seg_slots;
+		bool last = false;
 		int i;
 
 		if (k == 0)
 			from = cur;
-		else if (k == nsegs)
-			to = cur;
-		i = seg_search(s, seg, from, to, f);
-		if (i >= 0)
+		/* @stop's segment, reached again (or ahead of @cur in it). */
+		if (stop >= (seg << s->seg_shift) && stop < to &&
+		    (k || stop > cur)) {
+			to = stop;
+			last = true;
+		}
+		i = seg_search(s, seg, from, to, f, last && fence);
+		if (i >= 0 || last)
 			return i;
 		if (++seg == fseg + nsegs)
 			seg = fseg;
 	}
 	return -1;
+}
+
+/* A slot number one past a run, as a cursor: the area's end wraps to its start. */
+static unsigned int wrap_slot(const struct pvb_area *a, unsigned int i)
+{
+	return i >= a->first + a->nslots ? a->first : i;
+}
+
+/*
+ * Where @owner's search starts in @a and where it stops: the hot owner (or
+ * anyone when no runs are hot) from the cursor round the whole area; other
+ * owners from after the hot runs to before them (@fence), or, in the second
+ * pass (!@fence), round the whole area from there.
+ */
+static int area_search_for(struct pvb_slots *s, struct pvb_area *a,
+			   const struct pvb_fit *f, const void *owner,
+			   bool fence)
+	__must_hold(&a->lock)
+{
+	if (!a->hot || owner == a->hot_owner)
+		return area_search(s, a, f, a->cursor, a->cursor, false);
+	return area_search(s, a, f, a->hot_end,
+			   fence ? a->cursor : a->hot_end, fence);
 }
 
 /* Count @n slots taken (n > 0) or given back (n < 0) in area @a. */
@@ -376,11 +421,21 @@ static void count_slots(struct pvb_slots *s, struct pvb_area *a, int n)
 	}
 }
 
+/* Is slot @i in [@from, @to), cyclically in area @a? (@from == @to: empty) */
+static bool in_cyclic(const struct pvb_area *a, unsigned int i,
+		      unsigned int from, unsigned int to)
+{
+	unsigned int n = a->nslots;
+
+	return (i - from + n) % n < (to - from + n) % n;
+}
+
 static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 		     const struct pvb_map_req *req, const struct pvb_fit *f)
 	__must_hold(&a->lock)
 {
 	unsigned int seg = seg_of(s, i), pos = i & (s->seg_slots - 1);
+	unsigned int next = wrap_slot(a, i + f->nslots);
 
 	WRITE_ONCE(s->head[i].orig, req->orig);
 	WRITE_ONCE(s->head[i].size, (u32)req->size);
@@ -390,13 +445,19 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 
 	count_slots(s, a, f->nslots);
 	a->refused = false;
-	a->cursor = i + f->nslots;
-	if (a->cursor >= a->first + a->nslots)
-		a->cursor = a->first;
+	/*
+	 * The hot owner taking the first of its hot runs keeps the rest hot;
+	 * any other take ends them (the cursor moves on past them).
+	 */
+	if (a->hot && (req->owner != a->hot_owner ||
+		       !in_cyclic(a, i, a->cursor, a->hot_end) ||
+		       !in_cyclic(a, next, a->cursor, a->hot_end)))
+		WRITE_ONCE(a->hot, false);
+	a->cursor = next;
 }
 
 static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
-		     unsigned int n, bool undo)
+		     unsigned int n, bool undo, const void *owner)
 	__must_hold(&a->lock)
 {
 	unsigned int seg = seg_of(s, h), pos = h & (s->seg_slots - 1);
@@ -412,12 +473,27 @@ static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
 	 * nor after a refusal: a caller giving back the first parts of a map
 	 * it could not complete (map_sg, or a driver mapping page by page)
 	 * and trying again would get the same placement, which left no room
-	 * for the rest, forever; the cursor moving on changes it.
+	 * for the rest, forever; the cursor moving on changes it.  Nor onto
+	 * a run of another owner than the one whose runs are hot already:
+	 * hot runs have one owner, and only it gets them back first.
 	 */
+	if (a->cursor == h && !a->hot) {
+		/* The next search starts on it anyway: the owner's alone. */
+		a->hot_end = wrap_slot(a, h + n);
+		WRITE_ONCE(a->hot_owner, owner);
+		WRITE_ONCE(a->hot, true);
+		return;
+	}
 	if (!s->next_fit && !undo && !a->refused &&
-	    (a->cursor == h + n ||
-	     (a->cursor == a->first && h + n == a->first + a->nslots)))
+	    a->cursor == wrap_slot(a, h + n) &&
+	    (!a->hot || a->hot_owner == owner)) {
+		if (!a->hot) {
+			a->hot_end = a->cursor;
+			WRITE_ONCE(a->hot_owner, owner);
+			WRITE_ONCE(a->hot, true);
+		}
 		a->cursor = h;
+	}
 }
 
 static unsigned int sum_used(const struct pvb_slots *s)
@@ -512,6 +588,7 @@ static void fill_mapping(const struct pvb_slots *s, unsigned int h,
 	m->size = hd->size;
 	m->index = h + (hd->delta >> PVB_SLOT_SHIFT);
 	m->head = h;
+	m->owner = NULL;
 }
 
 static int cmp_seg_bus(const void *a, const void *b, const void *priv)
@@ -961,32 +1038,43 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 {
 	struct pvb_head hd;
 	struct pvb_fit f;
-	unsigned int k;
+	unsigned int k, pass;
 	int ret;
 
 	ret = make_fit(s, req, &f);
 	if (ret)
 		return ret;
 
-	for (k = 0; k < s->nareas; k++) {
-		struct pvb_area *a = &s->area[(cpu_hint + k) & (s->nareas - 1)];
-		unsigned long flags;
-		int i;
+	/*
+	 * Pass 0 keeps out of other owners' hot runs; pass 1, if that found
+	 * nothing, looks again only in the areas that have some (the search
+	 * there is round the whole area).
+	 */
+	for (pass = 0; pass < 2; pass++) {
+		for (k = 0; k < s->nareas; k++) {
+			struct pvb_area *a = &s->area[(cpu_hint + k) & (s->nareas - 1)];
+			unsigned long flags;
+			int i;
 
-		spin_lock_irqsave(&a->lock, flags);
-		i = area_search(s, a, &f);
-		if (i >= 0) {
-			take_run(s, a, i, req, &f);
+			if (pass && (!READ_ONCE(a->hot) ||
+				     READ_ONCE(a->hot_owner) == req->owner))
+				continue;
+			spin_lock_irqsave(&a->lock, flags);
+			i = area_search_for(s, a, &f, req->owner, !pass);
+			if (i >= 0) {
+				take_run(s, a, i, req, &f);
+				spin_unlock_irqrestore(&a->lock, flags);
+				hd.orig = req->orig;
+				hd.size = req->size;
+				hd.delta = f.off;
+				fill_mapping(s, i, &hd, m);
+				m->owner = req->owner;
+				note_hiwater(s);
+				return 0;
+			}
+			a->refused = true;
 			spin_unlock_irqrestore(&a->lock, flags);
-			hd.orig = req->orig;
-			hd.size = req->size;
-			hd.delta = f.off;
-			fill_mapping(s, i, &hd, m);
-			note_hiwater(s);
-			return 0;
 		}
-		a->refused = true;
-		spin_unlock_irqrestore(&a->lock, flags);
 	}
 	return fits_empty(s, &f) ? -ENOMEM : -E2BIG;
 }
@@ -1085,7 +1173,8 @@ static int free_at(struct pvb_slots *s, unsigned int i, dma_addr_t bus)
 	spin_lock_irqsave(&a->lock, flags);
 	h = mapping_at(s, i, &tmp, true);
 	if (h >= 0 && tmp.bus == bus && READ_ONCE(s->segs[seg_of(s, i)].present)) {
-		give_run(s, a, h, head_nslots(s->head[h].delta, tmp.size), false);
+		give_run(s, a, h, head_nslots(s->head[h].delta, tmp.size), false,
+			 NULL);
 		ret = 0;
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
@@ -1138,7 +1227,7 @@ static int free_mapping(struct pvb_slots *s, const struct pvb_mapping *m,
 		if (!WARN_ON_ONCE(!hd.size || n > s->seg_slots - pos) &&
 		    si->bus + ((u64)pos << PVB_SLOT_SHIFT) + hd.delta == m->bus &&
 		    m->index < h + n) {
-			give_run(s, a, h, n, undo);
+			give_run(s, a, h, n, undo, m->owner);
 			ret = 0;
 		}
 	}

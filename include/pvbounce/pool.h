@@ -96,6 +96,9 @@ struct pvb_pool {
  * @min_align_mask: device's min_align_mask.
  * @boundary_mask: device's segment boundary mask.
  * @align_mask: explicit alignment of the slot run (0 = none).
+ * @owner: the device mapping (compared, never dereferenced): slots a device
+ *	has just given back go to it again, not to another device of the
+ *	pool, while the pool has other room.
  */
 struct pvb_bounce {
 	phys_addr_t orig;
@@ -104,6 +107,7 @@ struct pvb_bounce {
 	u64 min_align_mask;
 	u64 boundary_mask;
 	u64 align_mask;
+	const void *owner;
 };
 
 int pvb_pool_create(struct pvb_pool *p, const char *name,
@@ -113,7 +117,8 @@ void pvb_pool_destroy(struct pvb_pool *p);
 int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 		 dma_addr_t *bus);
 unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
-			    enum dma_data_direction dir, bool copy);
+			    enum dma_data_direction dir, bool copy,
+			    const void *owner);
 void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus);
 unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,

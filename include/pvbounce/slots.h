@@ -53,6 +53,10 @@ struct pvb_seg {
  *	PAGE_SIZE or more are always page aligned in this sense.
  * @boundary_mask: device's segment boundary mask (2^k - 1; 0 or ~0 = none):
  *	the run of slots taken never crosses a multiple of @boundary_mask + 1.
+ * @owner: who maps (the device), compared and never dereferenced: the runs
+ *	an owner has just given back are handed out again to that owner only,
+ *	while free slots elsewhere in the pool can serve the others (see
+ *	pvb_slots_alloc()).
  */
 struct pvb_map_req {
 	u64 orig;
@@ -60,6 +64,7 @@ struct pvb_map_req {
 	u64 min_align_mask;
 	u64 align_mask;
 	u64 boundary_mask;
+	const void *owner;
 };
 
 /**
@@ -71,6 +76,9 @@ struct pvb_map_req {
  * @index: slot index holding @bus.
  * @head: slot index of the first slot of the mapping's run (@index less the
  *	alignment padding's whole slots), so that a free finds its run in O(1).
+ * @owner: who gives the run back, for pvb_slots_free_mapping(): the
+ *	request's @owner as pvb_slots_alloc() fills it in; NULL from the
+ *	lookups, which do not know it (the caller sets it before the free).
  */
 struct pvb_mapping {
 	dma_addr_t bus;
@@ -79,6 +87,7 @@ struct pvb_mapping {
 	size_t size;
 	unsigned int index;
 	unsigned int head;
+	const void *owner;
 };
 
 struct pvb_head;
@@ -278,8 +287,17 @@ void pvb_slots_destroy(struct pvb_slots *s);
  *
  * The search is exact: it fails with -ENOMEM only if no free run satisfying
  * every rule exists anywhere in the pool (each area is looked at once,
- * under its own lock), and it takes bounded time whatever the masks.
+ * under its own lock, and those holding another owner's hot runs, see
+ * below, at most once more), and it takes bounded time whatever the masks.
  * May be called in any context (area locks are taken irqsave).
+ *
+ * Hot runs: the runs an owner gave back last in an area, where its cursor
+ * stands, are that owner's next allocation there (memory still in the
+ * CPU's caches).  Another owner's search in that area starts after them
+ * and stops before them; only when no other free run in the whole pool
+ * fits does it take them.  So a device that writes after its driver
+ * unmapped (a firmware bug) does not write into another device's next
+ * mapping while the pool has room.
  *
  * Return: 0; -E2BIG if @req can never be satisfied by this pool even when
  * it is empty (size plus alignment padding larger than a segment, a run
@@ -330,6 +348,8 @@ int pvb_slots_find_owned(const struct pvb_slots *s, dma_addr_t bus,
  * @s: pool.
  * @bus: exactly the @bus of a live mapping.
  *
+ * The run becomes hot for the NULL owner (see pvb_slots_alloc()).
+ *
  * Return: 0, or -ENOENT if @bus is not the start of a live mapping (the pool
  * is left untouched).
  */
@@ -342,7 +362,7 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus);
  *	pvb_slots_find_owned() gave it.
  *
  * pvb_slots_free(@m->bus) without the bus lookup or a search: one lock
- * round trip, O(1) under it.  Under the lock it checks that @m->index is the
+ * round trip, O(1) under it.  The run becomes hot for @m->owner.  Under the lock it checks that @m->index is the
  * slot of @m->bus and that a live mapping starting at @m->bus has its run's
  * first slot at @m->head and covers @m->index, so a stale or made-up @m
  * frees nothing.
