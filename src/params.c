@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <pvbounce/attach.h>
+#include <pvbounce/mem_encrypt.h>
 #include <pvbounce/pvbounce.h>
 
 #define PVB_DEVICES_MAX_LEN 1024
@@ -127,12 +128,12 @@ static int set_uint_range(const char *val, const struct kernel_param *kp,
 
 static int pool_mb_set(const char *val, const struct kernel_param *kp)
 {
-	return set_uint_range(val, kp, 1, 16384, false);
+	return set_uint_range(val, kp, 1, PVB_POOL_MAX_BYTES >> 20, false);
 }
 
 static int pool_max_mb_set(const char *val, const struct kernel_param *kp)
 {
-	return set_uint_range(val, kp, 0, 16384, false);
+	return set_uint_range(val, kp, 0, PVB_POOL_MAX_BYTES >> 20, false);
 }
 
 static int address_bits_set(const char *val, const struct kernel_param *kp)
@@ -184,10 +185,14 @@ MODULE_PARM_DESC(poison,
 /**
  * pvb_params_validate() - turn the parameters into pvb_cfg.
  *
- * Return: 0, or -ENODEV when backend=xen is asked for outside a Xen PV guest.
+ * Return: 0; -ENODEV when backend=xen is asked for outside a Xen PV guest;
+ * -EOPNOTSUPP when the native backend would run with memory encryption
+ * active (see src/mem_encrypt.c).
  */
 int pvb_params_validate(void)
 {
+	int ret;
+
 	if (!strcmp(backend_text, "xen") && !pvb_backend_xen_usable()) {
 		pr_err("backend=xen refused: not running as a Xen PV guest\n");
 		return -ENODEV;
@@ -197,6 +202,11 @@ int pvb_params_validate(void)
 		pvb_cfg.backend = &pvb_backend_native;
 	else
 		pvb_cfg.backend = &pvb_backend_xen;
+	if (pvb_cfg.backend == &pvb_backend_native) {
+		ret = pvb_native_mem_encrypt_check();	/* logs why */
+		if (ret)
+			return ret;
+	}
 	if (pvb_cfg.backend == &pvb_backend_xen)
 		static_branch_enable(&pvb_backend_xen_key);
 	pvb_cfg.pool_bytes = (size_t)pool_mb << 20;

@@ -20,9 +20,13 @@
 #error "pvbounce needs per-device dma_map_ops (CONFIG_DMA_OPS / CONFIG_ARCH_HAS_DMA_OPS)"
 #endif
 
-/* Counters are read per CPU in one access (stats.h), Xen PV is 64-bit only. */
-#ifndef CONFIG_64BIT
-#error "pvbounce needs a 64-bit kernel"
+/*
+ * x86-64 only: DMA there is cache-coherent, and pvbounce's ops never sync
+ * CPU caches (nor do its refusals cover another architecture's rules);
+ * counters are read per CPU in one access (stats.h); Xen PV is 64-bit only.
+ */
+#ifndef CONFIG_X86_64
+#error "pvbounce supports x86-64 only (its DMA ops never sync CPU caches)"
 #endif
 
 /* The page-allocation op was renamed in 6.8. */

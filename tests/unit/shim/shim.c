@@ -21,6 +21,9 @@ static unsigned long total;	/* allocations ever made */
 static long fail_in;		/* fail when this counts down to 0 */
 static unsigned long failed;	/* allocations refused */
 
+unsigned long shim_cc_attrs;
+char shim_last_msg[512];
+
 void *shim_alloc(size_t n, size_t size, bool zero)
 {
 	size_t bytes;

@@ -10,5 +10,9 @@ long shim_live_allocs(void);
 /* Allocations ever made, and ever refused by shim_fail_nth(). */
 unsigned long shim_total_allocs(void);
 unsigned long shim_failed_allocs(void);
+/* <linux/cc_platform.h>: a bit per enum cc_attr the platform "has". */
+extern unsigned long shim_cc_attrs;
+/* The text of the last pr_*() message (pr_fmt prefix included). */
+extern char shim_last_msg[512];
 
 #endif
