@@ -19,6 +19,9 @@
  *                                              windows of attach.c
  *       shrink_idle_ms                         idle delay before a grown
  *                                              chunk goes (0: 10 s)
+ *       noncoherent                            the Nth device checked
+ *                                              counts as not cache-coherent
+ *                                              (refused)
  *
  * The fail/ files read and write a decimal N (0: off, the default); the
  * knob counts down as the events happen.  Every other file is a read-only
@@ -32,6 +35,7 @@
 #include <pvbounce/attach.h>
 #include <pvbounce/pvbounce.h>
 #include <pvbounce/device.h>
+#include <pvbounce/refuse.h>
 #include <pvbounce/stats.h>
 
 static struct dentry *pvb_dbg_root;
@@ -213,6 +217,7 @@ static void fail_files(struct dentry *root)
 	debugfs_create_u32("attach_delay_ms", 0600, dir,
 			   &pvb_fail_attach_delay_ms);
 	debugfs_create_u32("shrink_idle_ms", 0600, dir, &pvb_shrink_idle_ms);
+	debugfs_create_u32("noncoherent", 0600, dir, &pvb_fail_noncoherent);
 	if (pvb_cfg.backend == &pvb_backend_xen)
 		debugfs_create_u32("xen_exchange", 0600, dir,
 				   &pvb_fail_xen_exchange);

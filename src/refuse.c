@@ -29,8 +29,12 @@
 #include <linux/dma-map-ops.h>
 #include <linux/iommu.h>
 #include <linux/pci.h>
+#include <pvbounce/backend.h>
 #include <pvbounce/log.h>
 #include <pvbounce/refuse.h>
+
+/* debugfs fail/noncoherent: see refuse.h. */
+u32 pvb_fail_noncoherent;
 
 /* A domain type as the iommu_group's sysfs "type" file names it. */
 static const char *domain_type_name(unsigned int type)
@@ -90,8 +94,14 @@ static int check_iommu(struct pci_dev *pdev)
  * place; per-device ops belong to somebody else, who would lose them or
  * find pvbounce underneath.  The IOMMU comes first because on 6.1 a
  * translating domain also shows as dev->dma_ops == &iommu_dma_ops, and
- * its line says what to do.  The DMA mask is checked later, when the
- * driver sets it (pvb_dma_supported()).
+ * its line says what to do.  Last, a device whose DMA does not snoop the
+ * CPU caches: pvbounce's ops never write back or invalidate a cache line,
+ * so such a device would read stale bounce slots and its writes be
+ * overwritten by dirty lines.  x86 DMA is coherent (dev_is_dma_coherent()
+ * is true there, and the build is x86-64 only), so this guards what the
+ * kernel would report, and debugfs fail/noncoherent makes a test see it.
+ * The DMA mask is checked later, when the driver sets it
+ * (pvb_dma_supported()).
  *
  * Return: 0 if it may; a negative errno, with one logged line naming the
  * device, the reason and what to do, if it must be left alone.
@@ -108,6 +118,11 @@ int pvb_refuse_check(struct pci_dev *pdev)
 		pvb_dev_err(pdev, "not attached: its DMA ops are %ps, not the kernel's defaults (installed by another module or driver); pvbounce does not stack over them: unload what set them, or leave the device out of devices=\n",
 			    ops);
 		return -EBUSY;
+	}
+	if (!dev_is_dma_coherent(&pdev->dev) ||
+	    pvb_fail_countdown(&pvb_fail_noncoherent)) {
+		pvb_dev_err(pdev, "not attached: its DMA is not cache-coherent, and pvbounce's ops never sync CPU caches; leave the device out of devices=\n");
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }
