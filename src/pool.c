@@ -192,6 +192,13 @@ int pvb_pool_create(struct pvb_pool *p, const char *name,
 	int order, ret;
 
 	memset(p, 0, sizeof(*p));
+	if (bytes > PVB_POOL_MAX_BYTES) {
+		pr_err("pool %s: %zu MiB asked, more than a pool may be (%llu MiB); no pool\n",
+		       name, bytes >> 20, PVB_POOL_MAX_BYTES >> 20);
+		return -EINVAL;
+	}
+	/* Growth (4x a private pool's size) stops at the largest pool too. */
+	max_bytes = min_t(u64, max_bytes, PVB_POOL_MAX_BYTES);
 	strscpy(p->name, name, sizeof(p->name));
 	p->be = be;
 	p->mask = mask;

@@ -28,8 +28,8 @@
 
 /* A private pool below one segment (PVB_MIN_SEG_SIZE) could not hold a mapping. */
 #define SEL_MIN_POOL	(256ULL << 10)
-/* Far more than any sane bounce pool; catches "@64T" style typos. */
-#define SEL_MAX_POOL	(64ULL << 30)
+/* The largest pool there may be (its metadata's bound); catches "@64T" typos. */
+#define SEL_MAX_POOL	PVB_POOL_MAX_BYTES
 /* Longest part of a bad item quoted in an error message. */
 #define SEL_QUOTE_MAX	40
 
@@ -199,7 +199,7 @@ static const char *parse_item(struct span item, struct pvb_selector *sel)
 		if (sel->pool_bytes < SEL_MIN_POOL)
 			return "pool size below 256K (one segment)";
 		if (sel->pool_bytes > SEL_MAX_POOL)
-			return "pool size above 64G";
+			return "pool size above 16G (the largest pool)";
 	} else {
 		target = item;
 	}

@@ -9,6 +9,7 @@
 
 #include <pvbounce/slots.h>
 #include <pvbounce/backend.h>
+#include <pvbounce/pool_limits.h>
 #include <linux/bits.h>
 #include <linux/dma-direction.h>
 #include <linux/jump_label.h>

@@ -9,6 +9,7 @@
 #define PVBOUNCE_SELECTOR_H
 
 #include <linux/types.h>
+#include <pvbounce/pool_limits.h>
 
 enum pvb_sel_kind {
 	PVB_SEL_ADDR,	/* PCI address */
