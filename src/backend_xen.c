@@ -119,6 +119,31 @@ bool pvb_xen_range_ok(phys_addr_t phys, size_t size, u64 mask)
 		offset_in_page(end)) <= mask;
 }
 
+/**
+ * pvb_xen_direct_ok() - may a range go to a device as it is?
+ * @phys: start, pseudo-physical.
+ * @size: bytes.
+ * @mask: highest machine address allowed.
+ * @boundary: the device's segment boundary mask (dma_get_seg_boundary()).
+ *
+ * pvb_xen_range_ok(), and the machine range crosses no multiple of
+ * @boundary + 1.  The block layer keeps a segment inside the boundary in
+ * pseudo-physical terms, and merges pages whose frames are
+ * machine-contiguous: a segment can then cross the boundary in machine
+ * address, which is what the device sees (swiotlb-xen has the same gap).
+ *
+ * Return: true if it may; false: bounce it.
+ */
+bool pvb_xen_direct_ok(phys_addr_t phys, size_t size, u64 mask, u64 boundary)
+{
+	u64 bus;
+
+	if (!pvb_xen_range_ok(phys, size, mask))
+		return false;
+	bus = pvb_xen_phys_to_bus(phys);
+	return !((bus ^ (bus + size - 1)) & ~boundary);
+}
+
 /*
  * Point the direct-map PTEs and p2m entries of frames @pfn .. @pfn + @n - 1
  * at machine frames: @mfns[i] if @mfns is given, else @first_mfn + i; or
@@ -533,6 +558,11 @@ static phys_addr_t xen_bus_to_phys(dma_addr_t bus)
 }
 
 bool pvb_xen_range_ok(phys_addr_t phys, size_t size, u64 mask)
+{
+	return false;
+}
+
+bool pvb_xen_direct_ok(phys_addr_t phys, size_t size, u64 mask, u64 boundary)
 {
 	return false;
 }

@@ -219,7 +219,7 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 	stat_inc(pd, maps);
 	stat_max(pd, size);
 
-	if (!pvb_cfg.force && pvb_be_range_ok(phys, size, limit)) {
+	if (!pvb_cfg.force && pvb_be_direct_ok(dev, phys, size, limit)) {
 		stat_inc(pd, direct_maps);
 		if (to_device(dir))
 			stat_add(pd, bytes_to_device, size);

@@ -10,6 +10,7 @@
 #include <linux/types.h>
 #include <linux/gfp.h>
 #include <linux/jump_label.h>
+#include <linux/dma-mapping.h>
 
 struct page;
 
@@ -61,6 +62,7 @@ DECLARE_STATIC_KEY_FALSE(pvb_backend_xen_key);
 
 dma_addr_t pvb_xen_phys_to_bus(phys_addr_t phys);
 bool pvb_xen_range_ok(phys_addr_t phys, size_t size, u64 mask);
+bool pvb_xen_direct_ok(phys_addr_t phys, size_t size, u64 mask, u64 boundary);
 
 /**
  * pvb_native_range_ok() - the native backend's range check.
@@ -101,6 +103,28 @@ static inline bool pvb_be_range_ok(phys_addr_t phys, size_t size, u64 mask)
 {
 	if (static_branch_unlikely(&pvb_backend_xen_key))
 		return pvb_xen_range_ok(phys, size, mask);
+	return pvb_native_range_ok(phys, size, mask);
+}
+
+/**
+ * pvb_be_direct_ok() - may a streaming mapping skip the bounce?
+ * @dev: the device.
+ * @phys: start.
+ * @size: bytes.
+ * @mask: highest bus address allowed.
+ *
+ * pvb_be_range_ok(); on Xen also the device's segment boundary, checked on
+ * the machine range (see pvb_xen_direct_ok()).  Natively bus == phys, and
+ * the boundary is the caller's to keep as with dma-direct.
+ *
+ * Return: true if [@phys, @phys + @size) may be mapped directly.
+ */
+static inline bool pvb_be_direct_ok(struct device *dev, phys_addr_t phys,
+				    size_t size, u64 mask)
+{
+	if (static_branch_unlikely(&pvb_backend_xen_key))
+		return pvb_xen_direct_ok(phys, size, mask,
+					 dma_get_seg_boundary(dev));
 	return pvb_native_range_ok(phys, size, mask);
 }
 

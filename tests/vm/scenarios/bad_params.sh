@@ -6,24 +6,31 @@
 skip_without_pvbounce "bad parameters refused"
 nvme=$(nvme_pci)
 
-# refused PARAM=VALUE: insmod fails with EINVAL, a message names PARAM
+# refused PARAM=VALUE [MORE PARAMS]: insmod fails with EINVAL, and
+# pvbounce's own line names PARAM ("pvbounce: invalid PARAM=..."; a bool is
+# parsed by the kernel, whose line is "pvbounce: 'VALUE' invalid for
+# parameter 'PARAM'")
 refused() {
 	p=${1%%=*}
-	if pvb_load "$1"; then
-		tap_not_ok "$1 refused"
+	case $p in
+	force|rebind|poison) own="pvbounce: '.*' invalid for parameter '$p'" ;;
+	*) own="pvbounce: invalid $p=" ;;
+	esac
+	if pvb_load "$@"; then
+		tap_not_ok "$* refused"
 		rmmod pvbounce
 		return
 	fi
 	if ! grep -q "Invalid argument" "$OUT"; then
-		tap_not_ok "$1 refused with -EINVAL"
+		tap_not_ok "$* refused with -EINVAL"
 		diag_file "$OUT"
-	elif ! grep -q "pvbounce.*$p" /tmp/dmesg.load; then
-		tap_not_ok "$1 refused with a message naming $p"
+	elif ! grep -q "$own" /tmp/dmesg.load; then
+		tap_not_ok "$* refused with pvbounce's own message naming $p"
 		diag_file /tmp/dmesg.load 5
 	elif pvb_loaded; then
-		tap_not_ok "$1 refused and nothing left loaded"
+		tap_not_ok "$* refused and nothing left loaded"
 	else
-		tap_ok "$1 refused: $(grep -m1 "pvbounce: .*$p" /tmp/dmesg.load | sed 's/^\[[^]]*\] //')"
+		tap_ok "$* refused: $(grep -m1 "$own" /tmp/dmesg.load | sed 's/^\[[^]]*\] //')"
 	fi
 }
 
@@ -36,7 +43,11 @@ values() { # PARAM VALUE...
 	for v in "$@"; do refused "$p=$v"; done
 }
 values devices junk 00:03 00:20.0 00:03.8 100:00.0 8086:100g ffff:0001 , "$nvme," \
-	"$nvme,,8086:100e" "$nvme@" "$nvme@0" "$nvme@12Q" @64M "0:0:0:0.0"
+	"$nvme,,8086:100e" "$nvme@" "$nvme@0" "$nvme@12Q" @64M "0:0:0:0.0" \
+	"$nvme@17G"
+# a pool, growth included, is at most 16 GiB: @64G with pool_max_mb (4x
+# growth) once asked kvcalloc() for 2 GiB of metadata, past INT_MAX
+refused "devices=$nvme@64G" pool_max_mb=1
 values backend bogus "" XEN nativ
 values pool_mb 0 16385 abc -1 1.5
 values pool_max_mb 16385 abc -1 1.5

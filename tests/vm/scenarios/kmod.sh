@@ -46,3 +46,56 @@ kmod_run "kmod force=0 private pool" "devices=$nvme@4M" "max_mapping_kb=256"
 kmod_run "kmod address_bits=28 max_mapping_kb=1024" \
 	"devices=$nvme force=1 address_bits=28 max_mapping_kb=1024 pool_mb=32" \
 	"expect_bounce=1 address_bits=28 max_mapping_kb=1024"
+
+# pvbounce_safety.ko (tests/kmod/safety.c): with force=1, the nvme and the
+# first e1000e (unbound for it) in the common pool: one device's map never
+# gets the slots the other just gave back (a late device write would land in
+# it); on Xen with force=0, a machine-contiguous buffer across the device's
+# segment boundary is bounced.
+safety_run() { # TAG "PVBOUNCE PARAMS" "TEST PARAMS"
+	check "$1: load pvbounce with $2" pvb_load $2 || return
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_SAFETY_KO" dev_a="$nvme" $3
+	rc=$?
+	dmesg >/tmp/dmesg.safety
+	forward_ktap /tmp/dmesg.safety "$1"
+	expect_eq "$1: insmod pvbounce_safety.ko succeeded" "$rc" 0
+	expect_eq "$1: the test module counts no failure" \
+		"$(cat /sys/module/pvbounce_safety/parameters/failed 2>/dev/null)" 0
+	rmmod pvbounce_safety 2>/dev/null
+	check "$1: rmmod pvbounce after the tests" rmmod pvbounce
+}
+if [ -f "$PVB_SAFETY_KO" ]; then
+	set -- $(nic_pcis)
+	nic=${1:-}
+	nic_drv=$(driver_of "$nic")
+	[ -n "$nic" ] && unbind "$nic"
+	safety_run "safety force=1" "devices=$nvme${nic:+,$nic} force=1" \
+		"${nic:+dev_b=$nic} expect_bounce=1"
+	[ "$PVB_MODE" = xen ] && safety_run "safety force=0" "devices=$nvme" ""
+	[ -n "$nic_drv" ] && bind "$nic" "$nic_drv"
+else
+	tap_skip "pvbounce_safety tests" "pvbounce_safety.ko not built for $(uname -r)"
+fi
+
+# A device whose DMA is not cache-coherent is refused (x86 DMA always is:
+# debugfs fail/noncoherent makes the next device checked count as not).
+if check "noncoherent: load pvbounce" pvb_load; then
+	if [ -f "$PVB_DBG/fail/noncoherent" ]; then
+		echo 1 >"$PVB_DBG/fail/noncoherent"
+		dmesg -c >/dev/null
+		echo "$nvme" >"$PVB_PARAMS/devices"
+		dmesg_has "noncoherent: refused with a line naming the device and the reason" \
+			"pvbounce $nvme: not attached: its DMA is not cache-coherent"
+		check_fails "noncoherent: $nvme not attached" grep -q "^$nvme " "$PVB_DBG/devices"
+		expect_eq "noncoherent: the injected refusal was used" \
+			"$(cat "$PVB_DBG/fail/noncoherent")" 0
+		echo "" >"$PVB_PARAMS/devices"
+		echo "$nvme" >"$PVB_PARAMS/devices"
+		attached "$nvme" -
+	else
+		tap_not_ok "noncoherent: debugfs fail/noncoherent exists"
+	fi
+	echo "" >"$PVB_PARAMS/devices"
+	check "noncoherent: rmmod pvbounce" rmmod pvbounce
+fi
