@@ -8,12 +8,12 @@ nvme=$(nvme_pci)
 
 # refused PARAM=VALUE [MORE PARAMS]: insmod fails with EINVAL, and
 # pvbounce's own line names PARAM ("pvbounce: invalid PARAM=..."; a bool is
-# parsed by the kernel, whose line is "pvbounce: 'VALUE' invalid for
-# parameter 'PARAM'")
+# parsed by the kernel, whose line is "pvbounce: `VALUE' invalid for
+# parameter `PARAM'")
 refused() {
 	p=${1%%=*}
 	case $p in
-	force|rebind|poison) own="pvbounce: '.*' invalid for parameter '$p'" ;;
+	force|rebind|poison) own="pvbounce: .* invalid for parameter .$p'" ;;
 	*) own="pvbounce: invalid $p=" ;;
 	esac
 	if pvb_load "$@"; then
