@@ -421,13 +421,18 @@ static void count_slots(struct pvb_slots *s, struct pvb_area *a, int n)
 	}
 }
 
+/* Slots from @from on to @i, cyclically in area @a (no division). */
+static unsigned int cyc_dist(const struct pvb_area *a, unsigned int from,
+			     unsigned int i)
+{
+	return i >= from ? i - from : i + a->nslots - from;
+}
+
 /* Is slot @i in [@from, @to), cyclically in area @a? (@from == @to: empty) */
 static bool in_cyclic(const struct pvb_area *a, unsigned int i,
 		      unsigned int from, unsigned int to)
 {
-	unsigned int n = a->nslots;
-
-	return (i - from + n) % n < (to - from + n) % n;
+	return cyc_dist(a, from, i) < cyc_dist(a, from, to);
 }
 
 static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
