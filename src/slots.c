@@ -403,10 +403,16 @@ static int area_search_for(struct pvb_slots *s, struct pvb_area *a,
 			   bool fence)
 	__must_hold(&a->lock)
 {
-	if (!a->hot || owner == a->hot_owner)
-		return area_search(s, a, f, a->cursor, a->cursor, false);
-	return area_search(s, a, f, a->hot_end,
-			   fence ? a->cursor : a->hot_end, fence);
+	unsigned int cur = a->cursor, stop = cur;
+
+	if (unlikely(a->hot && owner != a->hot_owner)) {
+		cur = a->hot_end;
+		stop = fence ? a->cursor : cur;
+	} else {
+		fence = false;
+	}
+	/* One call site, so that the search is inlined into the alloc. */
+	return area_search(s, a, f, cur, stop, fence);
 }
 
 /* Count @n slots taken (n > 0) or given back (n < 0) in area @a. */
