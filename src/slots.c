@@ -358,27 +358,26 @@ static int area_search(struct pvb_slots *s, struct pvb_area *a,
 {
 	unsigned int fseg = seg_of(s, a->first);
 	unsigned int nsegs = a->nslots >> s->seg_shift;
-	unsigned int seg = seg_of(s, cur);
-	unsigned int k;
+	unsigned int seg = seg_of(s, cur), sseg = seg_of(s, stop);
+	unsigned int k, kstop;
 
 	if (a->avail - a->used < f->nslots)
 		return -1;
-	for (k = 0; k <= nsegs; k++) {
+	/* The step at which the search reaches @stop's segment and ends. */
+	kstop = sseg >= seg ? sseg - seg : sseg + nsegs - seg;
+	if (!kstop && stop <= cur)
+		kstop = nsegs;
+	for (k = 0; k <= kstop; k++) {
 		unsigned int from = seg << s->seg_shift;
 		unsigned int to = from + s->seg_slots;
-		bool last = false;
 		int i;
 
 		if (k == 0)
 			from = cur;
-		/* @stop's segment, reached again (or ahead of @cur in it). */
-		if (stop >= (seg << s->seg_shift) && stop < to &&
-		    (k || stop > cur)) {
+		if (k == kstop)
 			to = stop;
-			last = true;
-		}
-		i = seg_search(s, seg, from, to, f, last && fence);
-		if (i >= 0 || last)
+		i = seg_search(s, seg, from, to, f, k == kstop && fence);
+		if (i >= 0)
 			return i;
 		if (++seg == fseg + nsegs)
 			seg = fseg;
