@@ -358,15 +358,19 @@ static int area_search(struct pvb_slots *s, struct pvb_area *a,
 {
 	unsigned int fseg = seg_of(s, a->first);
 	unsigned int nsegs = a->nslots >> s->seg_shift;
-	unsigned int seg = seg_of(s, cur), sseg = seg_of(s, stop);
-	unsigned int k, kstop;
+	unsigned int seg = seg_of(s, cur);
+	unsigned int k, kstop = nsegs;
 
 	if (a->avail - a->used < f->nslots)
 		return -1;
 	/* The step at which the search reaches @stop's segment and ends. */
-	kstop = sseg >= seg ? sseg - seg : sseg + nsegs - seg;
-	if (!kstop && stop <= cur)
-		kstop = nsegs;
+	if (unlikely(stop != cur)) {
+		unsigned int sseg = seg_of(s, stop);
+
+		kstop = sseg >= seg ? sseg - seg : sseg + nsegs - seg;
+		if (!kstop && stop < cur)
+			kstop = nsegs;
+	}
 	for (k = 0; k <= kstop; k++) {
 		unsigned int from = seg << s->seg_shift;
 		unsigned int to = from + s->seg_slots;
