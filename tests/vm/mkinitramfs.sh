@@ -106,7 +106,7 @@ fi
 # the module under test, when it has been built for this release, without
 # debug info as DKMS installs it (loading 2 MB under Xen PV and TCG is slow)
 for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/kmod/pvbounce_hold.ko \
-	 tests/kmod/pvbounce_misuse.ko tests/kmod/pvbounce_coh.ko \
+	 tests/kmod/pvbounce_misuse.ko tests/kmod/pvbounce_coh.ko tests/kmod/pvbounce_late.ko \
 	 tests/bench/pvbounce_bench.ko; do
 	if [[ -f $build/$ko ]]; then
 		objcopy --strip-debug "$build/$ko" "$stage/lib/pvb/${ko##*/}"
