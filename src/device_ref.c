@@ -231,7 +231,12 @@ int pvb_dev_ref_init(struct pvb_device *pd)
 	pd->live_maps = alloc_percpu(long);
 	if (!pd->live_maps)
 		return -ENOMEM;
-	if (percpu_ref_init(&pd->ref, ref_released, 0, GFP_KERNEL)) {
+	/*
+	 * ALLOW_REINIT: pvb_dev_end_now() switches to atomic mode before the
+	 * kill, which would otherwise mark the ref dead already.
+	 */
+	if (percpu_ref_init(&pd->ref, ref_released, PERCPU_REF_ALLOW_REINIT,
+			    GFP_KERNEL)) {
 		free_percpu(pd->live_maps);
 		pd->live_maps = NULL;
 		return -ENOMEM;

@@ -16,15 +16,15 @@
  * A write to release plays the device first: it writes a pattern into each
  * mapping's bounce buffer (for a bounced one; a direct one is the page
  * itself), then unmaps it and checks the pattern reached the page (data
- * copied back), and frees the coherent buffers (with irqsoff=1, under
- * local_irq_save(), as some x86 drivers free theirs).  Its results are in
+ * copied back), and frees the coherent buffers (with atomic=1, under a
+ * spinlock with softirqs off, as some x86 drivers free theirs).  Its results are in
  * the read-only parameters.  A probe while something is still kept holds
  * nothing new.  rmmod gives back whatever is still kept.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-mapping.h>
-#include <linux/irqflags.h>
+#include <linux/spinlock.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -49,9 +49,9 @@ static char *coh_sizes = "4096";
 module_param(coh_sizes, charp, 0444);
 MODULE_PARM_DESC(coh_sizes, "comma-separated sizes of the coherent buffers allocated at probe and kept (default 4096, at most 4 of up to 16M; empty: none)");
 
-static bool irqsoff;
-module_param(irqsoff, bool, 0644);
-MODULE_PARM_DESC(irqsoff, "release frees the coherent buffers with interrupts off (default 0)");
+static bool atomic;
+module_param(atomic, bool, 0644);
+MODULE_PARM_DESC(atomic, "release frees the coherent buffers in atomic context, under a spinlock with softirqs off (default 0)");
 
 static unsigned int kept_maps, kept_coh, coh_failed, bad;
 module_param(kept_maps, uint, 0444);
@@ -64,6 +64,7 @@ module_param(bad, uint, 0444);
 MODULE_PARM_DESC(bad, "read-only: mappings whose device-written data did not reach the page at unmap");
 
 static DEFINE_MUTEX(late_lock);
+static DEFINE_SPINLOCK(late_atomic_lock);
 
 /**
  * struct late_state - what the driver holds.
@@ -97,7 +98,6 @@ static void *bus_to_virt(dma_addr_t bus)
 /* Give back everything held (late_lock held). */
 static void late_release(void)
 {
-	unsigned long flags;
 	unsigned int i;
 
 	for (i = 0; i < kept_maps; i++) {
@@ -118,15 +118,16 @@ static void late_release(void)
 			dev_name(st.dev), kept_maps, bad);
 	kept_maps = 0;
 	for (i = 0; i < kept_coh; i++) {
-		if (irqsoff)
-			local_irq_save(flags);
+		/* (not with interrupts off: dma_free_attrs() warns) */
+		if (atomic)
+			spin_lock_bh(&late_atomic_lock);
 		dma_free_coherent(st.dev, st.csize[i], st.cpu[i], st.cbus[i]);
-		if (irqsoff)
-			local_irq_restore(flags);
+		if (atomic)
+			spin_unlock_bh(&late_atomic_lock);
 	}
 	if (kept_coh)
 		pr_info("%s: %u coherent buffers freed%s\n", dev_name(st.dev),
-			kept_coh, irqsoff ? " with interrupts off" : "");
+			kept_coh, atomic ? " in atomic context" : "");
 	kept_coh = 0;
 	put_device(st.dev);
 	st.dev = NULL;

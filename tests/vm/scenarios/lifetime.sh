@@ -4,7 +4,7 @@
 # its remove() and gives them back when told.  Until then the device keeps
 # pvbounce's ops and the module stays loaded; the late unmaps are served
 # (the device's data is copied back); the last one back ends the device by
-# itself, from a work item (the last free is made with interrupts off).
+# itself, from a work item (the last free is made in atomic context).
 # With rebind=1, unload hands such memory to the old ops: no coherent
 # memory is then carved from the bounce pool, and a backend chunk freed by
 # the old ops goes back to the kernel whole.
@@ -42,8 +42,8 @@ unbind "$nic"
 # -- a private pool, every mapping bounced; devices= cleared while 16
 # mappings and a coherent buffer are out
 check "late: load with devices=$nic@4M force=1" pvb_load devices="$nic@4M" force=1
-check "late: insmod pvbounce_late maps=16 coh_sizes=4096 irqsoff=1" \
-	run_cmd insmod "$PVB_LATE_KO" maps=16 coh_sizes=4096 irqsoff=1
+check "late: insmod pvbounce_late maps=16 coh_sizes=4096 atomic=1" \
+	run_cmd insmod "$PVB_LATE_KO" maps=16 coh_sizes=4096 atomic=1
 check "late: pvbounce_late probes $nic" late_bind "$nic"
 expect_eq "late: 16 mappings held" "$(cat $LP/kept_maps)" 16
 expect_eq "late: 1 coherent buffer held" "$(cat $LP/kept_coh)" 1
@@ -67,8 +67,8 @@ wait_dmesg "pvbounce $nic: everything its last driver left out is back: detached
 dmesg >/tmp/dmesg.late
 dmesg_has "late: the last one back detached the device by itself" \
 	"pvbounce $nic: everything its last driver left out is back: detached" /tmp/dmesg.late
-dmesg_has "late: the last coherent buffer was freed with interrupts off" \
-	"pvbounce_late: $nic: 1 coherent buffers freed with interrupts off" /tmp/dmesg.late
+dmesg_has "late: the last coherent buffer was freed in atomic context" \
+	"pvbounce_late: $nic: 1 coherent buffers freed in atomic context" /tmp/dmesg.late
 check_fails "late: no splat, no leaked pool" \
 	grep -Eq "WARNING|BUG:|slots still in use at teardown|misuse" /tmp/dmesg.late
 check_fails "late: detached: its files are gone" test -d "$PVB_DBG/$nic"
