@@ -89,7 +89,26 @@ expect_eq "late pin: no slot in use" "$(dbg used)" 0
 dmesg_has "late pin: the last unmap drops the pin" \
 	"pvbounce $nic: last streaming mapping of the unbound driver unmapped: pvbounce may be unloaded"
 check "late pin: still attached" test -d "$PVB_DBG/$nic"
-check "late pin: rmmod" rmmod pvbounce
+
+# -- the same device again, streaming mappings only (no coherent memory
+# to keep it): devices= cleared while they are out
+rmmod pvbounce_late
+run_cmd insmod "$PVB_LATE_KO" maps=4 coh_sizes=
+check "late maps: pvbounce_late probes" late_bind "$nic"
+unbind "$nic"
+dmesg -c >/dev/null
+echo >"$PVB_PARAMS/devices"
+dmesg_has "late maps: devices= cleared: the mappings keep the device attached" \
+	"pvbounce $nic: 0 coherent allocations and 4 streaming mappings of its last driver are still out: stays attached"
+check_fails "late maps: rmmod refused" rmmod pvbounce
+expect_eq "late maps: 8 slots still in use" "$(dbg used)" 8
+echo 1 >$LP/release
+expect_eq "late maps: the late unmaps reached pvbounce: data copied back" "$(cat $LP/bad)" 0
+expect_eq "late maps: no slot in use" "$(dbg used)" 0
+wait_dmesg "pvbounce $nic: everything its last driver left out is back: detached"
+dmesg_has "late maps: the last unmap detached the device" \
+	"pvbounce $nic: everything its last driver left out is back: detached"
+check "late maps: rmmod" rmmod pvbounce
 rmmod pvbounce_late
 echo >"$PCI/$nic/driver_override"
 
