@@ -480,44 +480,66 @@ out:
  * for, up to PVB_UNLOAD_COHERENT_WAIT: their unmaps and frees must reach the
  * ops that made them.  The wait holds pvb_scan_lock only, which no unmap or
  * free takes, and neither the device's lock (the driver's own teardown may
- * take it) nor pvb_lock.  @pdev's pvb_device cannot go meanwhile: with
- * pvb_ready cleared and the notifier gone, only this path detaches.  What
- * is still out after the wait is leaked, so that unload ends.
+ * take it) nor pvb_lock; the decision is made under both.  @pdev's
+ * pvb_device cannot go meanwhile: with pvb_ready cleared and the notifier
+ * gone, only this path detaches.  The 5 s are counted once per device: a
+ * driver bound again during the wait (by whoever binds it in a loop) is
+ * released, and what it leaves after the deadline is leaked, so that unload
+ * ends.
  */
 static void detach_for_unload(struct pci_dev *pdev)
 	__must_hold(&pvb_scan_lock)
 {
+	unsigned long deadline = 0;
 	struct pvb_device *pd;
-	bool released = false;
-	size_t coh = 0, maps = 0;
+	bool released = false, waited = false;
+	size_t coh, maps;
 
 	for (;;) {
 		device_lock(&pdev->dev);
-		if (!pdev->dev.driver)
+		if (pdev->dev.driver) {
+			device_unlock(&pdev->dev);
+			device_release_driver(&pdev->dev);
+			released = true;
+			continue;
+		}
+		mutex_lock(&pvb_lock);
+		pd = find_attached(pdev);
+		coh = pd ? pvb_coherent_count(pd) : 0;
+		maps = pd ? pvb_dev_live_maps(pd) : 0;
+		if ((!coh && !maps) ||
+		    (waited && time_after_eq(jiffies, deadline)))
 			break;
+		mutex_unlock(&pvb_lock);
 		device_unlock(&pdev->dev);
-		device_release_driver(&pdev->dev);
-		released = true;
+		if (!waited) {
+			/* from now: the driver's remove may have been slow */
+			deadline = jiffies + PVB_UNLOAD_COHERENT_WAIT;
+			waited = true;
+			if (coh)
+				pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu coherent allocations its driver still holds\n",
+					     PVB_UNLOAD_COHERENT_WAIT / HZ, coh);
+			if (maps)
+				pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu streaming mappings its driver still holds\n",
+					     PVB_UNLOAD_COHERENT_WAIT / HZ, maps);
+		}
+		/* unload only: a poll is simpler than a wake-up in every put */
+		msleep(20);
 	}
-	mutex_lock(&pvb_lock);
-	pd = find_attached(pdev);
 	if (pd) {
 		list_del(&pd->node);
-		coh = pvb_coherent_count(pd);
-		maps = pvb_dev_live_maps(pd);
-		if (coh)
-			pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu coherent allocations its driver still holds\n",
-				     PVB_UNLOAD_COHERENT_WAIT / HZ, coh);
-		if (maps)
-			pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu streaming mappings its driver still holds\n",
-				     PVB_UNLOAD_COHERENT_WAIT / HZ, maps);
+		/*
+		 * Nothing out: the teardown follows an RCU grace period (HZ
+		 * for a mapping racing this, a caller's bug).  Something
+		 * still out after the wait (rebind=1, a disk still open):
+		 * torn down now, said and leaked (README).
+		 */
+		if (pvb_dev_end_now(pd, "detached", coh || maps ? 1 : HZ) &&
+		    waited)
+			pvb_dev_info(pdev, "unloading: the driver's coherent allocations came back\n");
 	}
 	mutex_unlock(&pvb_lock);
 	device_unlock(&pdev->dev);
-	/* rebind=1, a disk still open: cannot wait longer (README) */
-	if (pd && pvb_dev_end_now(pd, "detached", PVB_UNLOAD_COHERENT_WAIT) &&
-	    (coh || maps))
-		pvb_dev_info(pdev, "unloading: the driver's coherent allocations came back\n");
 	if (released && device_attach(&pdev->dev) < 0)
 		pvb_dev_err(pdev, "driver did not bind again\n");
 }

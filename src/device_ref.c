@@ -58,9 +58,10 @@ size_t pvb_dev_live_maps(struct pvb_device *pd)
 /**
  * pvb_dev_unpin_if_done() - drop the pin once an unbound driver's leftovers
  *	are all back.
- * @pd: device whose pin may be held; one of its mappings (@coherent: a
- *	coherent allocation of the unbound driver) was just given back, and
- *	its reference is still held by the caller.
+ * @pd: device whose pin may be held; one of its mappings was just given
+ *	back, and its reference is still held by the caller.
+ * @coherent: it was a coherent allocation of the unbound driver (for the
+ *	message), not a streaming mapping.
  *
  * Context: any (the unmap path).
  */

@@ -95,6 +95,11 @@ static void *bus_to_virt(dma_addr_t bus)
 	return phys_to_virt(bus);
 }
 
+static void late_free(unsigned int i)
+{
+	dma_free_coherent(st.dev, st.csize[i], st.cpu[i], st.cbus[i]);
+}
+
 /* Give back everything held (late_lock held). */
 static void late_release(void)
 {
@@ -119,11 +124,13 @@ static void late_release(void)
 	kept_maps = 0;
 	for (i = 0; i < kept_coh; i++) {
 		/* (not with interrupts off: dma_free_attrs() warns) */
-		if (atomic)
+		if (atomic) {
 			spin_lock_bh(&late_atomic_lock);
-		dma_free_coherent(st.dev, st.csize[i], st.cpu[i], st.cbus[i]);
-		if (atomic)
+			late_free(i);
 			spin_unlock_bh(&late_atomic_lock);
+		} else {
+			late_free(i);
+		}
 	}
 	if (kept_coh)
 		pr_info("%s: %u coherent buffers freed%s\n", dev_name(st.dev),
