@@ -20,9 +20,10 @@
  * is why nothing that holds pvb_lock ever waits for a device.  A device
  * leaves the list under both locks when it is ended (src/device_ref.c owns
  * what follows): if its driver still has mappings or coherent memory out,
- * it keeps pvbounce's ops until the last is back, and a work item that
- * takes none of these locks tears it down; if not, the path that ended it
- * waits an RCU grace period and tears it down itself.  Its debugfs and
+ * it keeps pvbounce's ops until the last is back, and a work item tears it
+ * down under the device's lock alone (nothing waits for that work: it holds
+ * a module reference instead); if not, the path that ended it waits an RCU
+ * grace period and tears it down itself, under the locks it holds.  Its debugfs and
  * sysfs files go with the teardown, which waits for their readers: so no
  * per-device file may take pvb_lock (only the top-level debugfs "devices"
  * does, and it goes after every detach).

@@ -29,6 +29,7 @@
  * (rmmod is refused), which the last of them back drops.
  */
 #include <linux/completion.h>
+#include <linux/device.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
@@ -198,7 +199,18 @@ static void leftovers(struct pvb_device *pd)
 
 static void end_work(struct work_struct *work)
 {
-	teardown(container_of(work, struct pvb_device, end_work));
+	struct pvb_device *pd = container_of(work, struct pvb_device, end_work);
+	struct pci_dev *pdev = pci_dev_get(pd->pdev);
+
+	/*
+	 * Under the device's lock, as every other decision about it: a
+	 * driver bound by hand meanwhile is not probing while the ops change,
+	 * and its bus notifications see either our ops or the old ones.
+	 */
+	device_lock(&pdev->dev);
+	teardown(pd);
+	device_unlock(&pdev->dev);
+	pci_dev_put(pdev);
 	/*
 	 * The reference pvb_dev_end_later() took for this work.  What is left
 	 * of this module's code after it is a return, against the whole of an
