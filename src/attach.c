@@ -23,10 +23,10 @@
  * it keeps pvbounce's ops until the last is back, and a work item tears it
  * down under the device's lock alone (nothing waits for that work: it holds
  * a module reference instead); if not, the path that ended it waits an RCU
- * grace period and tears it down itself, under the locks it holds.  Its debugfs and
- * sysfs files go with the teardown, which waits for their readers: so no
- * per-device file may take pvb_lock (only the top-level debugfs "devices"
- * does, and it goes after every detach).
+ * grace period and tears it down itself, under the locks it holds.  Its
+ * debugfs and sysfs files go with the teardown, which waits for their
+ * readers: so no per-device file may take pvb_lock (only the top-level
+ * debugfs "devices" does, and it goes after every detach).
  */
 #include <linux/delay.h>
 #include <linux/device.h>
