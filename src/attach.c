@@ -9,7 +9,7 @@
  * Locking, the whole of it: pvb_scan_lock, then a device's lock, then
  * pvb_lock.  pvb_lock is innermost: nothing takes another lock while holding
  * it but a device's coh_lock, a spinlock around its list of coherent
- * allocations.  pvb_lock guards the selectors, pvb_ready and the list of attached
+ * allocations and its pin.  pvb_lock guards the selectors, pvb_ready and the list of attached
  * devices; a device is attached or detached only with its own lock and
  * pvb_lock held, so the decision "no driver is bound" stays true while it is
  * acted on.  pvb_scan_lock serialises the passes over the whole bus (load,
@@ -18,12 +18,15 @@
  * device's lock (ADD/REMOVED) or runs under it (BIND/UNBOUND) and then only
  * pvb_lock: an SR-IOV PF's lock may be held while its VFs are added, which
  * is why nothing that holds pvb_lock ever waits for a device.  A device
- * removed from the bus leaves the list under both locks; if its driver still
- * held coherent memory, the last dma_free_coherent() ends it later with no
- * lock held (finish_departed(): nothing else can reach it then).  detach()
- * removes a device's debugfs and sysfs files under pvb_lock, which waits
- * for their readers: so no per-device file may take pvb_lock (only the
- * top-level debugfs "devices" does, and it goes after every detach).
+ * leaves the list under both locks when it is ended (src/device_ref.c owns
+ * what follows): if its driver still has mappings or coherent memory out,
+ * it keeps pvbounce's ops until the last is back, and a work item tears it
+ * down under the device's lock alone (nothing waits for that work: it holds
+ * a module reference instead); if not, the path that ended it waits an RCU
+ * grace period and tears it down itself, under the locks it holds.  Its
+ * debugfs and sysfs files go with the teardown, which waits for their
+ * readers: so no per-device file may take pvb_lock (only the top-level
+ * debugfs "devices" does, and it goes after every detach).
  */
 #include <linux/delay.h>
 #include <linux/device.h>
@@ -31,9 +34,9 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
-#include <linux/wait_bit.h>
 #include <pvbounce/attach.h>
 #include <pvbounce/device.h>
+#include <pvbounce/device_ref.h>
 #include <pvbounce/log.h>
 #include <pvbounce/pvbounce.h>
 #include <pvbounce/refuse.h>
@@ -96,6 +99,11 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	struct pvb_device *pd;
 	int ret;
 
+	/* Ended, not yet torn down: its last driver's mappings are out. */
+	if (pvb_is_our_ops(get_dma_ops(&pdev->dev))) {
+		pvb_dev_warn(pdev, "not attached again while its last driver's mappings are still out: write devices= again once it is detached\n");
+		return -EBUSY;
+	}
 	ret = pvb_refuse_check(pdev);
 	if (ret)
 		return ret;
@@ -105,6 +113,8 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	pd->stats = alloc_percpu(struct pvb_dev_stats);
 	if (!pd->stats)
 		goto err_nomem_pd;
+	if (pvb_dev_ref_init(pd))
+		goto err_nomem_stats;
 	pd->pool_request = s->pool_bytes;
 	if (s->pool_bytes) {
 		/* pool_max_mb lets a private pool grow to 4x its @size. */
@@ -126,7 +136,6 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	pvb_dma_ops_init(&pd->ops);
 	spin_lock_init(&pd->coh_lock);
 	INIT_LIST_HEAD(&pd->coh_list);
-	atomic_set(&pd->coh_refs, 1);
 	pd->pdev = pci_dev_get(pdev);
 	pd->old_ops = pdev->dev.dma_ops;
 	set_dma_ops(&pdev->dev, &pd->ops);
@@ -143,10 +152,13 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	return 0;
 
 err_stats:
+	pvb_dev_ref_exit(pd);
 	free_percpu(pd->stats);
 	kfree(pd);
 	return ret;
 
+err_nomem_stats:
+	free_percpu(pd->stats);
 err_nomem_pd:
 	kfree(pd);
 err_nomem:
@@ -155,161 +167,69 @@ err_nomem:
 }
 
 /*
- * The end of every attached device, once it is off the list and out of
- * debugfs and sysfs: its old ops back, its private pool and state freed,
- * @how logged.
- */
-static void release(struct pvb_device *pd, const char *how)
-{
-	struct pci_dev *pdev = pd->pdev;
-
-	/*
-	 * Someone replaced our ops while the device was unbound (on 6.1,
-	 * writing its iommu_group type installs the IOMMU's): theirs stay.
-	 */
-	if (get_dma_ops(&pdev->dev) == &pd->ops)
-		set_dma_ops(&pdev->dev, pd->old_ops);
-	else
-		pvb_dev_warn(pdev, "DMA ops changed while attached (to %ps): left as they are\n",
-			     get_dma_ops(&pdev->dev));
-	if (pd->has_private)
-		pvb_pool_destroy(&pd->private_pool);
-	pvb_dev_info(pdev, "%s\n", how);
-	free_percpu(pd->stats);
-	kfree(pd);
-	pci_dev_put(pdev);
-}
-
-/*
- * Give a device (locked, no driver bound) its old ops back and forget it.
- * Memory a departed driver left allocated is not freed: the device may still
- * write it.  It is leaked, and said so.
+ * Give a device (locked, no driver bound, nothing of its driver out) its old
+ * ops back and forget it.  The teardown waits an RCU grace period: a late
+ * ops call racing the decision is done before anything is freed.
  */
 static void detach(struct pvb_device *pd)
 	__must_hold(&pvb_lock)
 {
-	unsigned int left;
-
 	list_del(&pd->node);
-	pvb_sysfs_remove_device(pd);
-	pvb_debugfs_remove_device(pd);
-	left = pvb_coherent_forget_all(pd);
-	if (left)
-		pvb_dev_err(pd->pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
-			    left);
 	/*
-	 * A free already past the list (not forgotten) still uses @pd until
-	 * it puts its reference, a matter of microseconds; the forgotten
-	 * ones keep theirs for good.  (Bounded: an allocation racing the
-	 * detach, a caller's bug, would never put its own.)
+	 * A mapping racing the decision (a caller's bug: no driver is bound)
+	 * holds its reference for as long as it lives: after a second, the
+	 * teardown is left to it.
 	 */
-	wait_var_event_timeout(&pd->coh_refs, pvb_coherent_live(pd) <= left,
-			       HZ);
-	release(pd, "detached");
-}
-
-/* The end of a device that departed: its old ops back, its state freed. */
-static void finish_departed(struct pvb_device *pd)
-{
-	release(pd, pd->held_coherent ?
-		"last coherent allocation of the removed device freed: detached" :
-		"detached");
-	/*
-	 * The reference detach_removed() took.  What is left of this module's
-	 * code after it is two returns, against the whole of an rmmod before
-	 * the module's memory goes: the usual window of a reference that
-	 * module code drops itself.
-	 */
-	module_put(THIS_MODULE);
-}
-
-/**
- * pvb_coherent_unref() - drop a reference of a device's coherent memory.
- * @pd: device; one of its coherent allocations was just given back.
- *
- * While a device is attached its attachment holds a reference too, so this
- * only counts.  For a device removed from the bus while its driver still
- * held coherent memory (detach_removed()), the last allocation given back
- * ends it: old ops restored, state freed, module reference dropped.
- *
- * Context: as dma_free_coherent() (process context).  @pd may be gone on
- * return.
- */
-void pvb_coherent_unref(struct pvb_device *pd)
-{
-	/*
-	 * wake_up_var() only hashes the address: harmless if a departed
-	 * device was freed meanwhile.  The fully ordered decrement pairs
-	 * with the waiter's check (coherent_wait_back()).
-	 */
-	if (atomic_dec_and_test(&pd->coh_refs))
-		finish_departed(pd);
-	else
-		wake_up_var(&pd->coh_refs);
+	pvb_dev_end_now(pd, "detached", HZ);
 }
 
 /*
- * How long unload waits for the coherent memory of a driver it released (or
- * that went just before) to come back.  A driver's teardown may end in a
- * work item after its remove(): 6.1's nvme frees its doorbell buffers when
- * the controller's last reference goes, which a failed probe's removal work
- * holds for a moment, and a process with the disk open for as long as it
- * keeps it.
+ * How long unload waits for the mappings and coherent memory of a driver it
+ * released (or that went just before) to come back.  A driver's teardown
+ * may end in a work item after its remove(): 6.1's nvme frees its doorbell
+ * buffers when the controller's last reference goes, which a failed probe's
+ * removal work holds for a moment, and a process with the disk open for as
+ * long as it keeps it.
  */
 #define PVB_UNLOAD_COHERENT_WAIT	(5 * HZ)
 
 /*
- * Wait (no lock of the device held: the driver's own teardown may take it)
- * until @pd's coherent allocations are all back or @deadline passes.
- */
-static void coherent_wait_back(struct pvb_device *pd, unsigned long deadline)
-{
-	long left = (long)(deadline - jiffies);
-
-	if (left > 0)
-		wait_var_event_timeout(&pd->coh_refs, !pvb_coherent_live(pd),
-				       left);
-}
-
-/*
- * A device that left the bus (its driver is gone, under its lock).  Coherent
- * memory the driver still holds is freed later, when the last reference to
- * the driver's own state goes (nvme frees its doorbell buffers when a
- * process that had the disk open closes it): that must come back through
- * pvbounce's ops, which know where the memory came from, not through the old
- * ops.  So such a device keeps our ops, and the module a reference, until
- * the last allocation is freed; it leaves the list (and debugfs, sysfs) now,
- * so a device plugged in at the same address is a new one.
+ * A device that left the bus (its driver is gone, under its lock).  Memory
+ * the driver still holds is freed later, when the last reference to the
+ * driver's own state goes (nvme frees its doorbell buffers when a process
+ * that had the disk open closes it), and pages it mapped may be unmapped
+ * later too (page_pool): that must come back through pvbounce's ops, which
+ * know where the memory came from, not through the old ops.  So such a
+ * device keeps our ops, and the module a reference, until the last is back;
+ * it leaves the list now, so a device plugged in at the same address is a
+ * new one.
  */
 static void detach_removed(struct pvb_device *pd)
 	__must_hold(&pvb_lock)
 {
 	struct pci_dev *pdev = pd->pdev;
-	unsigned long flags;
-	size_t left;
+	size_t coh, maps;
 
-	/* Unloading: the module cannot wait for the driver; as before. */
-	if (!try_module_get(THIS_MODULE)) {
-		detach(pd);
-		return;
-	}
 	list_del(&pd->node);
-	pvb_sysfs_remove_device(pd);
-	pvb_debugfs_remove_device(pd);
-	spin_lock_irqsave(&pd->coh_lock, flags);
-	left = list_count_nodes(&pd->coh_list);
-	spin_unlock_irqrestore(&pd->coh_lock, flags);
-	if (left) {
+	coh = pvb_coherent_count(pd);
+	maps = pvb_dev_live_maps(pd);
+	if (coh) {
 		pd->held_coherent = true;
 		pvb_dev_info(pdev, "removed while its driver still holds %zu coherent allocations: they go back through pvbounce's ops when freed (pvbounce stays loaded until then)\n",
-			     left);
+			     coh);
 	}
-	/*
-	 * The attachment's reference.  The count, not the list, decides: a
-	 * free running on another CPU has left the list but still uses @pd
-	 * until it puts its reference.
-	 */
-	pvb_coherent_unref(pd);
+	if (maps)
+		pvb_dev_info(pdev, "removed while its driver still holds %zu streaming mappings: they go back through pvbounce's ops when unmapped (pvbounce stays loaded until then)\n",
+			     maps);
+	if (!coh && !maps) {
+		pvb_dev_end_now(pd, "detached", HZ);
+		return;
+	}
+	/* Unloading: the module cannot wait for the driver; as before. */
+	if (!pvb_dev_end_later(pd, coh ?
+			       "last coherent allocation of the removed device freed: detached" :
+			       "last streaming mapping of the removed device unmapped: detached"))
+		pvb_dev_end_now(pd, "detached", HZ);
 }
 
 /*
@@ -353,15 +273,23 @@ static void reconsider(struct pci_dev *pdev, bool quiet_if_bound)
 		return;
 	}
 	if (pd && (!s || s->pool_bytes != pd->pool_request)) {
-		size_t left = pvb_coherent_live(pd);
+		size_t coh = pvb_coherent_count(pd);
+		size_t maps = pvb_dev_live_maps(pd);
 
 		/*
-		 * Frees of a gone driver's memory must still find our ops;
-		 * the next devices= write or the unload detaches it.
+		 * Unmaps and frees of a gone driver's memory must still find
+		 * our ops: the device keeps them, off the list, until the
+		 * last is back, then detaches by itself.  (If the module is
+		 * being unloaded, the unload ends it.)
 		 */
-		if (left) {
-			pvb_dev_warn(pdev, "%zu coherent allocations of its last driver are still out: stays attached until they are freed and devices= is written again\n",
-				     left);
+		if (coh || maps) {
+			list_del(&pd->node);
+			if (!pvb_dev_end_later(pd, "everything its last driver left out is back: detached")) {
+				list_add_tail(&pd->node, &pvb_devices);
+				return;
+			}
+			pvb_dev_warn(pdev, "%zu coherent allocations and %zu streaming mappings of its last driver are still out: stays attached until they are back, then detaches (pvbounce stays loaded until then)\n",
+				     coh, maps);
 			return;
 		}
 		detach(pd);
@@ -421,13 +349,8 @@ static int bus_notify(struct notifier_block *nb, unsigned long action,
 		if (!pvb_is_our_ops(dev->dma_ops))
 			break;
 		pd = pvb_dev_of(dev);
-		if (action == BUS_NOTIFY_UNBOUND_DRIVER) {
-			size_t left = pvb_coherent_pin(pd);
-
-			if (left)
-				pvb_dev_info(pdev, "driver unbound while %zu of its coherent allocations are still out (e.g. a disk still open): pvbounce stays loaded and attached until they are freed\n",
-					     left);
-		}
+		if (action == BUS_NOTIFY_UNBOUND_DRIVER)
+			pvb_dev_unbound(pd);
 		if (pd->holds_module_ref) {
 			pd->holds_module_ref = false;
 			module_put(THIS_MODULE);
@@ -554,14 +477,16 @@ out:
 
 /*
  * Detach @pdev, releasing a driver bound to it first (probed again after).
- * Coherent memory still out once no driver is bound is waited for, up to
- * PVB_UNLOAD_COHERENT_WAIT: its frees must reach the ops that made it.
- * @pdev's pvb_device cannot go meanwhile: with pvb_ready cleared and the
- * notifier gone, only this path detaches.  The wait holds pvb_scan_lock,
- * which no free of coherent memory takes.  The 5 s are counted once per
- * device: a driver bound again during the wait (by whoever binds it in a
- * loop) is released, and what it leaves after the deadline is leaked, so
- * that unload ends.
+ * Mappings and coherent memory still out once no driver is bound are waited
+ * for, up to PVB_UNLOAD_COHERENT_WAIT: their unmaps and frees must reach the
+ * ops that made them.  The wait holds pvb_scan_lock only, which no unmap or
+ * free takes, and neither the device's lock (the driver's own teardown may
+ * take it) nor pvb_lock; the decision is made under both.  @pdev's
+ * pvb_device cannot go meanwhile: with pvb_ready cleared and the notifier
+ * gone, only this path detaches.  The 5 s are counted once per device: a
+ * driver bound again during the wait (by whoever binds it in a loop) is
+ * released, and what it leaves after the deadline is leaked, so that unload
+ * ends.
  */
 static void detach_for_unload(struct pci_dev *pdev)
 	__must_hold(&pvb_scan_lock)
@@ -569,7 +494,7 @@ static void detach_for_unload(struct pci_dev *pdev)
 	unsigned long deadline = 0;
 	struct pvb_device *pd;
 	bool released = false, waited = false;
-	size_t left;
+	size_t coh, maps;
 
 	for (;;) {
 		device_lock(&pdev->dev);
@@ -581,8 +506,10 @@ static void detach_for_unload(struct pci_dev *pdev)
 		}
 		mutex_lock(&pvb_lock);
 		pd = find_attached(pdev);
-		left = pd ? pvb_coherent_live(pd) : 0;
-		if (!left || (waited && time_after_eq(jiffies, deadline)))
+		coh = pd ? pvb_coherent_count(pd) : 0;
+		maps = pd ? pvb_dev_live_maps(pd) : 0;
+		if ((!coh && !maps) ||
+		    (waited && time_after_eq(jiffies, deadline)))
 			break;
 		mutex_unlock(&pvb_lock);
 		device_unlock(&pdev->dev);
@@ -590,19 +517,27 @@ static void detach_for_unload(struct pci_dev *pdev)
 			/* from now: the driver's remove may have been slow */
 			deadline = jiffies + PVB_UNLOAD_COHERENT_WAIT;
 			waited = true;
-			pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu coherent allocations its driver still holds\n",
-				     PVB_UNLOAD_COHERENT_WAIT / HZ, left);
+			if (coh)
+				pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu coherent allocations its driver still holds\n",
+					     PVB_UNLOAD_COHERENT_WAIT / HZ, coh);
+			if (maps)
+				pvb_dev_info(pdev, "unloading: waiting up to %d s for the %zu streaming mappings its driver still holds\n",
+					     PVB_UNLOAD_COHERENT_WAIT / HZ, maps);
 		}
-		coherent_wait_back(pd, deadline);
+		/* unload only: a poll is simpler than a wake-up in every put */
+		msleep(20);
 	}
 	if (pd) {
-		/* rebind=1, a disk still open: cannot wait longer (README) */
-		if (left)
-			pvb_dev_err(pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
-				    left);
-		else if (waited)
+		list_del(&pd->node);
+		/*
+		 * Nothing out: the teardown follows an RCU grace period (HZ
+		 * for a mapping racing this, a caller's bug).  Something
+		 * still out after the wait (rebind=1, a disk still open):
+		 * torn down now, said and leaked (README).
+		 */
+		if (pvb_dev_end_now(pd, "detached", coh || maps ? 1 : HZ) &&
+		    waited)
 			pvb_dev_info(pdev, "unloading: the driver's coherent allocations came back\n");
-		detach(pd);
 	}
 	mutex_unlock(&pvb_lock);
 	device_unlock(&pdev->dev);

@@ -9,15 +9,24 @@
  * bounce through the device's pool.  Coherent memory and dma_alloc_pages()
  * come straight from the backend: bus-contiguous, naturally aligned to
  * their size, below the coherent mask and 2^address_bits.
+ *
+ * Each bounced mapping and each coherent allocation holds a reference of its
+ * device (src/device_ref.c) until it is given back, so that a device whose
+ * driver left some out keeps these ops and its pool until the last is back.
+ * The streaming ops run under rcu_read_lock(): a device's teardown swaps its
+ * ops back and waits for a grace period before it frees anything, so an op
+ * that found our ops (a direct unmap holds no reference) is done by then.
  */
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/stacktrace.h>
 #include <pvbounce/device.h>
+#include <pvbounce/device_ref.h>
 #include <pvbounce/log.h>
 #include <pvbounce/pvbounce.h>
 #include <pvbounce/trace.h>
@@ -149,6 +158,14 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 	dma_addr_t bus;
 	int ret;
 
+	/* The mapping's reference; refused once the device is torn down. */
+	if (unlikely(!pvb_dev_get(pd))) {
+		pvb_dev_err_ratelimited(pd->pdev,
+					"map of %zu bytes refused: the device is being detached\n",
+					size);
+		ret = -EIO;
+		goto err_noref;
+	}
 	ret = pvb_pool_map(pool, &b, &bus);
 	if (unlikely(ret && !size)) {
 		pvb_dev_err_ratelimited(pd->pdev,
@@ -191,6 +208,7 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 		ret = -EIO;
 		goto err;
 	}
+	pvb_dev_mapped(pd);
 	stat_inc(pd, bounced_maps);
 	if (to_device(dir))
 		stat_add(pd, bytes_to_device, size);
@@ -198,6 +216,8 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 	return bus;
 
 err:
+	pvb_dev_put(pd);	/* not the last: the caller's ops are ours */
+err_noref:
 	stat_inc(pd, map_errors);
 	if (err)
 		*err = ret == -ENOMEM ? -ENOMEM : -EIO;
@@ -244,6 +264,9 @@ static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 	misuse = pvb_pool_unmap(pool, bus, size, dir,
 				!(attrs & DMA_ATTR_SKIP_CPU_SYNC), pd);
 	report_misuse(pd, misuse, "unmap", bus, size);
+	/* Given back: its reference goes (not for an unknown address). */
+	if (!(misuse & (PVB_MISUSE_UNKNOWN | PVB_MISUSE_NOT_START)))
+		pvb_dev_unmapped(pd);
 }
 
 static void sync_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
@@ -268,26 +291,36 @@ static dma_addr_t pvb_map_page(struct device *dev, struct page *page,
 			       unsigned long offset, size_t size,
 			       enum dma_data_direction dir, unsigned long attrs)
 {
-	return map_phys(pvb_dev_of(dev), dev, page_to_phys(page) + offset,
-			size, dir, false, NULL);
+	dma_addr_t bus;
+
+	rcu_read_lock();
+	bus = map_phys(pvb_dev_of(dev), dev, page_to_phys(page) + offset,
+		       size, dir, false, NULL);
+	rcu_read_unlock();
+	return bus;
 }
 
 static void pvb_unmap_page(struct device *dev, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, unsigned long attrs)
 {
+	rcu_read_lock();
 	unmap_bus(pvb_dev_of(dev), bus, size, dir, attrs);
+	rcu_read_unlock();
 }
 
 static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
 			 int nents, enum dma_data_direction dir,
 			 unsigned long attrs)
 {
-	struct pvb_device *pd = pvb_dev_of(dev);
+	struct pvb_device *pd;
 	struct scatterlist *sg;
 	int i;
 
+	rcu_read_lock();
+	pd = pvb_dev_of(dev);
 	for_each_sg(sgl, sg, nents, i)
 		unmap_bus(pd, sg->dma_address, sg_dma_len(sg), dir, attrs);
+	rcu_read_unlock();
 }
 
 /* Undo the first @nents mappings of a map_sg that could not be completed. */
@@ -298,8 +331,10 @@ static void undo_sg(struct pvb_device *pd, struct scatterlist *sgl, int nents)
 
 	for_each_sg(sgl, sg, nents, i) {
 		stat_inc(pd, unmaps);
-		if (pvb_pool_owns(pd->pool, sg->dma_address))
+		if (pvb_pool_owns(pd->pool, sg->dma_address)) {
 			pvb_pool_undo(pd->pool, sg->dma_address);
+			pvb_dev_unmapped(pd);
+		}
 	}
 }
 
@@ -345,10 +380,10 @@ err_undo:
 	return err;
 }
 
-static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
-		      enum dma_data_direction dir, unsigned long attrs)
+static int map_sg(struct pvb_device *pd, struct device *dev,
+		  struct scatterlist *sgl, int nents,
+		  enum dma_data_direction dir)
 {
-	struct pvb_device *pd = pvb_dev_of(dev);
 	struct scatterlist *sg;
 	int i, err = -EIO;
 
@@ -370,27 +405,45 @@ err_undo:
 	return err;
 }
 
+static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
+		      enum dma_data_direction dir, unsigned long attrs)
+{
+	int ret;
+
+	rcu_read_lock();
+	ret = map_sg(pvb_dev_of(dev), dev, sgl, nents, dir);
+	rcu_read_unlock();
+	return ret;
+}
+
 static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
 				    size_t size, enum dma_data_direction dir)
 {
+	rcu_read_lock();
 	sync_bus(pvb_dev_of(dev), bus, size, dir, true);
+	rcu_read_unlock();
 }
 
 static void pvb_sync_single_for_device(struct device *dev, dma_addr_t bus,
 				       size_t size, enum dma_data_direction dir)
 {
+	rcu_read_lock();
 	sync_bus(pvb_dev_of(dev), bus, size, dir, false);
+	rcu_read_unlock();
 }
 
 static void sync_sg(struct device *dev, struct scatterlist *sgl, int nents,
 		    enum dma_data_direction dir, bool for_cpu)
 {
-	struct pvb_device *pd = pvb_dev_of(dev);
+	struct pvb_device *pd;
 	struct scatterlist *sg;
 	int i;
 
+	rcu_read_lock();
+	pd = pvb_dev_of(dev);
 	for_each_sg(sgl, sg, nents, i)
 		sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir, for_cpu);
+	rcu_read_unlock();
 }
 
 static void pvb_sync_sg_for_cpu(struct device *dev, struct scatterlist *sgl,
@@ -411,7 +464,10 @@ static void pvb_sync_sg_for_device(struct device *dev, struct scatterlist *sgl,
  * When the backend cannot make one at once (atomic callers get a single
  * try), it comes out of the device's bounce pool, which already lies below
  * 2^address_bits; pool memory is only handed out to coherent masks that
- * reach the whole pool.
+ * reach the whole pool, and never with rebind=1: unload may hand a driver
+ * that still holds the memory back to its old ops, whose free must get a
+ * whole allocation of the buddy allocator, as a backend chunk is (dma-direct
+ * and swiotlb-xen both free_pages() it at the order of its size).
  */
 /*
  * Xen: pages that happen to be machine-contiguous, aligned to their size and
@@ -458,9 +514,12 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 	void *cpu;
 	int ret;
 
+	/* The allocation's reference; refused once the device is torn down. */
+	if (unlikely(!pvb_dev_get(pd)))
+		return NULL;
 	co = kzalloc(sizeof(*co), gfp & GFP_KERNEL);
 	if (!co)
-		return NULL;
+		goto err_put;
 	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM | __GFP_ZERO |
 		 __GFP_COMP);
 	if (xen_plain_pages(get_order(size), mask, gfp, &co->chunk)) {
@@ -471,6 +530,13 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 				      gfp, &co->chunk);
 	}
 	/* Backend chunks and pool carvings both come zeroed. */
+	if (ret && pvb_cfg.rebind) {
+		kfree(co);
+		pvb_dev_err_ratelimited(pd->pdev,
+					"coherent allocation of %zu bytes below %#llx failed (%d): not carved from the bounce pool with rebind=1, since unload may hand it to the old DMA ops\n",
+					size, mask, ret);
+		goto err_put;
+	}
 	if (ret) {
 		cpu = mask >= pool->bus_top ?
 		      pvb_pool_alloc_coherent(pool, size, &co->chunk.bus) : NULL;
@@ -481,13 +547,12 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 						size, mask, ret, pool->name,
 						pvb_slots_used(&pool->slots),
 						pool->slots.nslabs);
-			return NULL;
+			goto err_put;
 		}
 		co->chunk.page = virt_to_page(cpu);
 		co->chunk.order = get_order(size);
 		co->from_pool = true;
 	}
-	atomic_inc(&pd->coh_refs);
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_add(&co->node, &pd->coh_list);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
@@ -496,6 +561,10 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 				co->from_pool ? PVB_COH_POOL :
 				co->plain ? PVB_COH_PLAIN : PVB_COH_CHUNK);
 	return co;
+
+err_put:
+	pvb_dev_put(pd);	/* not the last: the attachment holds one */
+	return NULL;
 }
 
 static void coherent_release(struct pvb_device *pd, struct pvb_coherent *co)
@@ -510,82 +579,68 @@ static void coherent_release(struct pvb_device *pd, struct pvb_coherent *co)
 	kfree(co);
 }
 
-/*
- * Is the last of the unbound drivers' coherent allocations gone (@pd's
- * coh_lock held)?  Then clear the pin, for the caller to drop once it is
- * done with @pd.  Allocations of a driver bound since do not count.
- * Return: whether the module reference is to be dropped.
- */
-static bool coherent_unpin_locked(struct pvb_device *pd)
-{
-	if (!pd->coh_pin || pd->coh_orphans)
-		return false;
-	pd->coh_pin = false;
-	return true;
-}
-
 static void coherent_put(struct pvb_device *pd, struct page *page,
 			 dma_addr_t bus)
 {
 	struct pvb_coherent *co, *found = NULL;
 	unsigned long flags;
-	bool unpin;
+	bool orphan = false;
 
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_for_each_entry(co, &pd->coh_list, node) {
 		if (co->chunk.page == page && co->chunk.bus == bus) {
 			list_del(&co->node);
 			found = co;
-			if (co->orphan)
+			orphan = co->orphan;
+			if (orphan)
 				pd->coh_orphans--;
 			break;
 		}
 	}
-	unpin = found && found->orphan && coherent_unpin_locked(pd);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	if (!found) {
 		report_misuse(pd, PVB_MISUSE_UNKNOWN, "coherent free", bus, 0);
 		return;
 	}
 	coherent_release(pd, found);
-	if (unpin)
-		pvb_dev_info(pd->pdev, "last coherent allocation of the unbound driver freed: pvbounce may be unloaded\n");
-	/* Nothing of @pd after this: it may free a departed device. */
-	pvb_coherent_unref(pd);
-	if (unpin)
-		module_put(THIS_MODULE);
+	if (orphan && READ_ONCE(pd->pinned))
+		pvb_dev_unpin_if_done(pd, true);
+	/*
+	 * Nothing of @pd after this: the last reference of an ended device
+	 * has its teardown queued (never run here: a caller may have
+	 * interrupts off).
+	 */
+	pvb_dev_put(pd);
 }
 
 /**
- * pvb_coherent_live() - coherent allocations of a device not yet done with.
+ * pvb_coherent_count() - coherent allocations of a device still out.
  * @pd: attached device.
  *
- * Counts the references (see pvb_coherent_unref()), not the list: a free
- * on another CPU has left the list but still uses @pd until it puts its
- * reference.
- *
- * Return: the number of live allocations and frees in flight (a snapshot).
+ * Return: the number on its list (a snapshot).
  */
-size_t pvb_coherent_live(struct pvb_device *pd)
+size_t pvb_coherent_count(struct pvb_device *pd)
 {
-	return atomic_read(&pd->coh_refs) - 1;
+	unsigned long flags;
+	size_t n;
+
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	n = list_count_nodes(&pd->coh_list);
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	return n;
 }
 
 /**
- * pvb_coherent_pin() - keep the module while a gone driver's memory is out.
+ * pvb_coherent_orphan_all() - mark the allocations live now as an unbound
+ *	driver's.
  * @pd: device whose driver was just unbound (under the device's lock).
  *
- * A driver's state may outlive its unbind: 6.1's nvme frees its doorbell
- * buffers when the controller's last reference goes, which an open disk
- * holds.  Those frees must reach pvbounce's ops, which know where the
- * memory came from, so the allocations live now are marked as orphans and,
- * while any is, the module holds a reference (rmmod is refused) that the
- * last orphan's free drops.  A driver bound since keeps its own.
+ * Their frees count down @pd->coh_orphans (the pin, pvb_dev_unbound()).
+ * A driver bound since keeps its own.
  *
- * Return: the number of live allocations; if not 0, the module is pinned
- * (unless it is already being unloaded).
+ * Return: the number of live allocations.
  */
-size_t pvb_coherent_pin(struct pvb_device *pd)
+size_t pvb_coherent_orphan_all(struct pvb_device *pd)
 {
 	struct pvb_coherent *co;
 	unsigned long flags;
@@ -599,15 +654,13 @@ size_t pvb_coherent_pin(struct pvb_device *pd)
 		}
 		n++;
 	}
-	if (pd->coh_orphans && !pd->coh_pin && try_module_get(THIS_MODULE))
-		pd->coh_pin = true;
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	return n;
 }
 
 /**
  * pvb_coherent_forget_all() - drop the records of what a driver left allocated.
- * @pd: device being detached (no driver bound any more).
+ * @pd: device being torn down at unload (no driver bound any more).
  *
  * The memory itself is not freed: a device whose driver went without
  * freeing it may still write there.  It stays allocated (leaked), and so
@@ -620,7 +673,6 @@ unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 	struct pvb_coherent *co, *tmp;
 	unsigned long flags;
 	unsigned int n = 0;
-	bool unpin;
 
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_for_each_entry_safe(co, tmp, &pd->coh_list, node) {
@@ -629,10 +681,7 @@ unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 		n++;
 	}
 	pd->coh_orphans = 0;
-	unpin = coherent_unpin_locked(pd);
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
-	if (unpin)
-		module_put(THIS_MODULE);
 	return n;
 }
 
@@ -758,7 +807,9 @@ static void pvb_unmap_resource(struct device *dev, dma_addr_t bus,
 			       size_t size, enum dma_data_direction dir,
 			       unsigned long attrs)
 {
+	rcu_read_lock();
 	stat_inc(pvb_dev_of(dev), unmaps);
+	rcu_read_unlock();
 }
 
 static int pvb_dma_supported(struct device *dev, u64 mask)

@@ -8,9 +8,12 @@
 #define PVBOUNCE_DEVICE_H
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/dma-map-ops.h>
 #include <linux/list.h>
 #include <linux/pci.h>
+#include <linux/percpu-refcount.h>
+#include <linux/workqueue.h>
 #include <pvbounce/pool.h>
 
 /**
@@ -54,14 +57,20 @@ struct pvb_dev_stats {
  * @holds_module_ref: a module reference is held while a driver is bound.
  * @coh_lock: protects @coh_list.
  * @coh_list: live coherent allocations (struct pvb_coherent).
- * @coh_refs: one for the attachment, one per live coherent allocation.
- *	A device removed from the bus while its driver still held coherent
- *	memory keeps pvbounce's ops (and a module reference) until the last
- *	of them is put: see pvb_coherent_unref().
+ * @ref: the device's lifetime (src/device_ref.c): the attachment holds
+ *	the first reference, each live bounced streaming mapping and each
+ *	live coherent allocation one more.  When the attachment ends, the
+ *	last reference back tears the device down.
+ * @live_maps: bounced streaming mappings made minus those given back, one
+ *	count per CPU (a CPU's own may go negative); the sum is what is out.
+ * @end_mode: how the teardown runs once @ref reaches zero (PVB_END_*).
+ * @end_how: the line logged when it is done.
+ * @drained: completed when @ref reaches zero under PVB_END_WAIT.
+ * @end_work: the teardown under PVB_END_WORK (holds a module reference).
  * @held_coherent: it was removed with coherent memory outstanding.
- * @coh_pin: (under @coh_lock) a module reference held because a driver
- *	was unbound while its coherent memory was still allocated: see
- *	pvb_coherent_pin().
+ * @pinned: (under @coh_lock) a module reference held because a driver
+ *	was unbound while its mappings or coherent memory were still out:
+ *	see pvb_dev_unbound().
  * @coh_orphans: (under @coh_lock) live allocations of unbound drivers.
  */
 struct pvb_device {
@@ -79,9 +88,14 @@ struct pvb_device {
 	bool holds_module_ref;
 	spinlock_t coh_lock;
 	struct list_head coh_list;
-	atomic_t coh_refs;
+	struct percpu_ref ref;
+	long __percpu *live_maps;
+	atomic_t end_mode;
+	const char *end_how;
+	struct completion drained;
+	struct work_struct end_work;
 	bool held_coherent;
-	bool coh_pin;
+	bool pinned;
 	unsigned int coh_orphans;
 };
 
@@ -100,11 +114,8 @@ static inline struct pvb_device *pvb_dev_of(struct device *dev)
 void pvb_dma_ops_init(struct dma_map_ops *ops);
 bool pvb_is_our_ops(const struct dma_map_ops *ops);
 unsigned int pvb_coherent_forget_all(struct pvb_device *pd);
-size_t pvb_coherent_pin(struct pvb_device *pd);
-size_t pvb_coherent_live(struct pvb_device *pd);
-
-/* attach.c */
-void pvb_coherent_unref(struct pvb_device *pd);
+size_t pvb_coherent_orphan_all(struct pvb_device *pd);
+size_t pvb_coherent_count(struct pvb_device *pd);
 
 /* debugfs.c: every function tolerates debugfs being unavailable. */
 void pvb_debugfs_init(void);

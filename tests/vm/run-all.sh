@@ -33,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod:misuse:faults
+	[life]=bad_params:lifecycle:lifetime:docs:memory:xen_exchange:kmod:misuse:faults
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
 	[races]=races

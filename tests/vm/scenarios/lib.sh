@@ -12,6 +12,7 @@ PVB_HOLD_KO=/lib/pvb/pvbounce_hold.ko	# holds a pool full (tests/kmod/hold.c)
 PVB_MISUSE_KO=/lib/pvb/pvbounce_misuse.ko	# DMA-API mistakes on purpose (tests/kmod/misuse.c)
 PVB_COH_KO=/lib/pvb/pvbounce_coh.ko	# a coherent allocation per write (tests/kmod/coh.c)
 PVB_SAFETY_KO=/lib/pvb/pvbounce_safety.ko	# late writes, Xen boundary (tests/kmod/safety.c)
+PVB_LATE_KO=/lib/pvb/pvbounce_late.ko	# a driver whose mappings outlive remove() (tests/kmod/late.c)
 PVB_DBG=/sys/kernel/debug/pvbounce
 PVB_PARAMS=/sys/module/pvbounce/parameters
 PCI=/sys/bus/pci/devices

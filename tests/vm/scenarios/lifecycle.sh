@@ -84,7 +84,7 @@ if grep -q "pvbounce $nvme: driver unbound while [0-9]* of its coherent allocati
 	echo >"$PVB_PARAMS/devices"
 	check "open disk: devices= emptied, the device stays attached while its coherent memory is out" \
 		test -d "$PVB_DBG/$nvme"
-	dmesg_has "open disk: ... and says why" "pvbounce $nvme: [0-9]+ coherent allocations of its last driver are still out: stays attached"
+	dmesg_has "open disk: ... and says why" "pvbounce $nvme: [0-9]+ coherent allocations and [0-9]+ streaming mappings of its last driver are still out: stays attached"
 else
 	pinned=0
 fi

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lifetime of an attached device, in one place.
+ *
+ * References: a percpu_ref per device.  The attachment holds the first; each
+ * bounced streaming mapping and each coherent allocation takes one when it is
+ * made and gives it back when the pool (or the list of coherent allocations)
+ * confirms it was live, so a double unmap or a free of an unknown address
+ * cannot underflow it.  Direct (unbounced) mappings hold none: nothing of
+ * pvbounce's is in them.  On the hot path a get or put is a per-CPU
+ * increment; @live_maps counts the bounced mappings per CPU for messages and
+ * the pin.
+ *
+ * The end: attach.c ends a device (devices= no longer selects it, it left
+ * the bus, unload) by killing the ref: the attachment's reference goes and
+ * the ref counts atomically from then on.  The device keeps pvbounce's ops
+ * until the last reference is back, so late unmaps (page_pool pages, skbs in
+ * socket queues, a disk held open) still find the ops and the pool that made
+ * them.  Then, in process context, the teardown: the old ops back, an RCU
+ * grace period for ops calls still running (the streaming ops run under
+ * rcu_read_lock()), the private pool destroyed, the state freed.  The last
+ * put may come from atomic context (a dma_free_coherent() with interrupts
+ * off, an unmap in softirq), so it never tears down itself: it completes a
+ * waiter (PVB_END_WAIT: attach.c's own paths, which may sleep) or queues
+ * @end_work (PVB_END_WORK), which holds a module reference until it is done.
+ *
+ * The pin: a driver unbound while its mappings or coherent memory are still
+ * out may give them back later.  Until it has, the module holds a reference
+ * (rmmod is refused), which the last of them back drops.
+ */
+#include <linux/completion.h>
+#include <linux/device.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <pvbounce/device.h>
+#include <pvbounce/device_ref.h>
+#include <pvbounce/log.h>
+
+/**
+ * pvb_dev_live_maps() - bounced streaming mappings of a device still out.
+ * @pd: device.
+ *
+ * Return: the sum of the per-CPU counts (a snapshot).
+ */
+size_t pvb_dev_live_maps(struct pvb_device *pd)
+{
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(*per_cpu_ptr(pd->live_maps, cpu));
+	return n > 0 ? n : 0;
+}
+
+/**
+ * pvb_dev_unpin_if_done() - drop the pin once an unbound driver's leftovers
+ *	are all back.
+ * @pd: device whose pin may be held; one of its mappings was just given
+ *	back, and its reference is still held by the caller.
+ * @coherent: it was a coherent allocation of the unbound driver (for the
+ *	message), not a streaming mapping.
+ *
+ * Context: any (the unmap path).
+ */
+void pvb_dev_unpin_if_done(struct pvb_device *pd, bool coherent)
+{
+	unsigned long flags;
+	bool unpin = false;
+
+	/* Our decrement before the others' read: of two last ones, one sees both. */
+	smp_mb();
+	if (pvb_dev_live_maps(pd))
+		return;
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	if (pd->pinned && !pd->coh_orphans) {
+		pd->pinned = false;
+		unpin = true;
+	}
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	if (!unpin)
+		return;
+	if (coherent)
+		pvb_dev_info(pd->pdev, "last coherent allocation of the unbound driver freed: pvbounce may be unloaded\n");
+	else
+		pvb_dev_info(pd->pdev, "last streaming mapping of the unbound driver unmapped: pvbounce may be unloaded\n");
+	module_put(THIS_MODULE);
+}
+
+/**
+ * pvb_dev_unbound() - a driver went: pin the module while its leftovers are out.
+ * @pd: device whose driver was just unbound (under the device's lock).
+ *
+ * A driver's state may outlive its unbind: 6.1's nvme frees its doorbell
+ * buffers when the controller's last reference goes, which an open disk
+ * holds; page_pool and skbs in socket queues unmap pages after remove().
+ * Those must reach pvbounce's ops, which know where the memory came from:
+ * while any is out, the module holds a reference (rmmod is refused) that
+ * the last one back drops.  A driver bound since keeps its own.
+ */
+void pvb_dev_unbound(struct pvb_device *pd)
+{
+	size_t coh = pvb_coherent_orphan_all(pd);
+	size_t maps = pvb_dev_live_maps(pd);
+	unsigned long flags;
+	bool pinned = false;
+
+	if (coh)
+		pvb_dev_info(pd->pdev, "driver unbound while %zu of its coherent allocations are still out (e.g. a disk still open): pvbounce stays loaded and attached until they are freed\n",
+			     coh);
+	if (maps)
+		pvb_dev_info(pd->pdev, "driver unbound while %zu of its streaming mappings are still out: pvbounce stays loaded and attached until they are unmapped\n",
+			     maps);
+	if (!coh && !maps)
+		return;
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	if (!pd->pinned && try_module_get(THIS_MODULE)) {
+		pd->pinned = true;
+		pinned = true;
+	}
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	if (!pinned)
+		return;
+	/*
+	 * An unmap that read pinned as false before it was set did not look
+	 * for the last one: once every ops call running now is done (they run
+	 * under rcu_read_lock()), count again.
+	 */
+	synchronize_rcu();
+	pvb_dev_unpin_if_done(pd, !!coh);
+}
+
+/*
+ * The end of a device whose last reference is back: its old ops back, its
+ * private pool and state freed, @pd->end_how logged.  Off the list already;
+ * its files are removed here if attach.c left them for the last reference.
+ */
+static void teardown(struct pvb_device *pd)
+{
+	struct pci_dev *pdev = pd->pdev;
+	unsigned long flags;
+	bool unpin;
+
+	/* Sleeps: never from the put of the last reference (atomic callers). */
+	might_sleep();
+	WARN_ON_ONCE(irqs_disabled() || in_atomic());
+	pvb_sysfs_remove_device(pd);
+	pvb_debugfs_remove_device(pd);
+	/*
+	 * Someone replaced our ops while the device was unbound (on 6.1,
+	 * writing its iommu_group type installs the IOMMU's): theirs stay.
+	 */
+	if (get_dma_ops(&pdev->dev) == &pd->ops)
+		set_dma_ops(&pdev->dev, pd->old_ops);
+	else
+		pvb_dev_warn(pdev, "DMA ops changed while attached (to %ps): left as they are\n",
+			     get_dma_ops(&pdev->dev));
+	/* Ops calls that found our ops before the swap are done after this. */
+	synchronize_rcu();
+	if (pd->has_private)
+		pvb_pool_destroy(&pd->private_pool);
+	pvb_dev_info(pdev, "%s\n", pd->end_how);
+	spin_lock_irqsave(&pd->coh_lock, flags);
+	unpin = pd->pinned;
+	pd->pinned = false;
+	spin_unlock_irqrestore(&pd->coh_lock, flags);
+	/* a driver bound while it was ending (its unbind finds other ops) */
+	if (pd->holds_module_ref)
+		module_put(THIS_MODULE);
+	percpu_ref_exit(&pd->ref);
+	free_percpu(pd->live_maps);
+	free_percpu(pd->stats);
+	kfree(pd);
+	pci_dev_put(pdev);
+	if (unpin)
+		module_put(THIS_MODULE);
+}
+
+/* Unloading with some of a released driver's memory out: said, and leaked. */
+static void leftovers(struct pvb_device *pd)
+{
+	size_t coh = pvb_coherent_count(pd), maps = pvb_dev_live_maps(pd);
+	unsigned int left;
+
+	if (coh)
+		pvb_dev_err(pd->pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
+			    coh);
+	if (maps)
+		pvb_dev_err(pd->pdev, "unloading while the released driver still holds %zu streaming mappings: unmapped later, they reach the old DMA ops and their data is not copied back\n",
+			    maps);
+	left = pvb_coherent_forget_all(pd);
+	if (left)
+		pvb_dev_err(pd->pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
+			    left);
+}
+
+static void end_work(struct work_struct *work)
+{
+	struct pvb_device *pd = container_of(work, struct pvb_device, end_work);
+	struct pci_dev *pdev = pci_dev_get(pd->pdev);
+
+	/*
+	 * Under the device's lock, as every other decision about it: a
+	 * driver bound by hand meanwhile is not probing while the ops change,
+	 * and its bus notifications see either our ops or the old ones.
+	 */
+	device_lock(&pdev->dev);
+	teardown(pd);
+	device_unlock(&pdev->dev);
+	pci_dev_put(pdev);
+	/*
+	 * The reference pvb_dev_end_later() took for this work.  What is left
+	 * of this module's code after it is a return, against the whole of an
+	 * rmmod before the module's memory goes: the usual window of a
+	 * reference that module code drops itself.
+	 */
+	module_put(THIS_MODULE);
+}
+
+/* The last reference is back: hand the teardown to process context. */
+static void ref_released(struct percpu_ref *ref)
+{
+	struct pvb_device *pd = container_of(ref, struct pvb_device, ref);
+
+	if (atomic_cmpxchg(&pd->end_mode, PVB_END_WAIT, PVB_END_DONE) ==
+	    PVB_END_WAIT)
+		complete(&pd->drained);
+	else
+		schedule_work(&pd->end_work);
+}
+
+/**
+ * pvb_dev_ref_init() - start a device's lifetime; the attachment holds the
+ *	first reference.
+ * @pd: new device, zeroed.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int pvb_dev_ref_init(struct pvb_device *pd)
+{
+	pd->live_maps = alloc_percpu(long);
+	if (!pd->live_maps)
+		return -ENOMEM;
+	/*
+	 * ALLOW_REINIT: pvb_dev_end_now() switches to atomic mode before the
+	 * kill, which would otherwise mark the ref dead already.
+	 */
+	if (percpu_ref_init(&pd->ref, ref_released, PERCPU_REF_ALLOW_REINIT,
+			    GFP_KERNEL)) {
+		free_percpu(pd->live_maps);
+		pd->live_maps = NULL;
+		return -ENOMEM;
+	}
+	atomic_set(&pd->end_mode, PVB_END_LIVE);
+	init_completion(&pd->drained);
+	INIT_WORK(&pd->end_work, end_work);
+	return 0;
+}
+
+/**
+ * pvb_dev_ref_exit() - undo pvb_dev_ref_init() of a device never attached.
+ * @pd: device.
+ */
+void pvb_dev_ref_exit(struct pvb_device *pd)
+{
+	percpu_ref_exit(&pd->ref);
+	free_percpu(pd->live_maps);
+}
+
+/**
+ * pvb_dev_end_later() - end a device when its last mapping or allocation
+ *	is back, whenever that is.
+ * @pd: attached device, off the list of attached devices.
+ * @how: the line logged when it is torn down.
+ *
+ * The attachment's reference goes; the teardown runs in a work item that
+ * holds a module reference until it is done (rmmod is refused meanwhile).
+ *
+ * Return: false if the module is being unloaded (no reference can be had):
+ * nothing was done, the caller ends it with pvb_dev_end_now().
+ */
+bool pvb_dev_end_later(struct pvb_device *pd, const char *how)
+{
+	if (!try_module_get(THIS_MODULE))
+		return false;
+	pd->end_how = how;
+	atomic_set(&pd->end_mode, PVB_END_WORK);
+	percpu_ref_kill(&pd->ref);
+	return true;
+}
+
+/**
+ * pvb_dev_end_now() - end a device, waiting for its last reference.
+ * @pd: attached device, off the list of attached devices.
+ * @how: the line logged when it is torn down.
+ * @timeout: jiffies to wait for what is still out.
+ *
+ * The attachment's reference goes and the caller waits (an RCU grace period
+ * when nothing is out).  If @timeout passes first, the teardown is left to
+ * the last reference (as pvb_dev_end_later()) if a module reference can be
+ * had; if not (unloading), it is torn down anyway, with a line for what is
+ * still out: the pool leaks it, and its unmaps or frees reach the old ops.
+ *
+ * Context: process; sleeps.
+ * Return: true if everything came back and @pd was torn down; false if it
+ * was torn down with something still out, or left to the last reference.
+ */
+bool pvb_dev_end_now(struct pvb_device *pd, const char *how,
+		     unsigned long timeout)
+{
+	pd->end_how = how;
+	atomic_set(&pd->end_mode, PVB_END_WAIT);
+	/*
+	 * Atomic mode first, confirmed: then the kill leaves no RCU callback
+	 * behind that still uses @pd->ref when a forced teardown frees it.
+	 */
+	percpu_ref_switch_to_atomic_sync(&pd->ref);
+	percpu_ref_kill(&pd->ref);
+	if (wait_for_completion_timeout(&pd->drained, timeout)) {
+		teardown(pd);
+		return true;
+	}
+	if (try_module_get(THIS_MODULE)) {
+		if (atomic_cmpxchg(&pd->end_mode, PVB_END_WAIT, PVB_END_WORK) ==
+		    PVB_END_WAIT)
+			return false;
+		/* the last one came back meanwhile */
+		module_put(THIS_MODULE);
+		wait_for_completion(&pd->drained);
+		teardown(pd);
+		return true;
+	}
+	/* Unloading: no later is possible (a leaked pool keeps its memory). */
+	leftovers(pd);
+	teardown(pd);
+	return false;
+}

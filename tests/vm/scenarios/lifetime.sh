@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0
+# A driver's mappings and coherent memory that outlive it (page_pool NICs,
+# skbs in socket queues, a disk held open): pvbounce_late.ko keeps them past
+# its remove() and gives them back when told.  Until then the device keeps
+# pvbounce's ops and the module stays loaded; the late unmaps are served
+# (the device's data is copied back); the last one back ends the device by
+# itself, from a work item (the last free is made in atomic context).
+# With rebind=1, unload hands such memory to the old ops: no coherent
+# memory is then carved from the bounce pool, and a backend chunk freed by
+# the old ops goes back to the kernel whole.
+. /scenarios/lib.sh
+skip_without_pvbounce "a driver's mappings after its remove()"
+if [ ! -f "$PVB_LATE_KO" ]; then
+	tap_skip "a driver's mappings after its remove()" "pvbounce_late.ko not built for $(uname -r)"
+	exit 0
+fi
+nic=$(nic_pcis | tail -n 1)
+LP=/sys/module/pvbounce_late/parameters
+
+# late_bind PCI: bind pvbounce_late (driver_override) to PCI
+late_bind() {
+	echo pvbounce_late >"$PCI/$1/driver_override" &&
+	echo "$1" >/sys/bus/pci/drivers_probe &&
+	test "$(driver_of "$1")" = pvbounce_late
+}
+
+# wait_dmesg PATTERN: up to 10 s for the kernel log to match
+wait_dmesg() {
+	i=0
+	while ! dmesg | grep -Eq "$1" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+mem_free_kb() {
+	awk '/^MemFree:/ { print $2 }' /proc/meminfo
+}
+
+unbind "$nic"
+
+# -- a private pool, every mapping bounced; devices= cleared while 16
+# mappings and a coherent buffer are out
+check "late: load with devices=$nic@4M force=1" pvb_load devices="$nic@4M" force=1
+check "late: insmod pvbounce_late maps=16 coh_sizes=4096 atomic=1" \
+	run_cmd insmod "$PVB_LATE_KO" maps=16 coh_sizes=4096 atomic=1
+check "late: pvbounce_late probes $nic" late_bind "$nic"
+expect_eq "late: 16 mappings held" "$(cat $LP/kept_maps)" 16
+expect_eq "late: 1 coherent buffer held" "$(cat $LP/kept_coh)" 1
+expect_eq "late: 32 slots (2 KiB) of the private pool in use" "$(dbg "$nic" used)" 32
+unbind "$nic"
+expect_eq "late: remove() kept the mappings" "$(cat $LP/kept_maps)" 16
+dmesg_has "late: the unbind names the device and the mappings still out" \
+	"pvbounce $nic: driver unbound while 16 of its streaming mappings are still out"
+check_fails "late: rmmod refused while the unbound driver's mappings are out" rmmod pvbounce
+echo >"$PVB_PARAMS/devices"
+dmesg_has "late: devices= cleared: the device stays attached, with the count" \
+	"pvbounce $nic: 1 coherent allocations and 16 streaming mappings of its last driver are still out: stays attached"
+check "late: ... its files are still there" test -d "$PVB_DBG/$nic"
+check_fails "late: rmmod refused after devices= is cleared" rmmod pvbounce
+check "late: pvbounce still loaded" pvb_loaded
+dmesg -c >/dev/null
+echo 1 >$LP/release
+expect_eq "late: the late unmaps were served" "$(cat $LP/kept_maps)" 0
+expect_eq "late: the device's data reached every page (copied back)" "$(cat $LP/bad)" 0
+wait_dmesg "pvbounce $nic: everything its last driver left out is back: detached"
+dmesg >/tmp/dmesg.late
+dmesg_has "late: the last one back detached the device by itself" \
+	"pvbounce $nic: everything its last driver left out is back: detached" /tmp/dmesg.late
+dmesg_has "late: the last coherent buffer was freed in atomic context" \
+	"pvbounce_late: $nic: 1 coherent buffers freed in atomic context" /tmp/dmesg.late
+check_fails "late: no splat, no leaked pool" \
+	grep -Eq "WARNING|BUG:|slots still in use at teardown|misuse" /tmp/dmesg.late
+check_fails "late: detached: its files are gone" test -d "$PVB_DBG/$nic"
+check "late: rmmod pvbounce once everything is back" rmmod pvbounce
+rmmod pvbounce_late
+echo >"$PCI/$nic/driver_override"
+
+# -- the common pool; no devices= write: the last unmap drops the pin
+check "late pin: load with devices=$nic force=1" pvb_load devices="$nic" force=1
+run_cmd insmod "$PVB_LATE_KO" maps=4 coh_sizes=
+check "late pin: pvbounce_late probes" late_bind "$nic"
+unbind "$nic"
+expect_eq "late pin: 8 slots of the common pool in use" "$(dbg used)" 8
+check_fails "late pin: rmmod refused while the mappings are out" rmmod pvbounce
+echo 1 >$LP/release
+expect_eq "late pin: data copied back" "$(cat $LP/bad)" 0
+expect_eq "late pin: no slot in use" "$(dbg used)" 0
+dmesg_has "late pin: the last unmap drops the pin" \
+	"pvbounce $nic: last streaming mapping of the unbound driver unmapped: pvbounce may be unloaded"
+check "late pin: still attached" test -d "$PVB_DBG/$nic"
+
+# -- the same device again, streaming mappings only (no coherent memory
+# to keep it): devices= cleared while they are out
+rmmod pvbounce_late
+run_cmd insmod "$PVB_LATE_KO" maps=4 coh_sizes=
+check "late maps: pvbounce_late probes" late_bind "$nic"
+unbind "$nic"
+dmesg -c >/dev/null
+echo >"$PVB_PARAMS/devices"
+dmesg_has "late maps: devices= cleared: the mappings keep the device attached" \
+	"pvbounce $nic: 0 coherent allocations and 4 streaming mappings of its last driver are still out: stays attached"
+check_fails "late maps: rmmod refused" rmmod pvbounce
+expect_eq "late maps: 8 slots still in use" "$(dbg used)" 8
+echo 1 >$LP/release
+expect_eq "late maps: the late unmaps reached pvbounce: data copied back" "$(cat $LP/bad)" 0
+expect_eq "late maps: no slot in use" "$(dbg used)" 0
+wait_dmesg "pvbounce $nic: everything its last driver left out is back: detached"
+dmesg_has "late maps: the last unmap detached the device" \
+	"pvbounce $nic: everything its last driver left out is back: detached"
+check "late maps: rmmod" rmmod pvbounce
+rmmod pvbounce_late
+echo >"$PCI/$nic/driver_override"
+
+# -- rebind=1: unload with coherent memory out, freed after by the old ops.
+# The first allocation finds no backend chunk (fail/chunk_alloc): it is
+# refused rather than carved from the pool; the second, a backend chunk,
+# is freed by the old ops after the unload, whole.
+check "rebind late: load with devices=$nic rebind=1" pvb_load devices="$nic" rebind=1
+run_cmd insmod "$PVB_LATE_KO" maps=0 coh_sizes=65536,4194304
+echo 1 >"$PVB_DBG/fail/chunk_alloc"
+dmesg -c >/dev/null
+check "rebind late: pvbounce_late probes" late_bind "$nic"
+expect_eq "rebind late: the allocation without a backend chunk failed" "$(cat $LP/coh_failed)" 1
+expect_eq "rebind late: one coherent buffer (a backend chunk) held" "$(cat $LP/kept_coh)" 1
+dmesg_has "rebind late: ... not carved from the pool, and said why" \
+	"pvbounce $nic: coherent allocation of 65536 bytes below .* not carved from the bounce pool with rebind=1"
+dmesg -c >/dev/null
+check "rebind late: rmmod pvbounce (releases the driver, waits 5 s)" rmmod pvbounce
+dmesg_has "rebind late: unload says the buffer goes to the old ops" \
+	"pvbounce $nic: unloading while the released driver still holds 1 coherent allocations"
+before=$(mem_free_kb)
+echo 1 >$LP/release
+after=$(mem_free_kb)
+diag "rebind late: MemFree $before kB before the free, $after kB after"
+expect_ge "rebind late: the old ops gave the 4 MiB chunk back to the kernel" $((after - before)) 3072
+dmesg >/tmp/dmesg.rebindlate
+check_fails "rebind late: no bad page, no refcount splat" \
+	grep -Eq "Bad page|BUG:|WARNING|refcount" /tmp/dmesg.rebindlate
+rmmod pvbounce_late
+echo >"$PCI/$nic/driver_override"
