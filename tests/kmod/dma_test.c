@@ -1343,13 +1343,13 @@ static void t_zero_size_maps(struct t *t)
 		 * refused dma_map_resource() and keeps it, WARNing later
 		 * ("cacheline tracking EEXIST", "pending DMA allocations").
 		 */
-		bus = get_dma_ops(t->dev)->map_resource(t->dev, phys, 0,
-							 DMA_TO_DEVICE, 0);
+		bus = pvb_ops_map_mmio(get_dma_ops(t->dev), t->dev, phys, 0,
+				       DMA_TO_DEVICE, 0);
 		if (!CHECK(t, bus == DMA_MAPPING_ERROR,
 			   "a resource map of 0 bytes at %pa succeeded at %pad",
 			   &phys, &bus))
-			get_dma_ops(t->dev)->unmap_resource(t->dev, bus, 0,
-							    DMA_TO_DEVICE, 0);
+			pvb_ops_unmap_mmio(get_dma_ops(t->dev), t->dev, bus,
+					   0, DMA_TO_DEVICE, 0);
 	}
 	if (!CHECK(t, !read_counters(dir, now), "reading %s", dir))
 		goto out;
@@ -1373,13 +1373,13 @@ static void t_map_resource_wrap(struct t *t)
 	dma_addr_t bus;
 
 	/* pvbounce's op itself: see t_zero_size_maps() (DMA-API debug) */
-	bus = get_dma_ops(t->dev)->map_resource(t->dev, phys, 2 * PAGE_SIZE,
-						 DMA_TO_DEVICE, 0);
+	bus = pvb_ops_map_mmio(get_dma_ops(t->dev), t->dev, phys,
+			       2 * PAGE_SIZE, DMA_TO_DEVICE, 0);
 	if (!CHECK(t, bus == DMA_MAPPING_ERROR,
 		   "%lu bytes at %pa (wrapping to 0) mapped at %pad",
 		   2 * PAGE_SIZE, &phys, &bus))
-		get_dma_ops(t->dev)->unmap_resource(t->dev, bus, 2 * PAGE_SIZE,
-						    DMA_TO_DEVICE, 0);
+		pvb_ops_unmap_mmio(get_dma_ops(t->dev), t->dev, bus,
+				   2 * PAGE_SIZE, DMA_TO_DEVICE, 0);
 }
 
 /*
@@ -1399,7 +1399,7 @@ static void t_map_resource_not_identity(struct t *t)
 		skip(t, "natively every address is its own bus address");
 		return;
 	}
-	if (!CHECK(t, ops && ops->map_resource, "no map_resource op"))
+	if (!CHECK(t, ops && pvb_ops_has_mmio(ops), "no MMIO map op"))
 		return;
 	for (i = 0; i < ARRAY_SIZE(pages) && !phys; i++) {
 		pages[i] = alloc_page(GFP_KERNEL);
@@ -1411,12 +1411,14 @@ static void t_map_resource_not_identity(struct t *t)
 		skip(t, "no page whose p2m entry is not identity");
 		goto out;
 	}
-	bus = ops->map_resource(t->dev, phys, PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+	bus = pvb_ops_map_mmio(ops, t->dev, phys, PAGE_SIZE, DMA_BIDIRECTIONAL,
+			       0);
 	if (!CHECK(t, bus == DMA_MAPPING_ERROR,
 		   "pfn %#lx (p2m: mfn %#llx) mapped as a resource at %pad",
 		   (unsigned long)PHYS_PFN(phys),
 		   (u64)PHYS_PFN(pvbt_xen_phys_to_bus(phys)), &bus))
-		ops->unmap_resource(t->dev, bus, PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+		pvb_ops_unmap_mmio(ops, t->dev, bus, PAGE_SIZE,
+				   DMA_BIDIRECTIONAL, 0);
 out:
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		if (pages[i])
