@@ -1357,6 +1357,10 @@ static void t_require_coherent_refused(struct t *t)
 	      now[C_MAP_ERRORS] - before[C_MAP_ERRORS]);
 	CHECK(t, now[C_BOUNCED] == before[C_BOUNCED],
 	      "bounced_maps moved by %lld", now[C_BOUNCED] - before[C_BOUNCED]);
+	/* its own reason, not a bounce refused for the pool's place */
+	CHECK(t, now[C_MASK] == before[C_MASK],
+	      "refused as beyond the mask (errors_mask moved by %lld): a bounce was tried",
+	      now[C_MASK] - before[C_MASK]);
 out:
 	__free_page(page);
 }
