@@ -12,13 +12,11 @@
 # Usage: scripts/kdirs.sh [6.1|6.12|6.12-deb13|7.3]
 #        (no argument: all four, one per line; PVB_SERIES narrows that list)
 set -e
-# shellcheck disable=SC3043
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PVB_CACHE:-$top/.cache/vm}
 # Debian 13's series: the release its meta-package in the root depends on
 # (6.12-deb13: trixie's linux-headers-amd64, 7.3: trixie-backports')
 in_root() {
-	local root dep
 	root=$("$top/scripts/trixie-root.sh" --path)
 	dep=$(chroot "$root" dpkg-query -W -f='${Depends}\n' "linux-headers-$1*-amd64" 2>/dev/null |
 	      tr ',' '\n' | sed -n 's/^ *\(linux-headers-[0-9.]*+deb13-common\).*/\1/p' |
