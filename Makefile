@@ -2,8 +2,12 @@
 # Thin wrapper for people; kbuild logic lives in Kbuild.
 #
 #   make                      build pvbounce.ko for the running kernel (or KDIR=...)
-#   make build-all            build for both Debian kernels into build/<release>/ (PVB_BUILD=dir)
-#   make sparse               W=1 and C=2 (sparse) on both Debian kernels; fails on any warning
+#   make build-all            build for every kernel of the matrix into build/<release>/
+#                             (PVB_BUILD=dir): Debian 12's 6.1 and 6.12 with the host's
+#                             headers, Debian 13's 6.12 and 7.3 in the trixie build root
+#                             (scripts/trixie-root.sh, made once into the cache;
+#                             PVB_SERIES narrows the list, e.g. "6.1 6.12")
+#   make sparse               W=1 and C=2 (sparse) on every kernel; fails on any warning
 #   make unit                 userspace unit tests (ASan+UBSan) and tools/ tests, TAP under prove
 #   make bench-unit           slot allocator micro-benchmark (not a test)
 #   make vm-check             QEMU scenarios, native and Xen PV dom0, both kernels
@@ -48,7 +52,7 @@ override DKMS_FLAGS += $(if $(filter-out /usr/src,$(DKMS_SOURCE_TREE)),--sourcet
 # Files a module build needs; tests/ never goes to DKMS.
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
-.PHONY: all module clean build-all sparse unit bench-unit bench-vm bench kmod vm-check check demo \
+.PHONY: all module clean build-all trixie-root sparse unit bench-unit bench-vm bench kmod vm-check check demo \
 	install uninstall dkms-install dkms-remove build-debug check-debug \
 	check-debug-ci
 
@@ -64,7 +68,14 @@ clean:
 
 # build/<release>/ holds a copy of the sources per kernel, so both can be built
 # without cleaning between them.
-build-all:
+# Debian 13's kernels are built inside the trixie root (gcc-14); made when a
+# series of it is asked for (PVB_SERIES unset or naming one)
+TRIXIE_SERIES := 6.12-deb13 7.3
+trixie-root:
+	@if [ -z "$(PVB_SERIES)" ] || [ -n "$(filter $(TRIXIE_SERIES),$(PVB_SERIES))" ]; then \
+		scripts/trixie-root.sh >/dev/null; fi
+
+build-all: trixie-root
 	@test -n "$(KDIRS)" || { echo "no kernel headers found: install linux-headers-amd64 and linux-headers-6.12-amd64"; exit 1; }
 	@set -e; for k in $(KDIRS); do \
 		r=$$(basename $$k | sed 's/^linux-headers-//'); \

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build pvbounce.ko (and the test and benchmark modules) for one kernel in a
 # copy of the sources.  Any compiler or sparse warning fails the build.
+# A KDIR inside the trixie build root (scripts/trixie-root.sh, for Debian
+# 13's kernels) is built inside it, with OUTDIR bound in.
 # Usage: scripts/build-one.sh KDIR OUTDIR ["EXTRA make args"]
 set -e
 kdir=$1 out=$2 extra=$3
@@ -11,14 +13,22 @@ out=$(cd "$out" && pwd)
 # Refresh the copy (keep objects of unchanged files).
 tar -C "$top" -cf - Kbuild dkms.conf src include tests/kmod tests/bench | tar -C "$out" -xf -
 log=$out/build.log
+root=$("$top/scripts/trixie-root.sh" --path)
+run=""
+case $kdir in
+"$root"/*)
+	kdir=${kdir#"$root"}
+	run="$top/scripts/trixie-root.sh --run $out"
+	;;
+esac
 echo "== build $(basename "$kdir") $extra"
 rc=0
-make -C "$kdir" M="$out" $extra modules >"$log" 2>&1 || rc=$?
+$run make -C "$kdir" M="$out" $extra modules >"$log" 2>&1 || rc=$?
 if [ -f "$out/tests/kmod/Kbuild" ]; then
-	make -C "$kdir" M="$out/tests/kmod" KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" $extra modules >>"$log" 2>&1 || rc=$?
+	$run make -C "$kdir" M="$out/tests/kmod" KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" $extra modules >>"$log" 2>&1 || rc=$?
 fi
 if [ -f "$out/tests/bench/Kbuild" ]; then
-	make -C "$kdir" M="$out/tests/bench" $extra modules >>"$log" 2>&1 || rc=$?
+	$run make -C "$kdir" M="$out/tests/bench" $extra modules >>"$log" 2>&1 || rc=$?
 fi
 # sparse and W=1 warnings; the kernel's own headers are not ours to fix.
 if grep -E "(warning|error):" "$log" | grep -v "^/usr/src/" >/dev/null; then

@@ -44,11 +44,15 @@ static const struct pvb_stat_desc dev_stats[] = {
 	PVB_DEV_STATS(PVB_STAT_DESC)
 };
 
-/* A counter file's private data is the counter's per-CPU pointer. */
+/*
+ * A counter file's private data is the counter's per-CPU pointer, carried
+ * as an integer: where __percpu is a named address space (7.x built with
+ * gcc-14), a pointer cast between it and void * is an error.
+ */
 static int counter_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "%llu\n",
-		   pvb_stat_fold((u64 __percpu __force *)m->private, false));
+		   pvb_stat_fold((u64 __percpu __force *)(unsigned long)m->private, false));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counter);
@@ -56,7 +60,7 @@ DEFINE_SHOW_ATTRIBUTE(counter);
 static int counter_max_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "%llu\n",
-		   pvb_stat_fold((u64 __percpu __force *)m->private, true));
+		   pvb_stat_fold((u64 __percpu __force *)(unsigned long)m->private, true));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counter_max);
@@ -294,7 +298,8 @@ void pvb_debugfs_add_device(struct pvb_device *pd)
 		size_t off = dev_stats[i].offset;
 
 		debugfs_create_file(dev_stats[i].name, 0444, dir,
-				    (void __force *)pvb_stat_field(pd->stats, off),
+				    (void *)(__force unsigned long)
+				    pvb_stat_field(pd->stats, off),
 				    pvb_stat_is_max(off) ? &counter_max_fops :
 							   &counter_fops);
 	}

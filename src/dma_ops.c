@@ -225,21 +225,44 @@ err_noref:
 }
 
 /*
+ * DMA_ATTR_REQUIRE_COHERENT (RDMA, HMM) forbids bouncing: the caller shares
+ * the memory with the device as it is.  A buffer the device cannot reach
+ * directly is refused, under force too.  Out of line like map_bounced().
+ */
+static noinline dma_addr_t refuse_coherent(struct pvb_device *pd,
+					   phys_addr_t phys, size_t size,
+					   u64 limit, int *err)
+{
+	pvb_dev_err_ratelimited(pd->pdev,
+				"map of %zu bytes at %pa refused: the caller requires it unbounced (DMA_ATTR_REQUIRE_COHERENT) and the device cannot reach it directly (not bus-contiguous below its DMA mask %#llx)\n",
+				size, &phys, limit);
+	trace_pvbounce_refuse(pd->pdev, size, PVB_REFUSE_REQUIRE_COHERENT);
+	stat_inc(pd, map_errors);
+	if (err)
+		*err = -EIO;
+	return DMA_MAPPING_ERROR;
+}
+
+/*
  * Map @size bytes at @phys for @dev.  On failure *@err (when not NULL) says
  * why, for callers that must return an errno (map_sg).  @quiet: see
- * map_bounced().
+ * map_bounced().  A mapping that requires coherence goes direct whenever
+ * the device reaches it, force or not, and is never bounced.
  */
 static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 			   phys_addr_t phys, size_t size,
-			   enum dma_data_direction dir, bool quiet, int *err)
+			   enum dma_data_direction dir, unsigned long attrs,
+			   bool quiet, int *err)
 {
+	bool coherent = attrs & PVB_ATTR_REQUIRE_COHERENT;
 	u64 limit = stream_limit(dev);
 	dma_addr_t bus;
 
 	stat_inc(pd, maps);
 	stat_max(pd, size);
 
-	if (!pvb_cfg.force && pvb_be_direct_ok(dev, phys, size, limit)) {
+	if ((!pvb_cfg.force || coherent) &&
+	    pvb_be_direct_ok(dev, phys, size, limit)) {
 		stat_inc(pd, direct_maps);
 		if (to_device(dir))
 			stat_add(pd, bytes_to_device, size);
@@ -247,6 +270,8 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 		trace_pvbounce_map(pd->pdev, phys, bus, size, dir, false);
 		return bus;
 	}
+	if (coherent)
+		return refuse_coherent(pd, phys, size, limit, err);
 	return map_bounced(pd, dev, phys, size, dir, quiet, limit, err);
 }
 
@@ -287,27 +312,6 @@ static void sync_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 		      bus, size);
 }
 
-static dma_addr_t pvb_map_page(struct device *dev, struct page *page,
-			       unsigned long offset, size_t size,
-			       enum dma_data_direction dir, unsigned long attrs)
-{
-	dma_addr_t bus;
-
-	rcu_read_lock();
-	bus = map_phys(pvb_dev_of(dev), dev, page_to_phys(page) + offset,
-		       size, dir, false, NULL);
-	rcu_read_unlock();
-	return bus;
-}
-
-static void pvb_unmap_page(struct device *dev, dma_addr_t bus, size_t size,
-			   enum dma_data_direction dir, unsigned long attrs)
-{
-	rcu_read_lock();
-	unmap_bus(pvb_dev_of(dev), bus, size, dir, attrs);
-	rcu_read_unlock();
-}
-
 static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
 			 int nents, enum dma_data_direction dir,
 			 unsigned long attrs)
@@ -340,10 +344,10 @@ static void undo_sg(struct pvb_device *pd, struct scatterlist *sgl, int nents)
 
 static bool map_sg_one(struct pvb_device *pd, struct device *dev,
 		       struct scatterlist *sg, enum dma_data_direction dir,
-		       bool quiet, int *err)
+		       unsigned long attrs, bool quiet, int *err)
 {
 	sg->dma_address = map_phys(pd, dev, sg_phys(sg), sg->length, dir,
-				   quiet, err);
+				   attrs, quiet, err);
 	if (sg->dma_address == DMA_MAPPING_ERROR)
 		return false;
 	sg_dma_len(sg) = sg->length;
@@ -359,15 +363,16 @@ static bool map_sg_one(struct pvb_device *pd, struct device *dev,
 static int map_sg_refused_first(struct pvb_device *pd, struct device *dev,
 				struct scatterlist *sgl, int nents,
 				struct scatterlist *refused, int r,
-				enum dma_data_direction dir)
+				enum dma_data_direction dir,
+				unsigned long attrs)
 {
 	struct scatterlist *sg;
 	int i, err = -EIO;
 
-	if (!map_sg_one(pd, dev, refused, dir, false, &err))
+	if (!map_sg_one(pd, dev, refused, dir, attrs, false, &err))
 		return err;
 	for_each_sg(sgl, sg, nents, i) {
-		if (i != r && !map_sg_one(pd, dev, sg, dir, false, &err))
+		if (i != r && !map_sg_one(pd, dev, sg, dir, attrs, false, &err))
 			goto err_undo;
 	}
 	return nents;
@@ -382,7 +387,7 @@ err_undo:
 
 static int map_sg(struct pvb_device *pd, struct device *dev,
 		  struct scatterlist *sgl, int nents,
-		  enum dma_data_direction dir)
+		  enum dma_data_direction dir, unsigned long attrs)
 {
 	struct scatterlist *sg;
 	int i, err = -EIO;
@@ -392,7 +397,7 @@ static int map_sg(struct pvb_device *pd, struct device *dev,
 	 * that refusal is not logged, the second try's is.
 	 */
 	for_each_sg(sgl, sg, nents, i) {
-		if (!map_sg_one(pd, dev, sg, dir, i > 0, &err))
+		if (!map_sg_one(pd, dev, sg, dir, attrs, i > 0, &err))
 			goto err_undo;
 	}
 	return nents;
@@ -401,7 +406,8 @@ err_undo:
 	undo_sg(pd, sgl, i);
 	/* Pool full: once more, the part that did not fit placed first. */
 	if (err == -ENOMEM && i > 0)
-		return map_sg_refused_first(pd, dev, sgl, nents, sg, i, dir);
+		return map_sg_refused_first(pd, dev, sgl, nents, sg, i, dir,
+					    attrs);
 	return err;
 }
 
@@ -411,7 +417,7 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	int ret;
 
 	rcu_read_lock();
-	ret = map_sg(pvb_dev_of(dev), dev, sgl, nents, dir);
+	ret = map_sg(pvb_dev_of(dev), dev, sgl, nents, dir, attrs);
 	rcu_read_unlock();
 	return ret;
 }
@@ -752,11 +758,10 @@ static int pvb_get_sgtable(struct device *dev, struct sg_table *sgt,
  * host's MMIO; swiotlb-xen's callers get the address untranslated too).
  * The backend's own translation checks that for every page; anything else
  * (RAM, a foreign or unmapped frame) is refused rather than handed out as a
- * wrong address.
+ * wrong address.  (dma_map_resource(), or DMA_ATTR_MMIO on dma_map_phys().)
  */
-static dma_addr_t pvb_map_resource(struct device *dev, phys_addr_t phys,
-				   size_t size, enum dma_data_direction dir,
-				   unsigned long attrs)
+static dma_addr_t map_mmio(struct device *dev, phys_addr_t phys, size_t size,
+			   enum dma_data_direction dir)
 {
 	const struct pvb_backend *be = pvb_cfg.backend;
 	struct pvb_device *pd = pvb_dev_of(dev);
@@ -803,14 +808,36 @@ err:
 	return DMA_MAPPING_ERROR;
 }
 
-static void pvb_unmap_resource(struct device *dev, dma_addr_t bus,
+/* The streaming op for RAM and MMIO alike (7.x's map_phys; see compat.h). */
+static dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t phys,
 			       size_t size, enum dma_data_direction dir,
 			       unsigned long attrs)
 {
+	dma_addr_t bus;
+
 	rcu_read_lock();
-	stat_inc(pvb_dev_of(dev), unmaps);
+	if (attrs & PVB_ATTR_MMIO)
+		bus = map_mmio(dev, phys, size, dir);
+	else
+		bus = map_phys(pvb_dev_of(dev), dev, phys, size, dir, attrs,
+			       false, NULL);
+	rcu_read_unlock();
+	return bus;
+}
+
+static void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
+			   enum dma_data_direction dir, unsigned long attrs)
+{
+	rcu_read_lock();
+	if (attrs & PVB_ATTR_MMIO)
+		stat_inc(pvb_dev_of(dev), unmaps);	/* nothing was bounced */
+	else
+		unmap_bus(pvb_dev_of(dev), bus, size, dir, attrs);
 	rcu_read_unlock();
 }
+
+/* map_page and map_resource on kernels before map_phys ops */
+PVB_DEFINE_PHYS_OPS(pvb_map_phys, pvb_unmap_phys)
 
 static int pvb_dma_supported(struct device *dev, u64 mask)
 {
@@ -853,12 +880,9 @@ void pvb_dma_ops_init(struct dma_map_ops *ops)
 	ops->free_pages = pvb_free_pages;
 	ops->mmap = pvb_mmap;
 	ops->get_sgtable = pvb_get_sgtable;
-	ops->map_page = pvb_map_page;
-	ops->unmap_page = pvb_unmap_page;
+	pvb_ops_set_phys(ops, pvb_map_phys, pvb_unmap_phys);
 	ops->map_sg = pvb_map_sg;
 	ops->unmap_sg = pvb_unmap_sg;
-	ops->map_resource = pvb_map_resource;
-	ops->unmap_resource = pvb_unmap_resource;
 	ops->sync_single_for_cpu = pvb_sync_single_for_cpu;
 	ops->sync_single_for_device = pvb_sync_single_for_device;
 	ops->sync_sg_for_cpu = pvb_sync_sg_for_cpu;
@@ -876,5 +900,5 @@ void pvb_dma_ops_init(struct dma_map_ops *ops)
  */
 bool pvb_is_our_ops(const struct dma_map_ops *ops)
 {
-	return ops && ops->map_page == pvb_map_page;
+	return ops && pvb_ops_is_phys(ops, pvb_map_phys);
 }

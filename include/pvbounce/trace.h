@@ -42,6 +42,8 @@
  * @PVB_REFUSE_ZERO: a 0-byte mapping (a driver bug).
  * @PVB_REFUSE_WRAP: map_resource: the range wraps past the address space.
  * @PVB_REFUSE_NOT_IDENTITY: map_resource: not MMIO the backend maps 1:1.
+ * @PVB_REFUSE_REQUIRE_COHERENT: DMA_ATTR_REQUIRE_COHERENT and the device
+ *	cannot reach the buffer directly (such a mapping is never bounced).
  *
  * Every one is also counted in map_errors.
  */
@@ -52,6 +54,7 @@ enum pvb_refuse_reason {
 	PVB_REFUSE_ZERO,
 	PVB_REFUSE_WRAP,
 	PVB_REFUSE_NOT_IDENTITY,
+	PVB_REFUSE_REQUIRE_COHERENT,
 };
 
 /**
@@ -85,6 +88,7 @@ TRACE_DEFINE_ENUM(PVB_REFUSE_MASK);
 TRACE_DEFINE_ENUM(PVB_REFUSE_ZERO);
 TRACE_DEFINE_ENUM(PVB_REFUSE_WRAP);
 TRACE_DEFINE_ENUM(PVB_REFUSE_NOT_IDENTITY);
+TRACE_DEFINE_ENUM(PVB_REFUSE_REQUIRE_COHERENT);
 TRACE_DEFINE_ENUM(PVB_COH_CHUNK);
 TRACE_DEFINE_ENUM(PVB_COH_PLAIN);
 TRACE_DEFINE_ENUM(PVB_COH_POOL);
@@ -103,7 +107,8 @@ TRACE_DEFINE_ENUM(PVB_COH_POOL);
 			 { PVB_REFUSE_MASK, "mask" },		\
 			 { PVB_REFUSE_ZERO, "zero_size" },	\
 			 { PVB_REFUSE_WRAP, "wraps" },		\
-			 { PVB_REFUSE_NOT_IDENTITY, "not_identity" })
+			 { PVB_REFUSE_NOT_IDENTITY, "not_identity" },	\
+			 { PVB_REFUSE_REQUIRE_COHERENT, "require_coherent" })
 
 #define pvb_show_source(s)					\
 	__print_symbolic(s,					\

@@ -795,17 +795,19 @@ static int make_workers(void)
  * the direct path.  Measured by giving the peer, for a moment, ops that do
  * nothing at all.
  */
-static dma_addr_t stub_map_page(struct device *dev, struct page *page,
-				unsigned long offset, size_t size,
-				enum dma_data_direction dir, unsigned long attrs)
+static dma_addr_t stub_map_phys(struct device *dev, phys_addr_t phys,
+				size_t size, enum dma_data_direction dir,
+				unsigned long attrs)
 {
-	return page_to_phys(page) + offset;
+	return phys;
 }
 
-static void stub_unmap_page(struct device *dev, dma_addr_t addr, size_t size,
+static void stub_unmap_phys(struct device *dev, dma_addr_t addr, size_t size,
 			    enum dma_data_direction dir, unsigned long attrs)
 {
 }
+
+PVB_DEFINE_PHYS_OPS(stub_map_phys, stub_unmap_phys)
 
 static void stub_sync(struct device *dev, dma_addr_t addr, size_t size,
 		      enum dma_data_direction dir)
@@ -813,8 +815,7 @@ static void stub_sync(struct device *dev, dma_addr_t addr, size_t size,
 }
 
 static const struct dma_map_ops stub_ops = {
-	.map_page = stub_map_page,
-	.unmap_page = stub_unmap_page,
+	PVB_OPS_PHYS_INIT(stub_map_phys, stub_unmap_phys),
 	.sync_single_for_cpu = stub_sync,
 	.sync_single_for_device = stub_sync,
 };

@@ -1199,8 +1199,13 @@ static void t_get_sgtable(struct t *t)
 	dma_free_coherent(t->dev, n, cpu, bus);
 }
 
-/* MMIO (a BAR of the device itself) maps unbounced. */
-static void t_map_resource(struct t *t)
+/*
+ * MMIO (a BAR of the device itself) maps unbounced, at its own address,
+ * under force=1 too: through dma_map_resource(), and (@phys_api) the way
+ * 7.x drivers ask for it, dma_map_phys() with DMA_ATTR_MMIO (on older
+ * kernels that is dma_map_resource() again).
+ */
+static void map_bar(struct t *t, bool phys_api)
 {
 	unsigned int bar;
 
@@ -1212,7 +1217,11 @@ static void t_map_resource(struct t *t)
 		    pci_resource_len(t->pdev, bar) < 8 || phys + 7 > t->mask ||
 		    pfn_valid(PHYS_PFN(phys)))	/* the core WARNs on RAM */
 			continue;
-		bus = dma_map_resource(t->dev, phys, 8, DMA_BIDIRECTIONAL, 0);
+		if (phys_api)
+			bus = pvb_dma_map_mmio(t->dev, phys, 8, DMA_BIDIRECTIONAL);
+		else
+			bus = dma_map_resource(t->dev, phys, 8,
+					       DMA_BIDIRECTIONAL, 0);
 		if (!CHECK(t, !dma_mapping_error(t->dev, bus),
 			   "BAR%u at %pa refused", bar, &phys))
 			return;
@@ -1225,10 +1234,135 @@ static void t_map_resource(struct t *t)
 			      "BAR%u at %pa mapped at %pad, the p2m says %pad",
 			      bar, &phys, &bus, &p2m);
 		check_bus(t, bus, 8, t->mask, false, "resource");
-		dma_unmap_resource(t->dev, bus, 8, DMA_BIDIRECTIONAL, 0);
+		if (phys_api)
+			pvb_dma_unmap_mmio(t->dev, bus, 8, DMA_BIDIRECTIONAL);
+		else
+			dma_unmap_resource(t->dev, bus, 8, DMA_BIDIRECTIONAL, 0);
 		return;
 	}
 	skip(t, "no memory BAR below the DMA mask");
+}
+
+static void t_map_resource(struct t *t)
+{
+	map_bar(t, false);
+}
+
+static void t_map_mmio_phys(struct t *t)
+{
+	map_bar(t, true);
+}
+
+/* Where the device sees @page: its bus address. */
+static dma_addr_t page_bus(struct t *t, struct page *page)
+{
+	phys_addr_t phys = page_to_phys(page);
+
+	return t->view == VIEW_XEN ? pvbt_xen_phys_to_bus(phys) : phys;
+}
+
+/*
+ * DMA_ATTR_REQUIRE_COHERENT (7.x: RDMA memory registration, HMM) is never
+ * bounced: a page the device reaches is mapped where it is, under force=1
+ * too, by map_phys and by map_sg.
+ */
+static void t_require_coherent_direct(struct t *t)
+{
+	const unsigned long attrs = PVB_ATTR_REQUIRE_COHERENT;
+	struct scatterlist sg;
+	struct page *page;
+	dma_addr_t bus, want;
+
+	if (!attrs) {
+		skip(t, "no DMA_ATTR_REQUIRE_COHERENT in this kernel (7.x)");
+		return;
+	}
+	if (t->view == VIEW_NONE) {
+		skip(t, NO_VIEW);
+		return;
+	}
+	page = alloc_page(GFP_KERNEL);
+	if (!CHECK(t, page, "no memory"))
+		return;
+	want = page_bus(t, page);
+	if (want + PAGE_SIZE - 1 > t->mask) {
+		skip(t, "the page is beyond the device's DMA mask");
+		goto out;
+	}
+	bus = dma_map_page_attrs(t->dev, page, 0, PAGE_SIZE, DMA_BIDIRECTIONAL,
+				 attrs);
+	if (CHECK(t, !dma_mapping_error(t->dev, bus),
+		  "a page the device reaches (bus %pad) refused", &want)) {
+		CHECK(t, bus == want, "mapped at %pad, not at %pad: bounced",
+		      &bus, &want);
+		dma_unmap_page_attrs(t->dev, bus, PAGE_SIZE, DMA_BIDIRECTIONAL,
+				     attrs);
+	}
+	sg_init_table(&sg, 1);
+	sg_set_page(&sg, page, PAGE_SIZE, 0);
+	if (CHECK(t, dma_map_sg_attrs(t->dev, &sg, 1, DMA_TO_DEVICE, attrs) == 1,
+		  "map_sg of a page the device reaches refused")) {
+		CHECK(t, sg_dma_address(&sg) == want,
+		      "map_sg mapped it at %pad, not at %pad: bounced",
+		      &sg_dma_address(&sg), &want);
+		dma_unmap_sg_attrs(t->dev, &sg, 1, DMA_TO_DEVICE, attrs);
+	}
+out:
+	__free_page(page);
+}
+
+/*
+ * DMA_ATTR_REQUIRE_COHERENT of a page out of the device's reach (its bus
+ * limit lowered below the page for the test; no driver is bound) is
+ * refused, not bounced, and counted in map_errors; kmod.sh checks the log.
+ */
+static void t_require_coherent_refused(struct t *t)
+{
+	const unsigned long attrs = PVB_ATTR_REQUIRE_COHERENT;
+	s64 before[NR_COUNTERS], now[NR_COUNTERS];
+	u64 saved = t->dev->bus_dma_limit;
+	struct page *page;
+	dma_addr_t bus, at;
+	char dir[96];
+
+	if (!attrs) {
+		skip(t, "no DMA_ATTR_REQUIRE_COHERENT in this kernel (7.x)");
+		return;
+	}
+	if (t->view == VIEW_NONE || t->dev->driver) {
+		skip(t, t->dev->driver ? "a driver is bound (its maps share the limit)" :
+		     NO_VIEW);
+		return;
+	}
+	page = alloc_page(GFP_KERNEL);
+	if (!CHECK(t, page, "no memory"))
+		return;
+	at = page_bus(t, page);
+	sysfs_dir(t, dir, sizeof(dir));
+	if (!CHECK(t, !read_counters(dir, before), "reading %s", dir))
+		goto out;
+	t->dev->bus_dma_limit = at - 1;
+	bus = dma_map_page_attrs(t->dev, page, 0, PAGE_SIZE, DMA_TO_DEVICE,
+				 attrs);
+	t->dev->bus_dma_limit = saved;
+	if (!CHECK(t, bus == DMA_MAPPING_ERROR,
+		   "a page at bus %pad mapped at %pad with the device's limit below it",
+		   &at, &bus))
+		dma_unmap_page_attrs(t->dev, bus, PAGE_SIZE, DMA_TO_DEVICE,
+				     attrs);
+	if (!CHECK(t, !read_counters(dir, now), "reading %s", dir))
+		goto out;
+	CHECK(t, now[C_MAP_ERRORS] - before[C_MAP_ERRORS] == 1,
+	      "map_errors moved by %lld for one refusal",
+	      now[C_MAP_ERRORS] - before[C_MAP_ERRORS]);
+	CHECK(t, now[C_BOUNCED] == before[C_BOUNCED],
+	      "bounced_maps moved by %lld", now[C_BOUNCED] - before[C_BOUNCED]);
+	/* its own reason, not a bounce refused for the pool's place */
+	CHECK(t, now[C_MASK] == before[C_MASK],
+	      "refused as beyond the mask (errors_mask moved by %lld): a bounce was tried",
+	      now[C_MASK] - before[C_MASK]);
+out:
+	__free_page(page);
 }
 
 static bool exists(const char *dir, const char *name);
@@ -1343,13 +1477,13 @@ static void t_zero_size_maps(struct t *t)
 		 * refused dma_map_resource() and keeps it, WARNing later
 		 * ("cacheline tracking EEXIST", "pending DMA allocations").
 		 */
-		bus = get_dma_ops(t->dev)->map_resource(t->dev, phys, 0,
-							 DMA_TO_DEVICE, 0);
+		bus = pvb_ops_map_mmio(get_dma_ops(t->dev), t->dev, phys, 0,
+				       DMA_TO_DEVICE, 0);
 		if (!CHECK(t, bus == DMA_MAPPING_ERROR,
 			   "a resource map of 0 bytes at %pa succeeded at %pad",
 			   &phys, &bus))
-			get_dma_ops(t->dev)->unmap_resource(t->dev, bus, 0,
-							    DMA_TO_DEVICE, 0);
+			pvb_ops_unmap_mmio(get_dma_ops(t->dev), t->dev, bus,
+					   0, DMA_TO_DEVICE, 0);
 	}
 	if (!CHECK(t, !read_counters(dir, now), "reading %s", dir))
 		goto out;
@@ -1373,13 +1507,13 @@ static void t_map_resource_wrap(struct t *t)
 	dma_addr_t bus;
 
 	/* pvbounce's op itself: see t_zero_size_maps() (DMA-API debug) */
-	bus = get_dma_ops(t->dev)->map_resource(t->dev, phys, 2 * PAGE_SIZE,
-						 DMA_TO_DEVICE, 0);
+	bus = pvb_ops_map_mmio(get_dma_ops(t->dev), t->dev, phys,
+			       2 * PAGE_SIZE, DMA_TO_DEVICE, 0);
 	if (!CHECK(t, bus == DMA_MAPPING_ERROR,
 		   "%lu bytes at %pa (wrapping to 0) mapped at %pad",
 		   2 * PAGE_SIZE, &phys, &bus))
-		get_dma_ops(t->dev)->unmap_resource(t->dev, bus, 2 * PAGE_SIZE,
-						    DMA_TO_DEVICE, 0);
+		pvb_ops_unmap_mmio(get_dma_ops(t->dev), t->dev, bus,
+				   2 * PAGE_SIZE, DMA_TO_DEVICE, 0);
 }
 
 /*
@@ -1399,7 +1533,7 @@ static void t_map_resource_not_identity(struct t *t)
 		skip(t, "natively every address is its own bus address");
 		return;
 	}
-	if (!CHECK(t, ops && ops->map_resource, "no map_resource op"))
+	if (!CHECK(t, ops && pvb_ops_has_mmio(ops), "no MMIO map op"))
 		return;
 	for (i = 0; i < ARRAY_SIZE(pages) && !phys; i++) {
 		pages[i] = alloc_page(GFP_KERNEL);
@@ -1411,12 +1545,14 @@ static void t_map_resource_not_identity(struct t *t)
 		skip(t, "no page whose p2m entry is not identity");
 		goto out;
 	}
-	bus = ops->map_resource(t->dev, phys, PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+	bus = pvb_ops_map_mmio(ops, t->dev, phys, PAGE_SIZE, DMA_BIDIRECTIONAL,
+			       0);
 	if (!CHECK(t, bus == DMA_MAPPING_ERROR,
 		   "pfn %#lx (p2m: mfn %#llx) mapped as a resource at %pad",
 		   (unsigned long)PHYS_PFN(phys),
 		   (u64)PHYS_PFN(pvbt_xen_phys_to_bus(phys)), &bus))
-		ops->unmap_resource(t->dev, bus, PAGE_SIZE, DMA_BIDIRECTIONAL, 0);
+		pvb_ops_unmap_mmio(ops, t->dev, bus, PAGE_SIZE,
+				   DMA_BIDIRECTIONAL, 0);
 out:
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		if (pages[i])
@@ -1581,6 +1717,9 @@ static const struct test tests[] = {
 	{ "alloc_pages", t_alloc_pages },
 	{ "get_sgtable", t_get_sgtable },
 	{ "map_resource", t_map_resource },
+	{ "map_mmio_phys", t_map_mmio_phys },
+	{ "require_coherent_direct", t_require_coherent_direct },
+	{ "require_coherent_refused", t_require_coherent_refused },
 	{ "zero_size_maps", t_zero_size_maps },
 	{ "map_resource_wrap_refused", t_map_resource_wrap },
 	{ "map_resource_not_identity_refused", t_map_resource_not_identity },

@@ -16,6 +16,15 @@ image_meta() {
 	esac
 }
 
+# the fetch.sh item of the Xen that kernel series $1 boots on as a dom0:
+# Debian 13's Xen 4.20 for Debian 13's kernels, else Debian 12's 4.17
+xen_item() {
+	case $1 in
+	6.12-deb13 | 7.*) echo xen-4.20 ;;
+	*) echo xen ;;
+	esac
+}
+
 # where fetch.sh unpacks the image of release $1
 kernel_root() {
 	echo "$cache/kernel/$1"

@@ -1,8 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Download and unpack the Debian kernel images and Xen 4.17 that the QEMU
-# tests boot, into the cache ($PVB_CACHE, default .cache/vm).  Idempotent:
-# what is already there (same package version) is not fetched again.
+# Download and unpack the Debian kernel images and Xen (4.17 for Debian 12's
+# kernels, 4.20 for Debian 13's) that the QEMU tests boot, into the cache
+# ($PVB_CACHE, default .cache/vm).  Idempotent: what is already there (same
+# package version) is not fetched again.
+#
+# Debian 13's (6.12-deb13: trixie's 6.12, 7.3: trixie-backports') and Xen
+# 4.20 are downloaded by the apt of the trixie build root
+# (scripts/trixie-root.sh), of the release of the headers installed there;
+# 7.x images come as linux-binary-<release> (vmlinuz under
+# /usr/lib/modules/<release>/) plus linux-modules-<release> and
+# linux-base-<release> (modules.builtin and modules.order).  The unpacked
+# tree is laid out as Debian 12's (boot/vmlinuz-<release>, lib/modules/)
+# and depmod is run on it.
 #
 # The kernel release is the one of the installed headers (scripts/kdirs.sh),
 # so the image always matches what pvbounce.ko was built against; without
@@ -16,11 +26,12 @@
 # unpacked into one root ($PVB_CACHE/headers/<release>/) with the Makefile's
 # include pointed at the unpacked -common tree; scripts/kdirs.sh finds them.
 #
-# Usage: tests/vm/fetch.sh [6.1|6.12|xen|xentools|headers-6.1|headers-6.12]...
+# Usage: tests/vm/fetch.sh [6.1|6.12|6.12-deb13|7.3|xen|xen-4.20|xentools|
+#                          headers-6.1|headers-6.12]...
 #        (default: 6.1 6.12 xen)
 # Prints one line per item:
 #   kernel <series> <release> <vmlinuz> <modules dir>
-#   xen <multiboot image>
+#   xen <multiboot image>      (xen: 4.17, xen-4.20: 4.20)
 #   headers <series> <release> <kernel build dir>
 #   xentools <dir>     (Xen 4.17's toolstack, xl and xenstored with their
 #                       Xen libraries, unpacked into one tree for the domU
@@ -83,17 +94,77 @@ fetch_kernel() {
 	echo "kernel $series $rel $root/boot/vmlinuz-$rel $root/lib/modules/$rel"
 }
 
+# download13 PKG: the trixie root's apt fetches PKG's candidate
+# into $cache/debs; prints the .deb's path
+download13() {
+	local pkg=$1 ver deb root
+	root=$("$top/scripts/trixie-root.sh" --path)
+	[[ -f $root/.pvb-stamp ]] || die "no trixie root: run scripts/trixie-root.sh"
+	ver=$(chroot "$root" apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+	[[ -n $ver && $ver != "(none)" ]] || die "no candidate for $pkg in the trixie root"
+	deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
+	if [[ -z $deb ]]; then
+		mkdir -p "$cache/debs"
+		"$top/scripts/trixie-root.sh" --run "$cache/debs" \
+			apt-get -q -o APT::Sandbox::User=root download "$pkg=$ver" >&2 ||
+			die "apt-get download $pkg=$ver (trixie root) failed"
+		deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb | head -n 1)
+	fi
+	echo "$deb"
+}
+
+# Debian 13's kernel of series $1, of the release of the root's headers
+fetch_kernel13() {
+	local series=$1 kdir rel root debs=() p stamp
+	kdir=$("$top/scripts/kdirs.sh" "$series") || die "no $series headers (scripts/trixie-root.sh)"
+	rel=${kdir##*/linux-headers-}
+	case $series in
+	7.*) for p in linux-base-$rel linux-binary-$rel linux-modules-$rel; do debs+=("$(download13 "$p")"); done ;;
+	*) debs+=("$(download13 "linux-image-$rel")") ;;
+	esac
+	root=$(kernel_root "$rel")
+	stamp=$(printf '%s\n' "${debs[@]##*/}")
+	if [[ $(cat "$root/.stamp" 2>/dev/null) != "$stamp" ]]; then
+		rm -rf "$root" "$root.tmp"
+		mkdir -p "$root.tmp"
+		for p in "${debs[@]}"; do
+			dpkg-deb -x "$p" "$root.tmp"
+		done
+		# Debian 12's layout, which mkinitramfs.sh and run.sh read
+		if [[ ! -e $root.tmp/lib/modules && -d $root.tmp/usr/lib/modules ]]; then
+			ln -s usr/lib "$root.tmp/lib"
+		fi
+		mkdir -p "$root.tmp/boot"
+		if [[ ! -f $root.tmp/boot/vmlinuz-$rel && -f $root.tmp/usr/lib/modules/$rel/vmlinuz ]]; then
+			ln -s "../usr/lib/modules/$rel/vmlinuz" "$root.tmp/boot/vmlinuz-$rel"
+		fi
+		depmod -b "$root.tmp" "$rel"
+		echo "$stamp" >"$root.tmp/.stamp"
+		mv "$root.tmp" "$root"
+	fi
+	[[ -f $root/boot/vmlinuz-$rel && -d $root/lib/modules/$rel ]] ||
+		die "${debs[*]} have no vmlinuz-$rel or modules"
+	echo "kernel $series $rel $root/boot/vmlinuz-$rel $root/lib/modules/$rel"
+}
+
+# fetch_xen VERSION: Xen 4.17 from the host's apt (Debian 12), 4.20 from the
+# trixie root's (Debian 13)
 fetch_xen() {
-	local deb dir
-	deb=$(download xen-hypervisor-4.17-amd64)
-	dir=$cache/xen
+	local v=$1 deb dir
+	if [[ $v == 4.17 ]]; then
+		deb=$(download xen-hypervisor-4.17-amd64)
+		dir=$cache/xen
+	else
+		deb=$(download13 "xen-hypervisor-$v-amd64")
+		dir=$cache/xen-$v
+	fi
 	unpack "$deb" "$dir"
 	# QEMU's -kernel takes a multiboot ELF, not the .gz
-	if [[ ! -s $dir/xen-4.17-amd64 || $dir/boot/xen-4.17-amd64.gz -nt $dir/xen-4.17-amd64 ]]; then
-		gzip -dc "$dir/boot/xen-4.17-amd64.gz" >"$dir/xen-4.17-amd64.tmp"
-		mv "$dir/xen-4.17-amd64.tmp" "$dir/xen-4.17-amd64"
+	if [[ ! -s $dir/xen-$v-amd64 || $dir/boot/xen-$v-amd64.gz -nt $dir/xen-$v-amd64 ]]; then
+		gzip -dc "$dir/boot/xen-$v-amd64.gz" >"$dir/xen-$v-amd64.tmp"
+		mv "$dir/xen-$v-amd64.tmp" "$dir/xen-$v-amd64"
 	fi
-	echo "xen $dir/xen-4.17-amd64"
+	echo "xen $dir/xen-$v-amd64"
 }
 
 # the release of the image the image meta-package of series $1 depends on
@@ -168,9 +239,11 @@ fetch_xentools() {
 for what in "$@"; do
 	case $what in
 	6.1|6.12) fetch_kernel "$what" ;;
-	xen) fetch_xen ;;
+	6.12-deb13|7.3) fetch_kernel13 "$what" ;;
+	xen) fetch_xen 4.17 ;;
+	xen-4.20) fetch_xen 4.20 ;;
 	headers-6.1|headers-6.12) fetch_headers "${what#headers-}" ;;
 	xentools) fetch_xentools ;;
-	*) die "unknown item '$what' (6.1, 6.12, xen, xentools, headers-6.1 or headers-6.12)" ;;
+	*) die "unknown item '$what' (6.1, 6.12, 6.12-deb13, 7.3, xen, xen-4.20, xentools, headers-6.1 or headers-6.12)" ;;
 	esac
 done

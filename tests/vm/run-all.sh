@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Every QEMU scenario on both Debian kernels, natively and as a Xen PV dom0,
-# as prove tests (`make vm-check`).  One boot runs a group of scenarios, each
+# Every QEMU scenario on both Debian 12 kernels, natively and as a Xen PV
+# dom0, as prove tests (`make vm-check`); group `matrix` boots Debian 13's
+# kernels (6.12-deb13, 7.3), natively and on Xen 4.20, with the scenarios
+# an API change would break.  One boot runs a group of scenarios, each
 # of which loads and unloads the module itself; at most PVB_JOBS (default 2)
 # QEMUs run at once.  First a harness self-test: a guest that panics must be
 # reported as failed.
@@ -42,15 +44,17 @@ declare -A groups=(
 	[domu_pci]=domu:domu_pci:kmod
 	[debug]=kmod:nvme_force:lifecycle:memory:faults
 	[debug_ci]=kmod:nvme_force:lifecycle:memory
+	[matrix]=kmod:nvme_force:lifecycle:net
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
 # when asked: PVB_GROUPS=domu_pci; debug and debug_ci (the debug kernel's core subset)
 # too, as it needs the debug kernel built
-group_order=(io races ship domu life stress iommu)
+group_order=(io races ship domu life stress iommu matrix)
 # groups on a kernel of their own (debug_ci: the core subset as CI runs it,
 # without faults, which takes 25 minutes a boot)
-declare -A group_kernels=([debug]=6.12-debug [debug_ci]=6.12-debug)
+# (matrix: Debian 13's kernels, one boot per kernel and mode)
+declare -A group_kernels=([debug]=6.12-debug [debug_ci]=6.12-debug [matrix]="6.12-deb13 7.3")
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 # (stress: a third NVMe behind a PCIe root port, unplugged and plugged
@@ -92,8 +96,9 @@ sel=(${PVB_GROUPS:-${group_order[*]}})
 # every kernel booted: PVB_KERNELS and the groups' own
 all_kernels=("${kernels[@]}")
 for g in "${sel[@]}"; do
-	k=${group_kernels[$g]:-}
-	[[ -n $k && " ${all_kernels[*]} " != *" $k "* ]] && all_kernels+=("$k")
+	for k in ${group_kernels[$g]:-}; do
+		[[ " ${all_kernels[*]} " != *" $k "* ]] && all_kernels+=("$k")
+	done
 done
 
 # The debug kernel's flavours (make build-debug's DEBUG_FLAVOURS): KASAN
@@ -135,8 +140,9 @@ xt=
 fetch=()
 for k in "${all_kernels[@]}"; do
 	[[ $k == 6.12-debug ]] || fetch+=("$k")
+	[[ " ${fetch[*]} " == *" $(xen_item "$k") "* ]] || fetch+=("$(xen_item "$k")")
 done
-"$here/fetch.sh" "${fetch[@]}" xen $xt >/dev/null
+"$here/fetch.sh" "${fetch[@]}" $xt >/dev/null
 
 tdir=$(mktemp -d)
 trap 'rm -rf "$tdir"' EXIT

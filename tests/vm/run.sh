@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot one Debian kernel in QEMU (TCG is enough), natively or as a Xen 4.17 PV
-# dom0, with an NVMe disk and two e1000e NICs on a hub, run guest scenarios
+# Boot one Debian kernel in QEMU (TCG is enough), natively or as a Xen PV dom0
+# (Xen 4.17 for Debian 12's kernels, 4.20 for Debian 13's), with an NVMe disk and two e1000e NICs on a hub, run guest scenarios
 # and print their results as TAP for prove.
 #
 # Usage: tests/vm/run.sh SERIES MODE SCENARIO[:SCENARIO...]
-#   SERIES    6.1 or 6.12 (Debian 12's two kernel series), or 6.12-debug:
+#   SERIES    6.1 or 6.12 (Debian 12's two kernel series), 6.12-deb13 or 7.3
+#             (Debian 13's 6.12 and trixie-backports' 7.3), or 6.12-debug:
 #             the debug kernel of tests/vm/debug/ (KASAN natively, lockdep, kmemleak,
 #             DMA-API debug, ...; built on first use, an hour on 2 cores),
 #             with longer default timeouts (under TCG it is 3-5x slower)
@@ -50,9 +51,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
-[[ $# -eq 3 ]] || die "usage: $0 6.1|6.12 native|xen|domu SCENARIO[:SCENARIO...]"
+[[ $# -eq 3 ]] || die "usage: $0 6.1|6.12|6.12-deb13|7.3 native|xen|domu SCENARIO[:SCENARIO...]"
 series=$1 mode=$2 scenarios=${3//,/:}
 case $mode in native|xen|domu) ;; *) die "mode must be native, xen or domu" ;; esac
+# the domU lane's toolstack is Debian 12's (Xen 4.17)
+[[ $mode != domu || $(xen_item "$series") == xen ]] ||
+	die "the domu mode runs Debian 12's kernels only (its toolstack is Xen 4.17's)"
 for s in ${scenarios//:/ }; do
 	[[ -f $here/scenarios/$s.sh ]] || die "no scenario $s"
 done
@@ -78,7 +82,7 @@ else
 	read -r _ _ rel vmlinuz _ < <("$here/fetch.sh" "$series" | grep '^kernel ') ||
 		die "cannot fetch the $series kernel"
 fi
-[[ $mode != native ]] && { read -r _ xen < <("$here/fetch.sh" xen) || die "cannot fetch Xen"; }
+[[ $mode != native ]] && { read -r _ xen < <("$here/fetch.sh" "$(xen_item "$series")") || die "cannot fetch Xen"; }
 if [[ -n ${PVB_INITRD_BASE:-} ]]; then
 	[[ -f $PVB_INITRD_BASE ]] || die "PVB_INITRD_BASE: no file $PVB_INITRD_BASE"
 	[[ $mode != domu ]] || die "PVB_INITRD_BASE is not for the domu mode"

@@ -30,6 +30,12 @@ kmod_run() {
 	dmesg >/tmp/dmesg.kmod
 	forward_ktap /tmp/dmesg.kmod "$1"
 	expect_eq "$1: insmod pvbounce_test.ko succeeded" "$rc" 0
+	# require_coherent_refused (7.x, else skipped): its refusal is logged
+	# once, naming the device and the reason
+	want=0
+	grep -Eq "ok [0-9]+ require_coherent_refused\$" /tmp/dmesg.kmod && want=1
+	expect_eq "$1: the DMA_ATTR_REQUIRE_COHERENT refusal logged" \
+		"$(grep -c "pvbounce $nvme: map of 4096 bytes at .* refused: the caller requires it unbounced (DMA_ATTR_REQUIRE_COHERENT)" /tmp/dmesg.kmod)" "$want"
 	# pool_full_logged_despite_no_warn: both its refusals for room are
 	# logged, the one made with DMA_ATTR_NO_WARN too
 	case $3 in *expect_bounce=1*) want=2 ;; *) want=0 ;; esac
