@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
-# tests/kmod/pvbounce_test.ko, pvbounce_hold.ko, pvbounce_misuse.ko and pvbounce_coh.ko when build/<release>/ has them, the pvbio
+# tests/kmod/pvbounce_test.ko, pvbounce_hold.ko, pvbounce_misuse.ko, pvbounce_coh.ko and pvbounce_mask.ko when build/<release>/ has them, the pvbio
 # checker, the pvbbench throughput tool, the pvbfail fault injector, tools/pvbounce-stat, /init and the scenarios.  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
@@ -107,6 +107,7 @@ fi
 # debug info as DKMS installs it (loading 2 MB under Xen PV and TCG is slow)
 for ko in pvbounce.ko tests/kmod/pvbounce_test.ko tests/kmod/pvbounce_hold.ko \
 	 tests/kmod/pvbounce_misuse.ko tests/kmod/pvbounce_coh.ko \
+	 tests/kmod/pvbounce_mask.ko \
 	 tests/bench/pvbounce_bench.ko; do
 	if [[ -f $build/$ko ]]; then
 		objcopy --strip-debug "$build/$ko" "$stage/lib/pvb/${ko##*/}"

@@ -33,15 +33,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod:misuse:faults
+	[life]=bad_params:lifecycle:docs:memory:xen_exchange:kmod:masks:misuse:faults
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
 	[races]=races
 	[stress]=hotplug:fio_stress
 	[domu]=domu
 	[domu_pci]=domu:domu_pci:kmod
-	[debug]=kmod:nvme_force:lifecycle:memory:faults
-	[debug_ci]=kmod:nvme_force:lifecycle:memory
+	[debug]=kmod:masks:nvme_force:lifecycle:memory:faults
+	[debug_ci]=kmod:masks:nvme_force:lifecycle:memory
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only

@@ -11,6 +11,7 @@ PVB_TEST_KO=/lib/pvb/pvbounce_test.ko
 PVB_HOLD_KO=/lib/pvb/pvbounce_hold.ko	# holds a pool full (tests/kmod/hold.c)
 PVB_MISUSE_KO=/lib/pvb/pvbounce_misuse.ko	# DMA-API mistakes on purpose (tests/kmod/misuse.c)
 PVB_COH_KO=/lib/pvb/pvbounce_coh.ko	# a coherent allocation per write (tests/kmod/coh.c)
+PVB_MASK_KO=/lib/pvb/pvbounce_mask.ko	# a narrow DMA mask (tests/kmod/mask.c)
 PVB_DBG=/sys/kernel/debug/pvbounce
 PVB_PARAMS=/sys/module/pvbounce/parameters
 PCI=/sys/bus/pci/devices
