@@ -54,6 +54,9 @@ misuse_run() {
 		expect_eq "$tag: nothing reported" "$(wc -l </tmp/misuse.lines)" 0 ||
 			diag_file /tmp/misuse.lines
 	fi
+	# attached at this load: the counter holds this run's reports only
+	[ "$1" = 1 ] && want=2 || want=0
+	expect_eq "$tag: misuse counted exactly $want" "$(dbg "$nvme" misuse)" "$want"
 	expect_eq "$tag: debugfs misuse agrees" "$(dbg "$nvme" misuse)" "$(cat /sys/kernel/pvbounce/"$nvme"/misuse)"
 	expect_eq "$tag: no pool slot in use" "$(dbg used)" 0
 	rmmod pvbounce_misuse 2>/dev/null
