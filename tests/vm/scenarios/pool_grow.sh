@@ -58,13 +58,17 @@ wait_for() {
 # warm up: pvbounce loaded once, nvme's modules loaded (they stay)
 pvb_load pool_mb=1 && rmmod pvbounce
 nvme_up "$nvme" && unbind "$nvme"
+# the trace ring buffer is allocated at its first use (pvbounce_pool_resize
+# below) and kept: allocated now, it is not counted as memory not given back
+TR=/sys/kernel/tracing
+[ -d "$TR/events" ] || mount -t tracefs nodev "$TR" 2>/dev/null
+kb=$(sed -n 's/.*expanded: \([0-9]*\).*/\1/p' "$TR/buffer_size_kb" 2>/dev/null)
+[ -n "$kb" ] && echo "$kb" >"$TR/buffer_size_kb"
 mem_settle
 before=$(mem_free_kb)
 
 # ---- pvbounce_pool_resize records ----------------------------------------------
 # switched on and off only while nvme is unbound or idle (see observe.sh)
-TR=/sys/kernel/tracing
-[ -d "$TR/events" ] || mount -t tracefs nodev "$TR" 2>/dev/null
 resize_trace_on() {
 	echo 0 >"$TR/tracing_on" 2>/dev/null
 	: >"$TR/trace" 2>/dev/null
