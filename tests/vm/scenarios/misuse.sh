@@ -64,7 +64,7 @@ misuse_run() {
 	fi
 	for w in "unmap of 2984 bytes.*not the start of its mapping" \
 		"unmap of 3000 bytes.*not in any live mapping" \
-		"sync_for_cpu of 3500 bytes.*runs past the mapping (clamped)"; do
+		"sync_for_cpu of 3500 bytes.*runs past the mapping [(]clamped[)]"; do
 		dmesg_has "$tag: reported: $w" "pvbounce $nvme: DMA-API misuse: $w" /tmp/misuse.lines
 	done
 	# attached at this load: the counter holds this run's reports only
