@@ -416,7 +416,7 @@ static void rebind_bound(void)
 			     drv->name);
 		device_release_driver(&pdev->dev);
 		reconsider_locked(pdev, false);
-		if (device_attach(&pdev->dev) < 0)
+		if (device_attach(&pdev->dev) <= 0)	/* 0: no driver bound */
 			pvb_dev_err(pdev, "driver did not bind again\n");
 	}
 }
@@ -541,7 +541,7 @@ static void detach_for_unload(struct pci_dev *pdev)
 	}
 	mutex_unlock(&pvb_lock);
 	device_unlock(&pdev->dev);
-	if (released && device_attach(&pdev->dev) < 0)
+	if (released && device_attach(&pdev->dev) <= 0)	/* 0: no driver bound */
 		pvb_dev_err(pdev, "driver did not bind again\n");
 }
 

@@ -259,6 +259,25 @@ static bool check_stream(struct t *t, const void *cpu, dma_addr_t bus,
 	       check_xen(t, dev_view(t, bus, size), bus, size, what);
 }
 
+/*
+ * Under force=0 a mapping the device reaches is direct: the device's view
+ * is the buffer itself and a test of what bouncing copies proves nothing.
+ * Return: true (the mapping undone, the test skipped) if @bus is not
+ * bounced.
+ */
+static void unmap(struct t *t, dma_addr_t bus, size_t size,
+		  enum dma_data_direction dir);
+
+static bool skip_direct(struct t *t, const void *cpu, dma_addr_t bus,
+			size_t size, enum dma_data_direction dir)
+{
+	if (bounced(t, cpu, bus, size))
+		return false;
+	unmap(t, bus, size, dir);
+	skip(t, "mapping not bounced (force=0: the device's view is the buffer)");
+	return true;
+}
+
 /* ---- counted DMA API calls ------------------------------------------------ */
 
 static dma_addr_t map(struct t *t, void *p, size_t size,
@@ -476,7 +495,8 @@ static void t_from_device(struct t *t)
 
 	fill(buf, n, 41);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, buf, bus, n, "from_device"))
+	if (!check_stream(t, buf, bus, n, "from_device") ||
+	    skip_direct(t, buf, bus, n, DMA_FROM_DEVICE))
 		goto out;
 	d = view_of(t, bus, n);
 	if (!d)
@@ -521,7 +541,8 @@ static void t_partial_device_write(struct t *t)
 	fill(buf, n, 51);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, buf, bus, n, "from_device"))
+	if (!check_stream(t, buf, bus, n, "from_device") ||
+	    skip_direct(t, buf, bus, n, DMA_FROM_DEVICE))
 		goto out;
 	d = view_of(t, bus, n);
 	if (!d)
@@ -559,7 +580,8 @@ static void t_sync_for_device_keeps_device_data(struct t *t)
 	fill(buf, n, 60);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, buf, bus, n, "from_device"))
+	if (!check_stream(t, buf, bus, n, "from_device") ||
+	    skip_direct(t, buf, bus, n, DMA_FROM_DEVICE))
 		goto out;
 	d = view_of(t, bus, n);
 	if (!d)
@@ -596,7 +618,8 @@ static void t_bidirectional(struct t *t)
 	fill(buf, n, 70);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
-	if (!check_stream(t, buf, bus, n, "bidirectional"))
+	if (!check_stream(t, buf, bus, n, "bidirectional") ||
+	    skip_direct(t, buf, bus, n, DMA_BIDIRECTIONAL))
 		goto out;
 	d = view_of(t, bus, n);
 	if (!d)
@@ -887,6 +910,14 @@ static void t_sgtable_from_device(struct t *t)
 		goto out;
 	t->maps++;
 	per_entry = sg_check(t, &sgt, sgt.nents);
+	if (t->view && per_entry &&
+	    !bounced(t, sg_virt(sgt.sgl), sg_dma_address(sgt.sgl),
+		     sg_dma_len(sgt.sgl))) {
+		dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
+		t->unmaps++;
+		skip(t, "first entry not bounced (force=0: the device's view is the buffer)");
+		goto out;
+	}
 	if (!t->view || !per_entry) {
 		dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
 		t->unmaps++;
@@ -943,6 +974,107 @@ out:
 	kfree(want);
 	sg_teardown(&sgt, pages);
 	kfree(pages);
+}
+
+/*
+ * force=0: every map counted exactly where it went.  A single buffer, a page
+ * and a scatterlist of NSG entries (one map each), each seen from the
+ * device's side as bounced or direct; the counters must move by exactly
+ * those numbers.  Natively a device with a 64-bit mask reaches all memory:
+ * nothing may be bounced.
+ */
+static void seen(struct t *t, void *cpu, dma_addr_t bus, size_t n,
+		 unsigned int *nb, unsigned int *nd)
+{
+	phys_addr_t phys = virt_to_phys(cpu);
+
+	if (!bounced(t, cpu, bus, n)) {
+		(*nd)++;
+		return;
+	}
+	(*nb)++;
+	/* natively what the mask reaches goes direct */
+	CHECK(t, t->view != VIEW_NATIVE || phys + n - 1 > t->mask,
+	      "%zu bytes at %pa, below the mask %#llx, bounced to %pad under force=0",
+	      n, &phys, t->mask, &bus);
+}
+
+static void t_direct_exact(struct t *t)
+{
+	struct page **pages = kcalloc(NSG, sizeof(*pages), GFP_KERNEL);
+	s64 before[NR_COUNTERS], now[NR_COUNTERS];
+	struct page *page = alloc_pages(GFP_KERNEL, 1);
+	u8 *buf = kmalloc(2048, GFP_KERNEL);
+	unsigned int nb = 0, nd = 0, i;
+	struct sg_table sgt = {};
+	struct scatterlist *sg;
+	dma_addr_t bus;
+	char dir[96];
+	int nents;
+
+	if (!CHECK(t, pages && page && buf, "no memory"))
+		goto out;
+	if (expect_bounce) {
+		skip(t, "force=1: every map bounced (counters_moved)");
+		goto out;
+	}
+	if (!t->view) {
+		skip(t, NO_VIEW);
+		goto out;
+	}
+	sysfs_dir(t, dir, sizeof(dir));
+	if (!CHECK(t, !read_counters(dir, before), "reading %s", dir))
+		goto out;
+#define SEEN(cpu, b, n) seen(t, (cpu), (b), (n), &nb, &nd)
+	fill(buf, 2048, 600);
+	bus = map(t, buf, 2048, DMA_TO_DEVICE);
+	if (!check_stream(t, buf, bus, 2048, "single"))
+		goto out;
+	SEEN(buf, bus, 2048);
+	unmap(t, bus, 2048, DMA_TO_DEVICE);
+
+	bus = dma_map_page(t->dev, page, 3000, 5000, DMA_TO_DEVICE);
+	if (!check_stream(t, page_address(page) + 3000, bus, 5000, "page"))
+		goto out;
+	t->maps++;
+	t->to_dev += 5000;
+	SEEN(page_address(page) + 3000, bus, 5000);
+	dma_unmap_page(t->dev, bus, 5000, DMA_TO_DEVICE);
+	t->unmaps++;
+
+	if (!CHECK(t, !sg_setup(&sgt, pages, 600), "no memory"))
+		goto out;
+	nents = dma_map_sg(t->dev, sgt.sgl, NSG, DMA_TO_DEVICE);
+	if (!CHECK(t, nents == NSG, "dma_map_sg of %d entries gave %d", NSG, nents)) {
+		if (nents > 0)
+			dma_unmap_sg(t->dev, sgt.sgl, NSG, DMA_TO_DEVICE);
+		goto out;
+	}
+	t->maps++;
+	t->to_dev += sg_total(&sgt);
+	for_each_sg(sgt.sgl, sg, nents, i)
+		SEEN(sg_virt(sg), sg_dma_address(sg), sg_dma_len(sg));
+	dma_unmap_sg(t->dev, sgt.sgl, NSG, DMA_TO_DEVICE);
+	t->unmaps++;
+#undef SEEN
+	if (!CHECK(t, !read_counters(dir, now), "reading %s", dir))
+		goto out;
+	diag("force=0: %u maps seen direct, %u bounced", nd, nb);
+	CHECK(t, now[C_DIRECT] - before[C_DIRECT] == nd,
+	      "direct_maps moved by %lld, %u maps were direct",
+	      now[C_DIRECT] - before[C_DIRECT], nd);
+	CHECK(t, now[C_BOUNCED] - before[C_BOUNCED] == nb,
+	      "bounced_maps moved by %lld, %u maps were bounced",
+	      now[C_BOUNCED] - before[C_BOUNCED], nb);
+	CHECK(t, now[C_MAPS] - before[C_MAPS] == nd + nb,
+	      "maps moved by %lld, %u made", now[C_MAPS] - before[C_MAPS], nd + nb);
+out:
+	if (pages)
+		sg_teardown(&sgt, pages);
+	kfree(pages);
+	kfree(buf);
+	if (page)
+		__free_pages(page, 1);
 }
 
 /* The largest mapping the device is told about works, both ways. */
@@ -1585,11 +1717,14 @@ static void t_counters_moved(struct t *t)
 		MOVED(C_BOUNCED, t->maps);
 		MOVED(C_TO_DEV, t->to_dev);
 		MOVED(C_FROM_DEV, t->from_dev);
-	} else {
-		MOVED(C_BOUNCED, 0);
-		MOVED(C_DIRECT, 0);
 	}
 #undef MOVED
+	/* every map counted once: bounced, direct or refused */
+	CHECK(t, now[C_BOUNCED] - b[C_BOUNCED] + now[C_DIRECT] - b[C_DIRECT] +
+	      now[C_MAP_ERRORS] - b[C_MAP_ERRORS] == now[C_MAPS] - b[C_MAPS],
+	      "bounced %lld + direct %lld + map_errors %lld != maps %lld",
+	      now[C_BOUNCED] - b[C_BOUNCED], now[C_DIRECT] - b[C_DIRECT],
+	      now[C_MAP_ERRORS] - b[C_MAP_ERRORS], now[C_MAPS] - b[C_MAPS]);
 	CHECK(t, now[C_MISUSE] == b[C_MISUSE], "misuse moved by %lld",
 	      now[C_MISUSE] - b[C_MISUSE]);
 	diag("moved: maps %lld unmaps %lld bounced %lld direct %lld to_device %lld from_device %lld syncs %lld coherent %lld errors %lld",
@@ -1709,6 +1844,7 @@ static const struct test tests[] = {
 	{ "partial_syncs_min_align_mask", t_partial_syncs_min_align },
 	{ "sg_to_device", t_sg_to_device },
 	{ "sgtable_from_device", t_sgtable_from_device },
+	{ "force0_maps_counted_exactly", t_direct_exact },
 	{ "largest_mapping", t_largest_mapping },
 	{ "too_large_refused", t_too_large_refused },
 	{ "pool_full_logged_despite_no_warn", t_pool_full_no_warn },

@@ -21,7 +21,17 @@
  *   from_synced     sync_for_cpu, read, sync_for_device, unmap: the data
  *                   after sync_for_cpu, the pattern again after
  *                   sync_for_device (poison), no misuse
- * With poison=0 no mistake is counted and the buffer is never touched.
+ * With poison=0 no such mistake is counted and the buffer is never touched.
+ *
+ * Mistakes of the DMA API's bookkeeping, counted with poison or without
+ * (misuse +1 each, exactly; logged always for the last three, with poison
+ * for the first two):
+ *   unmap_size      unmapped with a size other than the map's
+ *   unmap_dir       unmapped with another direction than the map's
+ *   unmap_not_start unmapped at an address inside the mapping, not at its
+ *                   start (nothing undone; the right unmap follows)
+ *   unmap_unknown   unmapped twice: the second names no live mapping
+ *   sync_clamped    synced for the CPU past the mapping's end (clamped)
  * The shell scenario (tests/vm/scenarios/misuse.sh) checks the kernel log
  * names device, address, size and the caller (a function of this module).
  *
@@ -227,6 +237,79 @@ static noinline void misuse_from_synced(void)
 	misuse_moved("from_synced: the correct sequence is no misuse", m0, 0);
 }
 
+/* misuse moved by exactly 1 since @before, poison or not */
+static void misuse_once(const char *name, s64 before)
+{
+	s64 now = -1;
+	int ret = read_misuse(&now);
+
+	result(!ret && now - before == 1, name,
+	       "misuse went %lld -> %lld (read %d), want +1", before, now, ret);
+}
+
+static noinline void misuse_unmap_size(void)
+{
+	dma_addr_t bus;
+	s64 m0;
+
+	bus = begin(DMA_TO_DEVICE, "unmap_size: counted", &m0);
+	if (dma_mapping_error(dev, bus))
+		return;
+	dma_unmap_single(dev, bus, LEN - 100, DMA_TO_DEVICE);
+	misuse_once("unmap_size: an unmap of another size than the map's is counted", m0);
+}
+
+static noinline void misuse_unmap_dir(void)
+{
+	dma_addr_t bus;
+	s64 m0;
+
+	bus = begin(DMA_TO_DEVICE, "unmap_dir: counted", &m0);
+	if (dma_mapping_error(dev, bus))
+		return;
+	dma_unmap_single(dev, bus, LEN, DMA_BIDIRECTIONAL);
+	misuse_once("unmap_dir: an unmap with another direction than the map's is counted", m0);
+}
+
+static noinline void misuse_unmap_not_start(void)
+{
+	dma_addr_t bus;
+	s64 m0;
+
+	bus = begin(DMA_TO_DEVICE, "unmap_not_start: counted", &m0);
+	if (dma_mapping_error(dev, bus))
+		return;
+	dma_unmap_single(dev, bus + 16, LEN - 16, DMA_TO_DEVICE);
+	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);	/* the right one */
+	misuse_once("unmap_not_start: an unmap inside a mapping, not at its start, is counted once", m0);
+}
+
+static noinline void misuse_unmap_unknown(void)
+{
+	dma_addr_t bus;
+	s64 m0;
+
+	bus = begin(DMA_TO_DEVICE, "unmap_unknown: counted", &m0);
+	if (dma_mapping_error(dev, bus))
+		return;
+	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);
+	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);	/* twice */
+	misuse_once("unmap_unknown: a second unmap of the same address is counted", m0);
+}
+
+static noinline void misuse_sync_clamped(void)
+{
+	dma_addr_t bus;
+	s64 m0;
+
+	bus = begin(DMA_FROM_DEVICE, "sync_clamped: counted", &m0);
+	if (dma_mapping_error(dev, bus))
+		return;
+	dma_sync_single_for_cpu(dev, bus, LEN + 500, DMA_FROM_DEVICE);
+	dma_unmap_single(dev, bus, LEN, DMA_FROM_DEVICE);
+	misuse_once("sync_clamped: a sync past the mapping's end is counted", m0);
+}
+
 static int __init misuse_init(void)
 {
 	struct page *page;
@@ -248,12 +331,17 @@ static int __init misuse_init(void)
 	buf = page_address(page);
 	failed = 0;
 	ktap("KTAP version 1\n");
-	ktap("1..10\n");
+	ktap("1..15\n");
 	misuse_to_unsynced();
 	misuse_to_synced();
 	misuse_from_read();
 	misuse_from_write();
 	misuse_from_synced();
+	misuse_unmap_size();
+	misuse_unmap_dir();
+	misuse_unmap_not_start();
+	misuse_unmap_unknown();
+	misuse_sync_clamped();
 	ktap("# %d of %d failed\n", failed, ntest);
 	__free_pages(page, 1);
 	put_device(dev);

@@ -65,6 +65,28 @@ lost_timer() {
 		END { if (found) print found; exit !found }' "$1"
 }
 
+# before_pvbounce LOG: true if LOG has a lost timer's report (lost_timer)
+# and no line of pvbounce's before it (the guest's TAP lines aside): only
+# then may the boot be booted again
+before_pvbounce() {
+	local first
+	read -r first _ < <(lost_timer "$1") || return 1
+	! head -n "$((first - 1))" "$1" | grep -av 'PVBTAP: ' |
+		grep -aqE 'pvbounce( [0-9a-f]{4}:[0-9a-f:.]+)?: '
+}
+
+# doc_params README: the Parameters table of README as name:mode+name:mode
+# (its "at run time" column: "read-only" 444, "**writable** (0644)" 644),
+# for the docs scenario (pvb.doc_params; no commas: Xen's multiboot line)
+doc_params() {
+	awk -F'|' '/^## Parameters/ { p = 1; next } /^## / { p = 0 }
+		p && /^\| `[a-z_]+` \|/ {
+			n = $2; gsub(/[ `]/, "", n)
+			m = $5 ~ /writable[*]* [(]0644[)]/ ? "644" : $5 ~ /read-only/ ? "444" : "unknown"
+			print n ":" m
+		}' "$1" | sort | paste -sd+
+}
+
 # build a static guest tool tests/vm/$1.c (if its source changed); print its path
 build_static_tool() {
 	local out=$cache/bin/$1 src=$top/tests/vm/$1.c

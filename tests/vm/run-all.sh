@@ -35,15 +35,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:lifetime:docs:memory:xen_exchange:kmod:misuse:faults
+	[life]=bad_params:lifecycle:lifetime:docs:memory:xen_exchange:kmod:masks:misuse:faults
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
 	[races]=races
 	[stress]=hotplug:fio_stress
 	[domu]=domu
 	[domu_pci]=domu:domu_pci:kmod
-	[debug]=kmod:nvme_force:lifecycle:memory:faults
-	[debug_ci]=kmod:nvme_force:lifecycle:memory
+	[debug]=kmod:masks:nvme_force:lifecycle:memory:faults
+	[debug_ci]=kmod:masks:nvme_force:lifecycle:memory
 	[matrix]=kmod:nvme_force:lifecycle:net
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
@@ -241,7 +241,7 @@ t() { # WANT(0 found|1 not) DESC FILE
 	[ \$? -eq "\$1" ]
 	res \$? "\$2"
 }
-echo "1..6"
+echo "1..8"
 ci=('[  337.1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' '[  358.3] rcu: Stack dump where RCU GP kthread last ran:' '[  358.3] Sending NMI from CPU 0 to CPUs 1:' '[  337.3] NMI backtrace for cpu 1 skipped: idling at native_safe_halt+0xb/0x10')
 printf '%s\r\n' "\${ci[@]}" >\$d/ci.log
 t 0 "CI's report (console CRLF lines) is a lost timer" \$d/ci.log
@@ -254,6 +254,12 @@ printf '%s\n' 'rcu: Stack dump where RCU GP kthread last ran:' 'Sending NMI from
 t 1 "a stall on a busy CPU is not a lost timer" \$d/busy.log
 printf 'domU: %s\n' "\${ci[@]}" >\$d/domu.log
 t 1 "a domU's report is its dom0's business" \$d/domu.log
+printf '%s\n' '[    5.0] PVBTAP: # === scenario races' "\${ci[@]}" >\$d/early.log
+before_pvbounce \$d/early.log
+res \$? "a lost timer before any line of pvbounce's may be booted again"
+printf '%s\n' '[    5.0] pvbounce: native backend, pool common 2 MiB' '[    6.0] pvbounce: unloaded' "\${ci[@]}" >\$d/late.log
+! before_pvbounce \$d/late.log
+res \$? "a lost timer after pvbounce's lines (races' insmod/rmmod cycles) is not"
 { printf '%s\n' "\${ci[@]:0:3}"; seq 8; printf '%s\n' "\${ci[3]}"; } >\$d/far.log
 t 1 "an idling line past the report's window is not its" \$d/far.log
 EOF

@@ -126,6 +126,10 @@ kargs="panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 watchdog_thresh=60
 kargs+=" pvb.mode=${mode/domu/domu-host} pvb.scenario=$scenarios pvb.tap=ttyS1"
 # (Xen's multiboot command line takes no commas: + separates the devices)
 [[ -n ${PVB_DOMU_PCI:-} ]] && kargs+=" pvb.domu_pci=${PVB_DOMU_PCI//,/+}"
+# a boot given an SR-IOV PF: races' phase C must find it (no SKIP)
+[[ -n ${PVB_SRIOV:-} ]] && kargs+=" pvb.sriov=$PVB_SRIOV"
+# docs: README's Parameters table, read here (the guest has no README)
+[[ :$scenarios: == *:docs:* ]] && kargs+=" pvb.doc_params=$(doc_params "$top/README.md")"
 [[ -z ${PVB_DOMU_PCI:-} || $mode == domu ]] || die "PVB_DOMU_PCI is for the domu mode"
 # the debug kernel: a scenario may take 3-5 times as long
 ((debug)) && kargs+=" pvb.timeout=2400"
@@ -293,21 +297,35 @@ lost_report() {
 
 # A boot that never reaches /init (seen rarely with Xen under TCG on a busy
 # host: dom0 stops early in its boot, before any module is loaded), or
-# whose kernel lost a timer interrupt before any result (lost_timer: QEMU
-# TCG, seen once on CI), is booted again, once in all, and said so (a lost
-# timer with its stall report); that boot's console is kept aside and left
-# out.  A timer lost after a result fails the boot: by then a scenario has
-# run, and pvbounce's use of freed timer or event-channel memory could look
+# whose kernel lost a timer interrupt before pvbounce said anything
+# (lost_timer: QEMU TCG, seen once on CI), is booted again, once in all,
+# and said so (a lost timer with its stall report); that boot's console is
+# kept aside, and what it printed before the stall is still checked for
+# the checkers' reports below.  A timer lost after pvbounce's first line
+# fails the boot (races.sh loads and unloads it 200 times before its first
+# result): pvbounce's use of freed timer or event-channel memory could look
 # the same.  A retry may take the boot's time limit twice.
 boot_timeout=${PVB_BOOT_TIMEOUT:-$((debug ? 900 : 240))}
+discarded=
 boot
 if ((stalled)); then
 	mv "$log" "$log.stalled"
+	# (a stall report there, if any, and what follows it left out)
+	if read -r first _ < <(lost_timer "$log.stalled"); then
+		head -n "$((first - 1))" "$log.stalled" >"$log.discarded"
+	else
+		cp "$log.stalled" "$log.discarded"
+	fi
+	discarded=$log.stalled
 	echo "# the guest did not reach /init in $boot_timeout s (console: $log.stalled); booting again"
 	boot
-elif ((lost)) && ! grep -aqE '^PVBTAP: (not )?ok [0-9]+ ' "$taplog"; then
+elif ((lost)) && before_pvbounce "$log"; then
 	mv "$log" "$log.lost-timer"
-	echo "# the guest lost a timer interrupt after $elapsed s, before any result (RCU's grace-period kthread asleep on an idle CPU; console: $log.lost-timer); booting again. Its stall report:"
+	read -r first _ < <(lost_timer "$log.lost-timer")
+	# the stall report and what follows it are the lost timer's
+	head -n "$((first - 1))" "$log.lost-timer" >"$log.discarded"
+	discarded=$log.lost-timer
+	echo "# the guest lost a timer interrupt after $elapsed s, before any line of pvbounce's (RCU's grace-period kthread asleep on an idle CPU; console: $log.lost-timer); booting again. Its stall report:"
 	lost_report "$log.lost-timer"
 	boot
 fi
@@ -367,14 +385,29 @@ bad_re+='|DMA-API: .*(out of memory|disabling|exceeded)|ODEBUG: |list_(add|del) 
 # crashed in its boot before running anything ("pvb-domu: attempt K
 # discarded", said in the TAP output with the report): that attempt's
 # "domU: " lines are left out too.
-checked=$log.checked
+# checkable LOG: LOG less what the comment above leaves out
+checkable() {
 awk 'FNR == NR { if (/^pvb-domu: attempt [0-9]+ discarded/) gone[$3] = 1; next }
 	/^pvb-domu: attempt [0-9]+ begins/ { cur = $3 }
 	cur != "" && gone[cur] && /^domU: / { next }
 	/FAULT_INJECTION: forcing a failure/ { forced = FNR }
 	forced && FNR - forced <= 6 && /page allocation failure|vmalloc error|percpu: allocation failed/ { skip = FNR }
 	skip { if (/<\/TASK>/ || FNR - skip >= 60) skip = 0; next }
-	{ print }' "$log" "$log" >"$checked"
+	{ print }' "$1" "$1"
+}
+checked=$log.checked
+checkable "$log" >"$checked"
+# the console of a boot booted again (what it printed before a lost timer)
+if [[ -n $discarded ]]; then
+	checkable "$log.discarded" >"$log.discarded.checked"
+	bad=$(grep -anE "$bad_re" "$log.discarded.checked" | head -n 8 || true)
+	if [[ -z $bad ]]; then
+		emit ok "the discarded boot's console ($discarded) free of the same reports"
+	else
+		emit "not ok" "the discarded boot's console ($discarded) free of the same reports"
+		while IFS= read -r l; do echo "#   $l"; done <<<"$bad"
+	fi
+fi
 bad=$(grep -anE "$bad_re" "$checked" | head -n 8 || true)
 if [[ -z $bad ]]; then
 	emit ok "console free of panic, BUG, WARNING, Oops, KASAN, UBSAN, lockdep, kmemleak and DMA-API reports"

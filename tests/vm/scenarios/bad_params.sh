@@ -6,15 +6,18 @@
 skip_without_pvbounce "bad parameters refused"
 nvme=$(nvme_pci)
 
-# refused PARAM=VALUE [MORE PARAMS]: insmod fails with EINVAL, and
-# pvbounce's own line names PARAM ("pvbounce: invalid PARAM=..."; a bool is
-# parsed by the kernel, whose line is "pvbounce: `VALUE' invalid for
-# parameter `PARAM'")
+# refused PARAM=VALUE [MORE PARAMS]: insmod fails with EINVAL and pvbounce's own line names
+# the parameter and the value as given (the kernel's "pvbounce: `VALUE'
+# invalid for parameter `PARAM'" does not count: parse_args prints it for any
+# setter's error).  Bools have no setter of pvbounce's: the kernel's line is
+# theirs.
 refused() {
-	p=${1%%=*}
+	p=${1%%=*} v=${1#*=}
 	case $p in
-	force|rebind|poison) own="pvbounce: .* invalid for parameter .$p'" ;;
-	*) own="pvbounce: invalid $p=" ;;
+	force|rebind|poison) want="pvbounce: \`$v' invalid for parameter \`$p'" ;;
+	devices) [ ${#v} -gt 1023 ] && want="pvbounce: invalid devices=: " ||
+		want="pvbounce: invalid devices=\"$v\": " ;;
+	*) want="pvbounce: invalid $p=\"$v\": must be " ;;
 	esac
 	if pvb_load "$@"; then
 		tap_not_ok "$* refused"
@@ -24,13 +27,14 @@ refused() {
 	if ! grep -q "Invalid argument" "$OUT"; then
 		tap_not_ok "$* refused with -EINVAL"
 		diag_file "$OUT"
-	elif ! grep -q "$own" /tmp/dmesg.load; then
-		tap_not_ok "$* refused with pvbounce's own message naming $p"
+	elif ! grep -qF "$want" /tmp/dmesg.load; then
+		tap_not_ok "$* refused with pvbounce's message naming $p and the value"
+		diag "want a line with: $want"
 		diag_file /tmp/dmesg.load 5
 	elif pvb_loaded; then
 		tap_not_ok "$* refused and nothing left loaded"
 	else
-		tap_ok "$* refused: $(grep -m1 "$own" /tmp/dmesg.load | sed 's/^\[[^]]*\] //')"
+		tap_ok "$* refused: $(grep -m1 -F "$want" /tmp/dmesg.load | sed 's/^\[[^]]*\] //')"
 	fi
 }
 

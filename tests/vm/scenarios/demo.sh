@@ -20,10 +20,15 @@ diag "  $(tail -n 1 "$OUT")"
 diag ""
 diag "backend:                 $(dbg backend)"
 dbg pool >/tmp/demo.pool
-awk '{ s = $1 + 0; e = $2 + 0; if (NR == 1 || s < lo) { lo = s; los = $1 }
+# hex (busybox awk takes no 0x): each chunk's start and end, judged below
+awk 'function h(x,  v, i) { x = tolower(x); sub(/^0x/, "", x); v = 0
+		for (i = 1; i <= length(x); i++) v = v * 16 + index("0123456789abcdef", substr(x, i, 1)) - 1
+		return v }
+	{ s = h($1); e = h($2); if (NR == 1 || s < lo) { lo = s; los = $1 }
 	if (e > hi) { hi = e; his = $2 } }
 	END { printf "%d machine-contiguous chunks from %s to %s: %s 2^32\n", NR, los, his,
-		hi < 4294967296 ? "all below" : "NOT all below" }' /tmp/demo.pool >/tmp/demo.place
+		NR && hi < 4294967296 ? "all below" : "NOT all below" }' /tmp/demo.pool >/tmp/demo.place
+check "the pool lies below 2^32 (address_bits=32)" grep -q ": all below 2^32" /tmp/demo.place
 diag "pool placement:          $(cat /tmp/demo.place)"
 head -n 3 /tmp/demo.pool >/tmp/demo.pool3
 show_file "  first chunks (bus start, bus end, slots):" /tmp/demo.pool3

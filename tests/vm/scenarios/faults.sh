@@ -164,7 +164,9 @@ nth_after() { # N RC
 			return 1
 		fi
 		# pvbounce's own refusal, not a stack frame naming the module
-		if ! grep -Eq "pvbounce( [0-9a-f:.]+)?: .*(not loaded|not applied|not attached|failed|no memory|invalid)" /tmp/dmesg.nth; then
+		# nor the kernel's "pvbounce: `x' invalid for parameter `p'"
+		if ! grep -v "invalid for parameter" /tmp/dmesg.nth |
+			grep -Eq "pvbounce( [0-9a-f:.]+)?: .*(not loaded|not applied|not attached|failed|no memory|invalid [a-z_]+=)"; then
 			NTH_BAD="load N=$1: insmod failed without a message from pvbounce"
 			return 1
 		fi

@@ -75,7 +75,9 @@ attached_checks() {
 		IO_W=$IO_WRITTEN IO_R=$IO_READ
 	fi
 	show "$nvme"
-	expect_ge "$1: bounced_maps moved" "$(delta "$nvme" bounced_maps)" 1
+	expect_eq "$1: every map of the I/O bounced: bounced_maps moved by the maps' $(delta "$nvme" maps)" \
+		"$(delta "$nvme" bounced_maps)" "$(delta "$nvme" maps)"
+	expect_ge "$1: ... and they were many" "$(delta "$nvme" maps)" 10
 	expect_eq "$1: no direct mapping under force=1" "$(delta "$nvme" direct_maps)" 0
 	expect_ge "$1: bytes_to_device moved by >= the bytes written ($IO_W)" "$(delta "$nvme" bytes_to_device)" "$IO_W"
 	expect_ge "$1: bytes_from_device moved by >= the bytes read ($IO_R)" "$(delta "$nvme" bytes_from_device)" "$IO_R"

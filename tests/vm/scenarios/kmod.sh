@@ -48,6 +48,8 @@ kmod_run() {
 }
 
 kmod_run "kmod force=1" "devices=$nvme force=1" "expect_bounce=1 max_mapping_kb=256"
+kmod_run "kmod force=1 private pool" "devices=$nvme@4M force=1" "expect_bounce=1 max_mapping_kb=256"
+# force=0: what is not bounced skips its bounce tests; the counters add up
 kmod_run "kmod force=0 private pool" "devices=$nvme@4M" "max_mapping_kb=256"
 kmod_run "kmod address_bits=28 max_mapping_kb=1024" \
 	"devices=$nvme force=1 address_bits=28 max_mapping_kb=1024 pool_mb=32" \

@@ -21,13 +21,17 @@ check "rmmod (nothing attached)" rmmod pvbounce
 
 check "load with rebind=1 while nvme is bound" pvb_load devices="$nvme" rebind=1 force=1
 dmesg_has "rebind logged" "pvbounce $nvme: rebinding driver nvme" /tmp/dmesg.load
-check "nvme back on pvbounce's ops" nvme_up "$nvme"
+# pvbounce binds it again itself: wait for it, bind nothing
+check "nvme back on pvbounce's ops (bound again by pvbounce)" nvme_wait "$nvme"
 attached "$nvme" nvme
 counters "$nvme"
 pvbio_run "rebind=1: I/O verified" -s 4K,64K,252K -n 2 -S 52 "$NVME_DEV"
 expect_ge "rebind=1: bytes_to_device moved" "$(delta "$nvme" bytes_to_device)" "$IO_WRITTEN"
+dmesg -c >/dev/null
 check "rebind=1: rmmod with nvme bound (it is rebound on the old ops)" rmmod pvbounce
-check "nvme bound again after unload" nvme_up "$nvme"
+check "nvme bound again by the unload itself" nvme_wait "$nvme"
+dmesg >/tmp/dmesg.unload
+check_fails "no \"did not bind again\" at unload" grep -q "did not bind again" /tmp/dmesg.unload
 pvbio_run "I/O after unload, on the old ops; data of the rebind run intact" \
 	-m r -s 4K,64K,252K -n 2 -S 52 "$NVME_DEV"
 unbind "$nvme"
@@ -51,6 +55,31 @@ check "nvme probes on its old ops" nvme_up "$nvme"
 pvbio_run "I/O verified on the old ops" -s 4K,252K -S 54 "$NVME_DEV"
 check "rmmod: nothing attached, nothing pinned" rmmod pvbounce
 unbind "$nvme"
+
+# -- only the devices in devices= are touched: with the NVMe selected, the
+# NICs bound (e1000e, on the kernel's ops) get no directory, no line in
+# debugfs devices, no counter
+only_selected() {
+	set -- $(nic_pcis)
+	check "only selected: load with devices=$nvme force=1" pvb_load devices="$nvme" force=1 || return
+	check "only selected: nvme probes" nvme_up "$nvme"
+	for n in "$@"; do
+		bind "$n" e1000e 2>/dev/null
+	done
+	for n in "$@"; do
+		expect_eq "only selected: $n (not in devices=) bound to e1000e" "$(driver_of "$n")" e1000e
+		check_fails "only selected: no pvbounce directory for $n" test -e "$PVB_DBG/$n"
+		check_fails "only selected: no sysfs counters for $n" test -e "/sys/kernel/pvbounce/$n"
+	done
+	expect_eq "only selected: debugfs devices is exactly the NVMe's line" \
+		"$(awk '{ print $1, $2 }' "$PVB_DBG/devices")" "$nvme nvme"
+	for n in "$@"; do
+		unbind "$n"
+	done
+	unbind "$nvme"
+	check "only selected: rmmod" rmmod pvbounce
+}
+only_selected
 
 # -- hot-plug: a device that appears while pvbounce is loaded (PCI remove
 # and rescan) gets the ops before nvme, already loaded, probes it

@@ -4,7 +4,10 @@
 # DMA_TO_DEVICE buffer changed after map without sync_for_device, a
 # DMA_FROM_DEVICE buffer read and one written before sync (the read shows the
 # poison pattern, the write is reported), and the correct sequences, which
-# are not.  Its KTAP results become ours; here the kernel log is checked to
+# are not; and the bookkeeping mistakes, counted with poison or without (an
+# unmap of another size or direction, not at the mapping's start, twice; a
+# sync past the mapping's end), misuse exactly 7 with poison, 5 without.  Its
+# KTAP results become ours; here the kernel log is checked to
 # name device, address, size and the caller of each reported mistake, and
 # poison=0 to report nothing.
 . /scenarios/lib.sh
@@ -48,12 +51,26 @@ misuse_run() {
 			"$re:.*the CPU wrote a DMA_FROM_DEVICE buffer" /tmp/misuse.lines &&
 		check "$tag: ... and its caller misuse_from_write" \
 			grep -Eq "(by|via) misuse_from_write\+.*the CPU wrote a DMA_FROM_DEVICE buffer" /tmp/misuse.lines
-		expect_eq "$tag: exactly the two mistakes reported" "$(wc -l </tmp/misuse.lines)" 2 ||
+		for w in "unmap of 2900 bytes.*size differs from the map" \
+			"unmap of 3000 bytes.*direction differs from the map"; do
+			dmesg_has "$tag: reported: $w" "pvbounce $nvme: DMA-API misuse: $w" /tmp/misuse.lines
+		done
+		expect_eq "$tag: exactly the seven mistakes reported" "$(wc -l </tmp/misuse.lines)" 7 ||
 			diag_file /tmp/misuse.lines
 	else
-		expect_eq "$tag: nothing reported" "$(wc -l </tmp/misuse.lines)" 0 ||
+		# these three are logged without poison too
+		expect_eq "$tag: only the three always logged reported" "$(wc -l </tmp/misuse.lines)" 3 ||
 			diag_file /tmp/misuse.lines
 	fi
+	for w in "unmap of 2984 bytes.*not the start of its mapping" \
+		"unmap of 3000 bytes.*not in any live mapping" \
+		"sync_for_cpu of 3500 bytes.*runs past the mapping [(]clamped[)]"; do
+		dmesg_has "$tag: reported: $w" "pvbounce $nvme: DMA-API misuse: $w" /tmp/misuse.lines
+	done
+	# attached at this load: the counter holds this run's reports only
+	# poison=1: 2 CPU writes + 5 bookkeeping mistakes; poison=0: the 5
+	[ "$1" = 1 ] && want=7 || want=5
+	expect_eq "$tag: misuse counted exactly $want" "$(dbg "$nvme" misuse)" "$want"
 	expect_eq "$tag: debugfs misuse agrees" "$(dbg "$nvme" misuse)" "$(cat /sys/kernel/pvbounce/"$nvme"/misuse)"
 	expect_eq "$tag: no pool slot in use" "$(dbg used)" 0
 	rmmod pvbounce_misuse 2>/dev/null

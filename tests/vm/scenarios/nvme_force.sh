@@ -23,7 +23,9 @@ verified_io "$nvme" force=1
 show "$nvme"
 expect_ge "bytes_to_device moved by >= the bytes written ($IO_W)" "$(delta "$nvme" bytes_to_device)" "$IO_W"
 expect_ge "bytes_from_device moved by >= the bytes read ($IO_R)" "$(delta "$nvme" bytes_from_device)" "$IO_R"
-expect_ge "bounced_maps moved" "$(delta "$nvme" bounced_maps)" 1
+expect_eq "every map of the I/O bounced: bounced_maps moved by the maps' $(delta "$nvme" maps)" \
+	"$(delta "$nvme" bounced_maps)" "$(delta "$nvme" maps)"
+expect_ge "... and they were many (the I/O moved $IO_W bytes)" "$(delta "$nvme" maps)" 100
 expect_eq "no direct mapping under force=1" "$(delta "$nvme" direct_maps)" 0
 expect_eq "no map error" "$(delta "$nvme" map_errors)" 0
 expect_eq "every map was unmapped" "$(dbg "$nvme" maps)" "$(dbg "$nvme" unmaps)"

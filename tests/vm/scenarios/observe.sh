@@ -149,6 +149,7 @@ pvbio_run "traced: O_DIRECT write/read-back 512 B..252 KiB, 2 jobs" \
 	-s "$(size_list 252)" -j 2 -S 51 "$NVME_DEV"
 echo 0 >"$TR/events/pvbounce/enable"
 eval "$(parse_trace "$nvme" ranges)"
+expect_eq "trace: no record for a device not in devices=" "$T_OTHER" 0
 show "$nvme"
 diag "trace: $T_MAP map, $T_REF refuse, $T_COH coherent records for $nvme; to $T_TO B, from $T_FROM B; $T_CHUNKS pool chunks"
 { grep -m 1 'pvbounce_coherent:' "$TR/trace"; grep -m 2 'pvbounce_map: .*dir=to' "$TR/trace"; grep -m 1 'pvbounce_map: .*dir=from' "$TR/trace"; } >/tmp/trace.sample

@@ -58,8 +58,38 @@ wait_for() {
 # warm up: pvbounce loaded once, nvme's modules loaded (they stay)
 pvb_load pool_mb=1 && rmmod pvbounce
 nvme_up "$nvme" && unbind "$nvme"
+# the trace ring buffer is allocated at its first use (pvbounce_pool_resize
+# below) and kept: allocated now, it is not counted as memory not given back
+TR=/sys/kernel/tracing
+[ -d "$TR/events" ] || mount -t tracefs nodev "$TR" 2>/dev/null
+kb=$(sed -n 's/.*expanded: \([0-9]*\).*/\1/p' "$TR/buffer_size_kb" 2>/dev/null)
+[ -n "$kb" ] && echo "$kb" >"$TR/buffer_size_kb"
 mem_settle
 before=$(mem_free_kb)
+
+# ---- pvbounce_pool_resize records ----------------------------------------------
+# switched on and off only while nvme is unbound or idle (see observe.sh)
+resize_trace_on() {
+	echo 0 >"$TR/tracing_on" 2>/dev/null
+	: >"$TR/trace" 2>/dev/null
+	echo 1 >"$TR/events/pvbounce/pvbounce_pool_resize/enable" 2>/dev/null
+	echo 1 >"$TR/tracing_on" 2>/dev/null
+}
+# resize_trace_check TAG GROWS SHRINKS: one record per chunk grown (new =
+# old + 256 KiB) and given back (new = old - 256 KiB) for the common pool,
+# each starting where the one before ended, from and back to 1 MiB
+resize_trace_check() {
+	echo 0 >"$TR/events/pvbounce/pvbounce_pool_resize/enable" 2>/dev/null
+	r=$(awk 'BEGIN { at = 1048576 }
+		/pvbounce_pool_resize: pool=common / {
+			split($0, a, " old="); split(a[2], b, " new="); o = b[1] + 0; n = b[2] + 0
+			if (o != at) bad++
+			if (n == o + 262144) g++; else if (n == o - 262144) s++; else bad++
+			at = n }
+		END { printf "%d %d %d %d", g, s, bad, at }' "$TR/trace")
+	expect_eq "$1: pvbounce_pool_resize records: grows, shrinks, broken steps, final size" \
+		"$r" "$2 $3 0 1048576"
+}
 
 # ---- A: grow under load, shrink when idle --------------------------------------
 check "A: load pool_mb=1 pool_max_mb=16 force=1 devices=$nvme" \
@@ -76,6 +106,7 @@ expect_eq "A: shrinks 0 at load" "$(dbg shrinks)" 0
 expect_eq "A: sysfs nslabs_max" "$(cat /sys/kernel/pvbounce/nslabs_max)" 8192
 dmesg_has "A: the load says how far the pool may grow" \
 	"pvbounce: pool common: may grow to 16384 KiB under load" /tmp/dmesg.load
+resize_trace_on
 check "A: nvme probes" nvme_up "$nvme"
 # A full pool for certain (12 jobs alone fill it only when TCG's timing lets
 # them): growth off, pvbounce_hold.ko maps every free slot, growth on, and a
@@ -137,6 +168,7 @@ expect_eq "A: sysfs shrinks == debugfs shrinks" "$(cat /sys/kernel/pvbounce/shri
 dmesg_has "A: shrinking is logged" "pvbounce: pool common: shrank to 1024 KiB"
 expect_eq "A: the pool list is the 4 chunks of the load again" \
 	"$(wc -l <"$PVB_DBG/pool")" 4
+resize_trace_check A "$(dbg grows)" "$(dbg shrinks)"
 pvbio_run "A: I/O verified on the shrunk pool" -s 4K,252K -j 2 -S 63 "$NVME_DEV"
 unbind "$nvme"
 pool_idle "A" "$nvme"

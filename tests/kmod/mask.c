@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvbounce_mask: a narrow DMA mask on a device attached to pvbounce, checked
+ * once at load, KTAP on the kernel log (as pvbounce_test.ko prints it).
+ *
+ * The device must have no driver bound: its DMA masks and bus_dma_limit are
+ * changed for the run and restored before init returns.  bits= is the mask
+ * width; pool_top= (the highest bus address of the device's pool, from
+ * debugfs pool) says which case this is:
+ *
+ *  - the pool lies below the mask (pool_top <= 2^bits - 1): dma_set_mask()
+ *    is served; with force=0 a buffer the device reaches is mapped directly,
+ *    a buffer above the mask is bounced below it, the data checked from the
+ *    device's side both ways; a coherent allocation lies below the mask.
+ *
+ *  - the pool reaches above the mask: dma_set_mask() and
+ *    dma_set_coherent_mask() are refused, the masks unchanged.  Then the
+ *    mask is imposed the other way a platform can (dev->bus_dma_limit) and
+ *    a buffer above it is mapped again and again, every mapping held: each
+ *    one served must lie below the limit, and once the pool's slots below it
+ *    are taken the next one must be refused for the mask (errors_mask, not
+ *    a full pool).
+ *
+ * Every counter the run moves is checked exactly, from
+ * /sys/kernel/pvbounce/<dev>/.  Refusals for the mask made by the run are
+ * in the read-only parameter mask_refusals, for the scenario to compare
+ * with the trace.
+ */
+#include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "xen_check.h"
+
+static char *target;
+module_param_named(dev, target, charp, 0444);
+MODULE_PARM_DESC(dev, "PCI address (DDDD:BB:DD.F) of an attached device with no driver; required");
+
+static unsigned int bits = 32;
+module_param(bits, uint, 0444);
+MODULE_PARM_DESC(bits, "width of the DMA mask to set, 24..63 (default 32)");
+
+static unsigned long long pool_top;
+module_param(pool_top, ullong, 0444);
+MODULE_PARM_DESC(pool_top, "highest bus address of the device's pool (debugfs pool); required");
+
+static int failed = -1;
+module_param(failed, int, 0444);
+MODULE_PARM_DESC(failed, "read-only result: number of failed tests (-1: not run)");
+
+static int mask_refusals;
+module_param(mask_refusals, int, 0444);
+MODULE_PARM_DESC(mask_refusals, "read-only result: maps the run saw refused for the mask");
+
+#define BUF_ORDER	2		/* 16 KiB buffers */
+#define BUF_SIZE	(PAGE_SIZE << BUF_ORDER)
+#define MAX_TRIES	4096		/* allocations to find a buffer */
+
+enum { C_MAPS, C_UNMAPS, C_BOUNCED, C_DIRECT, C_TO_DEV, C_FROM_DEV,
+	C_MAP_ERRORS, C_MASK, C_POOL_FULL, C_COHERENT, NR_C };
+
+static const char *const cname[NR_C] = {
+	[C_MAPS] = "maps", [C_UNMAPS] = "unmaps",
+	[C_BOUNCED] = "bounced_maps", [C_DIRECT] = "direct_maps",
+	[C_TO_DEV] = "bytes_to_device", [C_FROM_DEV] = "bytes_from_device",
+	[C_MAP_ERRORS] = "map_errors", [C_MASK] = "errors_mask",
+	[C_POOL_FULL] = "errors_pool_full", [C_COHERENT] = "coherent_allocs",
+};
+
+struct m {
+	struct device *dev;
+	u64 mask;		/* DMA_BIT_MASK(bits) */
+	bool xen;
+	bool failed;
+	const char *skip;
+	s64 want[NR_C];		/* what the run must move each counter by */
+	s64 base[NR_C];
+};
+
+#define ktap(fmt, ...) printk(KERN_INFO fmt "\n", ##__VA_ARGS__)
+#define diag(fmt, ...) ktap("# " fmt, ##__VA_ARGS__)
+#define CHECK(m, cond, fmt, ...) ({					\
+	bool __ok = (cond);						\
+	if (!__ok) {							\
+		(m)->failed = true;					\
+		diag("%s:%d: " fmt, __func__, __LINE__, ##__VA_ARGS__);	\
+	}								\
+	__ok;								\
+})
+
+static void fill(void *p, size_t n, u32 seed)
+{
+	u32 x = seed * 2654435761u + 0x9e3779b9u;
+	u8 *b = p;
+
+	while (n--) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		*b++ = x >> 24;
+	}
+}
+
+/* The bus address of guest memory at @phys, as the device would use it. */
+static dma_addr_t bus_of(struct m *m, phys_addr_t phys)
+{
+	return m->xen ? pvbt_xen_phys_to_bus(phys) : phys;
+}
+
+/* The memory [bus, bus + size) names, as the device sees it, or NULL. */
+static u8 *view(struct m *m, dma_addr_t bus, size_t size)
+{
+	if (m->xen)
+		return pvbt_xen_dev_view(bus, size);
+	if (!pfn_valid(PHYS_PFN(bus)) || !pfn_valid(PHYS_PFN(bus + size - 1)))
+		return NULL;
+	return phys_to_virt(bus);
+}
+
+/* Whether every byte of the buffer at @p lies at or below @limit. */
+static bool reaches(struct m *m, struct page *p, u64 limit)
+{
+	phys_addr_t phys = page_to_phys(p);
+	size_t off;
+
+	for (off = 0; off < BUF_SIZE; off += PAGE_SIZE)
+		if (bus_of(m, phys + off) + PAGE_SIZE - 1 > limit)
+			return false;
+	return true;
+}
+
+/*
+ * Memory above @limit.  The buddy allocator hands out low addresses first
+ * (boot memory is freed to it in ascending order), so 2 MiB blocks are
+ * taken and held until one lies above the limit, then the others given
+ * back.  Natively the search is skipped when all RAM lies at or below the
+ * limit; on Xen (machine addresses unknown beforehand) it stops after
+ * HOLD_MAX bytes.  Return: an order HIGH_ORDER block, or NULL.
+ */
+#define HIGH_ORDER	9
+#define HOLD_MAX	(1536UL << 20)
+
+static struct page *high_block(struct m *m, u64 limit)
+{
+	struct page *p, *found = NULL, *n;
+	unsigned long held = 0, top = 0;
+	LIST_HEAD(rejects);
+	int nid;
+
+	if (!m->xen) {
+		for_each_online_node(nid)
+			top = max(top, node_end_pfn(nid));
+		if (PFN_PHYS(top) - 1 <= limit)
+			return NULL;
+	}
+	while (!found && held < HOLD_MAX) {
+		p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY,
+				HIGH_ORDER);
+		if (!p)
+			break;
+		if (bus_of(m, page_to_phys(p)) > limit) {
+			found = p;
+			break;
+		}
+		list_add(&p->lru, &rejects);
+		held += PAGE_SIZE << HIGH_ORDER;
+	}
+	list_for_each_entry_safe(p, n, &rejects, lru) {
+		list_del(&p->lru);
+		__free_pages(p, HIGH_ORDER);
+	}
+	return found;
+}
+
+/*
+ * A BUF_SIZE buffer wholly at or below @limit (from ZONE_DMA, which lies
+ * low natively), or NULL when MAX_TRIES allocations found none.
+ */
+static struct page *low_buffer(struct m *m, u64 limit)
+{
+	struct page *p, *found = NULL, *n;
+	LIST_HEAD(rejects);
+	int i;
+
+	for (i = 0; i < MAX_TRIES && !found; i++) {
+		p = alloc_pages(GFP_KERNEL | GFP_DMA | __GFP_NOWARN, BUF_ORDER);
+		if (!p)
+			break;
+		if (reaches(m, p, limit))
+			found = p;
+		else
+			list_add(&p->lru, &rejects);
+	}
+	list_for_each_entry_safe(p, n, &rejects, lru) {
+		list_del(&p->lru);
+		__free_pages(p, BUF_ORDER);
+	}
+	return found;
+}
+
+/* ---- counters ----------------------------------------------------------- */
+
+static int read_path(const char *path, s64 *val)
+{
+	struct file *f = filp_open(path, O_RDONLY, 0);
+	char buf[32];
+	loff_t pos = 0;
+	ssize_t n;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+	filp_close(f, NULL);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return kstrtos64(strim(buf), 10, val);
+}
+
+/* The device's counter @name, from /sys/kernel/pvbounce/<dev>/. */
+static int read_num(const char *name, s64 *val)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/pvbounce/%s/%s", target, name);
+	return read_path(path, val);
+}
+
+static int read_all(s64 *val)
+{
+	int i, ret;
+
+	for (i = 0; i < NR_C; i++) {
+		ret = read_num(cname[i], &val[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- served: the pool lies below the mask --------------------------------- */
+
+static void t_set_mask_served(struct m *m)
+{
+	int ret = dma_set_mask_and_coherent(m->dev, m->mask);
+
+	CHECK(m, !ret, "dma_set_mask_and_coherent(%u bits): %d", bits, ret);
+	CHECK(m, dma_get_mask(m->dev) == m->mask, "mask %#llx, want %#llx",
+	      dma_get_mask(m->dev), m->mask);
+}
+
+/* force=0: a buffer the device reaches goes direct, at its own address. */
+static void t_reachable_direct(struct m *m)
+{
+	struct page *p = low_buffer(m, m->mask);
+	dma_addr_t bus;
+
+	if (!p) {
+		m->skip = "no buffer found below the mask";
+		return;
+	}
+	bus = dma_map_page(m->dev, p, 0, BUF_SIZE, DMA_TO_DEVICE);
+	if (CHECK(m, !dma_mapping_error(m->dev, bus), "map below the mask failed")) {
+		m->want[C_MAPS]++;
+		m->want[C_DIRECT]++;
+		m->want[C_TO_DEV] += BUF_SIZE;
+		CHECK(m, bus == bus_of(m, page_to_phys(p)),
+		      "a buffer at bus %pad below the mask mapped at %pad, not directly",
+		      &(dma_addr_t){ bus_of(m, page_to_phys(p)) }, &bus);
+		dma_unmap_page(m->dev, bus, BUF_SIZE, DMA_TO_DEVICE);
+		m->want[C_UNMAPS]++;
+	}
+	__free_pages(p, BUF_ORDER);
+}
+
+/*
+ * force=0: a buffer above the mask is bounced below it; the device reads
+ * what the CPU wrote and the CPU reads what the device wrote.
+ */
+static void t_above_bounced(struct m *m)
+{
+	struct page *p = high_block(m, m->mask);
+	u8 *cpu, *want, *d;
+	dma_addr_t bus;
+
+	if (!p) {
+		m->skip = "no memory above the mask";
+		return;
+	}
+	cpu = page_address(p);
+	want = kmalloc(BUF_SIZE, GFP_KERNEL);
+	if (!CHECK(m, want, "no memory"))
+		goto out;
+	diag("buffer at bus %pad, above the mask",
+	     &(dma_addr_t){ bus_of(m, page_to_phys(p)) });
+
+	fill(cpu, BUF_SIZE, bits);
+	bus = dma_map_page(m->dev, p, 0, BUF_SIZE, DMA_TO_DEVICE);
+	if (!CHECK(m, !dma_mapping_error(m->dev, bus), "to-device map refused"))
+		goto out;
+	m->want[C_MAPS]++;
+	m->want[C_BOUNCED]++;
+	m->want[C_TO_DEV] += BUF_SIZE;
+	CHECK(m, bus + BUF_SIZE - 1 <= m->mask, "bounced to %pad, past the mask %#llx",
+	      &bus, m->mask);
+	d = view(m, bus, BUF_SIZE);
+	if (CHECK(m, d, "no device view of %pad", &bus)) {
+		CHECK(m, d != cpu, "the device sees the buffer itself");
+		CHECK(m, !memcmp(d, cpu, BUF_SIZE), "the device reads other data");
+	}
+	dma_unmap_page(m->dev, bus, BUF_SIZE, DMA_TO_DEVICE);
+	m->want[C_UNMAPS]++;
+
+	memset(cpu, 0x5a, BUF_SIZE);
+	fill(want, BUF_SIZE, bits + 100);
+	bus = dma_map_page(m->dev, p, 0, BUF_SIZE, DMA_FROM_DEVICE);
+	if (!CHECK(m, !dma_mapping_error(m->dev, bus), "from-device map refused"))
+		goto out;
+	m->want[C_MAPS]++;
+	m->want[C_BOUNCED]++;
+	CHECK(m, bus + BUF_SIZE - 1 <= m->mask, "bounced to %pad, past the mask %#llx",
+	      &bus, m->mask);
+	d = view(m, bus, BUF_SIZE);
+	if (CHECK(m, d && d != cpu, "no device view of %pad apart from the buffer", &bus))
+		memcpy(d, want, BUF_SIZE);		/* the device writes */
+	dma_unmap_page(m->dev, bus, BUF_SIZE, DMA_FROM_DEVICE);
+	m->want[C_UNMAPS]++;
+	m->want[C_FROM_DEV] += BUF_SIZE;
+	CHECK(m, !memcmp(cpu, want, BUF_SIZE), "the CPU does not read what the device wrote");
+out:
+	kfree(want);
+	__free_pages(p, HIGH_ORDER);
+}
+
+static void t_coherent_below(struct m *m)
+{
+	dma_addr_t bus;
+	void *cpu = dma_alloc_coherent(m->dev, BUF_SIZE, &bus, GFP_KERNEL);
+
+	if (!CHECK(m, cpu, "dma_alloc_coherent(%lu) failed", BUF_SIZE))
+		return;
+	m->want[C_COHERENT]++;
+	CHECK(m, bus + BUF_SIZE - 1 <= m->mask, "coherent memory at %pad, past the mask %#llx",
+	      &bus, m->mask);
+	dma_free_coherent(m->dev, BUF_SIZE, cpu, bus);
+}
+
+/* ---- refused: the pool reaches above the mask ----------------------------- */
+
+static void t_set_mask_refused(struct m *m)
+{
+	u64 was = dma_get_mask(m->dev), cwas = m->dev->coherent_dma_mask;
+	int ret;
+
+	ret = dma_set_mask(m->dev, m->mask);
+	CHECK(m, ret, "dma_set_mask(%u bits) served with the pool's top at %#llx",
+	      bits, pool_top);
+	CHECK(m, dma_get_mask(m->dev) == was, "mask now %#llx, was %#llx",
+	      dma_get_mask(m->dev), was);
+	ret = dma_set_coherent_mask(m->dev, m->mask);
+	CHECK(m, ret, "dma_set_coherent_mask(%u bits) served with the pool's top at %#llx",
+	      bits, pool_top);
+	CHECK(m, m->dev->coherent_dma_mask == cwas, "coherent mask now %#llx, was %#llx",
+	      m->dev->coherent_dma_mask, cwas);
+}
+
+/*
+ * bus_dma_limit below the pool's top: buffers above it are bounced, and a
+ * bounce slot above it is refused for the mask.  Held mappings push the
+ * allocator up through the pool until that happens.
+ */
+static void t_limit_refused(struct m *m)
+{
+	struct page *p = high_block(m, m->mask);
+	unsigned int i, held = 0, max;
+	dma_addr_t *bus = NULL, b;
+	s64 nslabs;
+	u8 *d;
+
+	if (!p) {
+		m->skip = "no memory above the limit";
+		return;
+	}
+	/* a private pool's slots, else the common pool's */
+	if (read_num("nslabs", &nslabs) &&
+	    !CHECK(m, !read_path("/sys/kernel/pvbounce/nslabs", &nslabs),
+		   "reading the pool's nslabs"))
+		goto out;
+	max = nslabs * 2048 / BUF_SIZE + 1;
+	bus = kvcalloc(max, sizeof(*bus), GFP_KERNEL);
+	if (!CHECK(m, bus, "no memory"))
+		goto out;
+	fill(page_address(p), BUF_SIZE, bits);
+	m->dev->bus_dma_limit = m->mask;
+	for (i = 0; i < max; i++) {
+		/* the data checked on the first; the rest copy nothing */
+		b = dma_map_page_attrs(m->dev, p, 0, BUF_SIZE, DMA_TO_DEVICE,
+				       i ? DMA_ATTR_SKIP_CPU_SYNC : 0);
+		m->want[C_MAPS]++;
+		if (dma_mapping_error(m->dev, b)) {
+			mask_refusals++;
+			break;
+		}
+		bus[held++] = b;
+		m->want[C_BOUNCED]++;
+		m->want[C_TO_DEV] += BUF_SIZE;	/* mapped, copied or not */
+		if (!CHECK(m, b + BUF_SIZE - 1 <= m->mask,
+			   "map %u served at %pad, past the limit %#llx", i, &b, m->mask))
+			break;
+		if (i)
+			continue;
+		d = view(m, b, BUF_SIZE);
+		if (!CHECK(m, d && d != page_address(p) &&
+			   !memcmp(d, page_address(p), BUF_SIZE),
+			   "map %u at %pad: the device reads other data", i, &b))
+			break;
+	}
+	m->dev->bus_dma_limit = 0;
+	diag("%u maps served below the limit, %d refused for it", held, mask_refusals);
+	CHECK(m, mask_refusals == 1, "no map refused for the limit in %u", max);
+	m->want[C_MASK] = mask_refusals;
+	m->want[C_MAP_ERRORS] = mask_refusals;
+	while (held--) {
+		dma_unmap_page_attrs(m->dev, bus[held], BUF_SIZE, DMA_TO_DEVICE,
+				     DMA_ATTR_SKIP_CPU_SYNC);
+		m->want[C_UNMAPS]++;
+	}
+out:
+	m->dev->bus_dma_limit = 0;
+	kvfree(bus);
+	__free_pages(p, HIGH_ORDER);
+}
+
+/* Every counter moved by exactly what the run did. */
+static void t_counters_exact(struct m *m)
+{
+	s64 now[NR_C];
+	int i, ret = read_all(now);
+
+	if (!CHECK(m, !ret, "reading the counters: %d", ret))
+		return;
+	for (i = 0; i < NR_C; i++)
+		CHECK(m, now[i] - m->base[i] == m->want[i], "%s moved by %lld, want %lld",
+		      cname[i], now[i] - m->base[i], m->want[i]);
+}
+
+struct test {
+	const char *name;
+	void (*fn)(struct m *m);
+};
+
+static const struct test served[] = {
+	{ "set_mask_served", t_set_mask_served },
+	{ "reachable_buffer_direct", t_reachable_direct },
+	{ "buffer_above_mask_bounced_below_it", t_above_bounced },
+	{ "coherent_below_mask", t_coherent_below },
+	{ "counters_exact", t_counters_exact },
+};
+
+static const struct test refused[] = {
+	{ "set_mask_refused_pool_above", t_set_mask_refused },
+	{ "bus_dma_limit_refused_for_mask", t_limit_refused },
+	{ "counters_exact", t_counters_exact },
+};
+
+static int __init pvbm_init(void)
+{
+	const struct test *tests;
+	unsigned int i, n, pass = 0, fail = 0, skipped = 0;
+	u64 mask_was = 0, cmask_was = 0, limit_was = 0;
+	struct m *m;
+	int ret;
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->xen = pvbt_xen_active();
+	m->mask = DMA_BIT_MASK(bits);
+	tests = pool_top <= m->mask ? served : refused;
+	n = pool_top <= m->mask ? ARRAY_SIZE(served) : ARRAY_SIZE(refused);
+	ktap("KTAP version 1");
+	ktap("1..%u", n + 1);
+
+	if (target)
+		m->dev = bus_find_device_by_name(&pci_bus_type, NULL, target);
+	if (!m->dev || bits < 24 || bits > 63 || !pool_top || m->dev->driver ||
+	    !m->dev->dma_mask) {
+		diag("dev=%s %s, bits=%u, pool_top=%#llx: need an attached device without a driver, 24..63 bits, the pool's top",
+		     target ?: "-", m->dev ? (m->dev->driver ? "has a driver" : "found") : "not found",
+		     bits, pool_top);
+		ktap("not ok 1 setup");
+		fail = 1;
+		goto out;
+	}
+	ret = read_all(m->base);
+	if (ret) {
+		diag("reading /sys/kernel/pvbounce/%s: %d", target, ret);
+		ktap("not ok 1 setup");
+		fail = 1;
+		goto out;
+	}
+	ktap("ok 1 setup");
+	pass = 1;
+	diag("%s: %u-bit mask, pool top %#llx: %s; %s", target, bits, pool_top,
+	     tests == served ? "served" : "refused",
+	     m->xen ? "device view through Xen's M2P" : "device view native");
+	mask_was = *m->dev->dma_mask;
+	cmask_was = m->dev->coherent_dma_mask;
+	limit_was = m->dev->bus_dma_limit;
+	mask_refusals = 0;
+	for (i = 0; i < n; i++) {
+		m->failed = false;
+		m->skip = NULL;
+		tests[i].fn(m);
+		if (m->failed) {
+			fail++;
+			ktap("not ok %u %u_bits_%s", i + 2, bits, tests[i].name);
+		} else if (m->skip) {
+			skipped++;
+			ktap("ok %u %u_bits_%s # SKIP %s", i + 2, bits, tests[i].name, m->skip);
+		} else {
+			pass++;
+			ktap("ok %u %u_bits_%s", i + 2, bits, tests[i].name);
+		}
+	}
+	*m->dev->dma_mask = mask_was;
+	m->dev->coherent_dma_mask = cmask_was;
+	m->dev->bus_dma_limit = limit_was;
+out:
+	diag("Totals: pass:%u fail:%u skip:%u", pass, fail, skipped);
+	failed = fail;
+	if (m->dev)
+		put_device(m->dev);
+	kfree(m);
+	return 0;
+}
+
+static void __exit pvbm_exit(void)
+{
+}
+
+module_init(pvbm_init);
+module_exit(pvbm_exit);
+MODULE_DESCRIPTION("pvbounce DMA mask test: a narrow mask on one attached device, KTAP");
+MODULE_LICENSE("GPL");
