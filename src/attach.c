@@ -299,6 +299,22 @@ static void reconsider(struct pci_dev *pdev, bool quiet_if_bound)
 		attach(pdev, s);
 }
 
+/**
+ * pvb_attach_recheck() - apply devices= to a device whose end, deferred
+ *	until its last driver's leftovers came back, has just finished.
+ * @pdev: the device, locked by the caller.
+ *
+ * A devices= write that asked for another pool (or the same device again)
+ * while the leftovers were out attaches it now; nothing happens once
+ * unload has begun or when the device left the bus.
+ */
+void pvb_attach_recheck(struct pci_dev *pdev)
+{
+	mutex_lock(&pvb_lock);
+	reconsider(pdev, false);
+	mutex_unlock(&pvb_lock);
+}
+
 /* reconsider() with the locks taken in order. */
 static void reconsider_locked(struct pci_dev *pdev, bool quiet_if_bound)
 {

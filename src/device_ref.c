@@ -35,10 +35,19 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <linux/spinlock.h>
+#include <pvbounce/attach.h>
 #include <pvbounce/device.h>
 #include <pvbounce/device_ref.h>
 #include <pvbounce/log.h>
+
+/*
+ * The teardowns queued by the last reference.  Our own queue: module exit
+ * destroys it, which waits for a work item's last instructions after its
+ * module_put() (the module can go once the count is 0).
+ */
+static struct workqueue_struct *end_wq;
 
 /**
  * pvb_dev_live_maps() - bounced streaming mappings of a device still out.
@@ -209,13 +218,13 @@ static void end_work(struct work_struct *work)
 	 */
 	device_lock(&pdev->dev);
 	teardown(pd);
+	pvb_attach_recheck(pdev);	/* a devices= write made meanwhile */
 	device_unlock(&pdev->dev);
 	pci_dev_put(pdev);
 	/*
 	 * The reference pvb_dev_end_later() took for this work.  What is left
-	 * of this module's code after it is a return, against the whole of an
-	 * rmmod before the module's memory goes: the usual window of a
-	 * reference that module code drops itself.
+	 * of this module's code after it is a return, which module exit's
+	 * destroy_workqueue() waits for.
 	 */
 	module_put(THIS_MODULE);
 }
@@ -229,7 +238,28 @@ static void ref_released(struct percpu_ref *ref)
 	    PVB_END_WAIT)
 		complete(&pd->drained);
 	else
-		schedule_work(&pd->end_work);
+		queue_work(end_wq, &pd->end_work);
+}
+
+/**
+ * pvb_dev_ref_module_init() - the queue of deferred teardowns.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int pvb_dev_ref_module_init(void)
+{
+	end_wq = alloc_workqueue("pvbounce_end", 0, 0);
+	return end_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * pvb_dev_ref_module_exit() - wait for the last teardown's return, free the
+ *	queue.  At module exit: every teardown queued has put its module
+ *	reference by then.
+ */
+void pvb_dev_ref_module_exit(void)
+{
+	destroy_workqueue(end_wq);
 }
 
 /**

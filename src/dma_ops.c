@@ -13,9 +13,12 @@
  * Each bounced mapping and each coherent allocation holds a reference of its
  * device (src/device_ref.c) until it is given back, so that a device whose
  * driver left some out keeps these ops and its pool until the last is back.
- * The streaming ops run under rcu_read_lock(): a device's teardown swaps its
- * ops back and waits for a grace period before it frees anything, so an op
- * that found our ops (a direct unmap holds no reference) is done by then.
+ * Every op finds its device under rcu_read_lock() (dev_rcu()), and all but
+ * the coherent allocation (which takes its reference there and may sleep
+ * after) run under it: a device's teardown swaps its ops back and waits for
+ * a grace period before it frees anything, so an op that found our ops (a
+ * direct unmap holds no reference) is done by then, and one that comes
+ * after the swap finds the ops are no longer ours and leaves the state alone.
  */
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
@@ -275,6 +278,24 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 	return map_bounced(pd, dev, phys, size, dir, quiet, limit, err);
 }
 
+/*
+ * The device behind @dev's ops, inside an ops call, or NULL when they are no
+ * longer ours: the DMA API read our ops, then the device's teardown put the
+ * old ones back before this call got here (a direct mapping's late unmap,
+ * which holds no reference).  Under rcu_read_lock(): the state found stays
+ * valid until rcu_read_unlock() (the teardown waits for a grace period
+ * after the swap before it frees anything).
+ */
+static struct pvb_device *dev_rcu(struct device *dev)
+{
+	const struct dma_map_ops *ops = get_dma_ops(dev);
+
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "pvbounce op outside RCU");
+	if (unlikely(!pvb_is_our_ops(ops)))
+		return NULL;
+	return container_of(ops, struct pvb_device, ops);
+}
+
 static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 		      enum dma_data_direction dir, unsigned long attrs)
 {
@@ -321,9 +342,12 @@ static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
 	int i;
 
 	rcu_read_lock();
-	pd = pvb_dev_of(dev);
-	for_each_sg(sgl, sg, nents, i)
-		unmap_bus(pd, sg->dma_address, sg_dma_len(sg), dir, attrs);
+	pd = dev_rcu(dev);
+	/* not ours any more: nothing was bounced (those hold references) */
+	if (likely(pd))
+		for_each_sg(sgl, sg, nents, i)
+			unmap_bus(pd, sg->dma_address, sg_dma_len(sg), dir,
+				  attrs);
 	rcu_read_unlock();
 }
 
@@ -414,10 +438,13 @@ err_undo:
 static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 		      enum dma_data_direction dir, unsigned long attrs)
 {
-	int ret;
+	struct pvb_device *pd;
+	int ret = -EIO;
 
 	rcu_read_lock();
-	ret = map_sg(pvb_dev_of(dev), dev, sgl, nents, dir, attrs);
+	pd = dev_rcu(dev);
+	if (likely(pd))
+		ret = map_sg(pd, dev, sgl, nents, dir, attrs);
 	rcu_read_unlock();
 	return ret;
 }
@@ -425,16 +452,24 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
 				    size_t size, enum dma_data_direction dir)
 {
+	struct pvb_device *pd;
+
 	rcu_read_lock();
-	sync_bus(pvb_dev_of(dev), bus, size, dir, true);
+	pd = dev_rcu(dev);
+	if (likely(pd))
+		sync_bus(pd, bus, size, dir, true);
 	rcu_read_unlock();
 }
 
 static void pvb_sync_single_for_device(struct device *dev, dma_addr_t bus,
 				       size_t size, enum dma_data_direction dir)
 {
+	struct pvb_device *pd;
+
 	rcu_read_lock();
-	sync_bus(pvb_dev_of(dev), bus, size, dir, false);
+	pd = dev_rcu(dev);
+	if (likely(pd))
+		sync_bus(pd, bus, size, dir, false);
 	rcu_read_unlock();
 }
 
@@ -446,9 +481,11 @@ static void sync_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	int i;
 
 	rcu_read_lock();
-	pd = pvb_dev_of(dev);
-	for_each_sg(sgl, sg, nents, i)
-		sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir, for_cpu);
+	pd = dev_rcu(dev);
+	if (likely(pd))
+		for_each_sg(sgl, sg, nents, i)
+			sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir,
+				 for_cpu);
 	rcu_read_unlock();
 }
 
@@ -509,20 +546,37 @@ static bool xen_plain_pages(unsigned int order, u64 mask, gfp_t gfp,
 	return true;
 }
 
-static struct pvb_coherent *coherent_get(struct pvb_device *pd,
-					 struct device *dev, size_t size,
+/*
+ * The device behind @dev's ops with a reference for a new allocation, or
+ * NULL once its teardown is under way.  Taken under RCU (dev_rcu()); the
+ * reference keeps the state from then on, through the allocation's sleeps.
+ */
+static struct pvb_device *dev_get(struct device *dev)
+{
+	struct pvb_device *pd;
+
+	rcu_read_lock();
+	pd = dev_rcu(dev);
+	if (pd && unlikely(!pvb_dev_get(pd)))
+		pd = NULL;
+	rcu_read_unlock();
+	return pd;
+}
+
+static struct pvb_coherent *coherent_get(struct device *dev, size_t size,
 					 gfp_t gfp)
 {
 	u64 mask = min(dev->coherent_dma_mask, pvb_cfg.limit_mask);
-	struct pvb_pool *pool = pd->pool;
+	struct pvb_device *pd = dev_get(dev);	/* the allocation's reference */
 	struct pvb_coherent *co;
+	struct pvb_pool *pool;
 	unsigned long flags;
 	void *cpu;
 	int ret;
 
-	/* The allocation's reference; refused once the device is torn down. */
-	if (unlikely(!pvb_dev_get(pd)))
+	if (unlikely(!pd))
 		return NULL;
+	pool = pd->pool;
 	co = kzalloc(sizeof(*co), gfp & GFP_KERNEL);
 	if (!co)
 		goto err_put;
@@ -569,7 +623,7 @@ static struct pvb_coherent *coherent_get(struct pvb_device *pd,
 	return co;
 
 err_put:
-	pvb_dev_put(pd);	/* not the last: the attachment holds one */
+	pvb_dev_put(pd);	/* @pd is not touched after it */
 	return NULL;
 }
 
@@ -585,13 +639,24 @@ static void coherent_release(struct pvb_device *pd, struct pvb_coherent *co)
 	kfree(co);
 }
 
-static void coherent_put(struct pvb_device *pd, struct page *page,
+/*
+ * A coherent free, under rcu_read_lock() (nothing in it sleeps; a Xen chunk
+ * goes back with hypercalls): a free that found our ops just before a
+ * forced teardown at unload (the driver's records forgotten, the memory
+ * leaked) must not touch the freed state.
+ */
+static void coherent_put(struct device *dev, struct page *page,
 			 dma_addr_t bus)
 {
 	struct pvb_coherent *co, *found = NULL;
+	struct pvb_device *pd;
 	unsigned long flags;
 	bool orphan = false;
 
+	rcu_read_lock();
+	pd = dev_rcu(dev);
+	if (unlikely(!pd))
+		goto out;	/* forgotten at unload: leaked, as said then */
 	spin_lock_irqsave(&pd->coh_lock, flags);
 	list_for_each_entry(co, &pd->coh_list, node) {
 		if (co->chunk.page == page && co->chunk.bus == bus) {
@@ -606,7 +671,7 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 	spin_unlock_irqrestore(&pd->coh_lock, flags);
 	if (!found) {
 		report_misuse(pd, PVB_MISUSE_UNKNOWN, "coherent free", bus, 0);
-		return;
+		goto out;
 	}
 	coherent_release(pd, found);
 	if (orphan && READ_ONCE(pd->pinned))
@@ -617,6 +682,8 @@ static void coherent_put(struct pvb_device *pd, struct page *page,
 	 * interrupts off).
 	 */
 	pvb_dev_put(pd);
+out:
+	rcu_read_unlock();
 }
 
 /**
@@ -694,7 +761,7 @@ unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 static void *pvb_alloc(struct device *dev, size_t size, dma_addr_t *bus,
 		       gfp_t gfp, unsigned long attrs)
 {
-	struct pvb_coherent *co = coherent_get(pvb_dev_of(dev), dev, size, gfp);
+	struct pvb_coherent *co = coherent_get(dev, size, gfp);
 
 	if (!co)
 		return NULL;
@@ -705,14 +772,14 @@ static void *pvb_alloc(struct device *dev, size_t size, dma_addr_t *bus,
 static void pvb_free(struct device *dev, size_t size, void *cpu,
 		     dma_addr_t bus, unsigned long attrs)
 {
-	coherent_put(pvb_dev_of(dev), virt_to_page(cpu), bus);
+	coherent_put(dev, virt_to_page(cpu), bus);
 }
 
 static struct page *pvb_alloc_pages(struct device *dev, size_t size,
 				    dma_addr_t *bus,
 				    enum dma_data_direction dir, gfp_t gfp)
 {
-	struct pvb_coherent *co = coherent_get(pvb_dev_of(dev), dev, size, gfp);
+	struct pvb_coherent *co = coherent_get(dev, size, gfp);
 
 	if (!co)
 		return NULL;
@@ -723,7 +790,7 @@ static struct page *pvb_alloc_pages(struct device *dev, size_t size,
 static void pvb_free_pages(struct device *dev, size_t size, struct page *page,
 			   dma_addr_t bus, enum dma_data_direction dir)
 {
-	coherent_put(pvb_dev_of(dev), page, bus);
+	coherent_put(dev, page, bus);
 }
 
 static int pvb_mmap(struct device *dev, struct vm_area_struct *vma,
@@ -760,11 +827,11 @@ static int pvb_get_sgtable(struct device *dev, struct sg_table *sgt,
  * (RAM, a foreign or unmapped frame) is refused rather than handed out as a
  * wrong address.  (dma_map_resource(), or DMA_ATTR_MMIO on dma_map_phys().)
  */
-static dma_addr_t map_mmio(struct device *dev, phys_addr_t phys, size_t size,
+static dma_addr_t map_mmio(struct pvb_device *pd, struct device *dev,
+			   phys_addr_t phys, size_t size,
 			   enum dma_data_direction dir)
 {
 	const struct pvb_backend *be = pvb_cfg.backend;
-	struct pvb_device *pd = pvb_dev_of(dev);
 	u64 limit = stream_limit(dev);
 	dma_addr_t bus;
 
@@ -813,14 +880,17 @@ static dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t phys,
 			       size_t size, enum dma_data_direction dir,
 			       unsigned long attrs)
 {
+	struct pvb_device *pd;
 	dma_addr_t bus;
 
 	rcu_read_lock();
-	if (attrs & PVB_ATTR_MMIO)
-		bus = map_mmio(dev, phys, size, dir);
+	pd = dev_rcu(dev);
+	if (unlikely(!pd))
+		bus = DMA_MAPPING_ERROR;	/* detached under the call */
+	else if (attrs & PVB_ATTR_MMIO)
+		bus = map_mmio(pd, dev, phys, size, dir);
 	else
-		bus = map_phys(pvb_dev_of(dev), dev, phys, size, dir, attrs,
-			       false, NULL);
+		bus = map_phys(pd, dev, phys, size, dir, attrs, false, NULL);
 	rcu_read_unlock();
 	return bus;
 }
@@ -828,11 +898,17 @@ static dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t phys,
 static void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, unsigned long attrs)
 {
+	struct pvb_device *pd;
+
 	rcu_read_lock();
-	if (attrs & PVB_ATTR_MMIO)
-		stat_inc(pvb_dev_of(dev), unmaps);	/* nothing was bounced */
-	else
-		unmap_bus(pvb_dev_of(dev), bus, size, dir, attrs);
+	pd = dev_rcu(dev);
+	/* not ours any more: nothing was bounced (those hold references) */
+	if (likely(pd)) {
+		if (attrs & PVB_ATTR_MMIO)
+			stat_inc(pd, unmaps);	/* nothing was bounced */
+		else
+			unmap_bus(pd, bus, size, dir, attrs);
+	}
 	rcu_read_unlock();
 }
 
@@ -841,30 +917,48 @@ PVB_DEFINE_PHYS_OPS(pvb_map_phys, pvb_unmap_phys)
 
 static int pvb_dma_supported(struct device *dev, u64 mask)
 {
-	struct pvb_device *pd = pvb_dev_of(dev);
+	struct pvb_device *pd;
+	int ret = 0;
 
-	if (mask >= pd->pool->bus_top)
-		return 1;
-	pvb_dev_err(pd->pdev,
-		    "DMA mask %#llx refused: narrower than the bounce pool %s (top %pad); lower address_bits (now %u)\n",
-		    mask, pd->pool->name, &pd->pool->bus_top, pvb_cfg.address_bits);
-	return 0;
+	rcu_read_lock();
+	pd = dev_rcu(dev);
+	if (unlikely(!pd) || mask >= pd->pool->bus_top)
+		ret = 1;	/* not ours any more: the old ops decide */
+	else
+		pvb_dev_err(pd->pdev,
+			    "DMA mask %#llx refused: narrower than the bounce pool %s (top %pad); lower address_bits (now %u)\n",
+			    mask, pd->pool->name, &pd->pool->bus_top,
+			    pvb_cfg.address_bits);
+	rcu_read_unlock();
+	return ret;
 }
 
 static u64 pvb_get_required_mask(struct device *dev)
 {
-	struct pvb_device *pd = pvb_dev_of(dev);
+	u64 mask = DMA_BIT_MASK(64);
+	struct pvb_device *pd;
 
+	rcu_read_lock();
+	pd = dev_rcu(dev);
 	/* Everything bounces under force: the pool's reach is enough. */
-	if (pvb_cfg.force)
-		return DMA_BIT_MASK(fls64(pd->pool->bus_top));
-	return DMA_BIT_MASK(64);
+	if (likely(pd) && pvb_cfg.force)
+		mask = DMA_BIT_MASK(fls64(pd->pool->bus_top));
+	rcu_read_unlock();
+	return mask;
 }
 
 static size_t pvb_max_mapping_size(struct device *dev)
 {
-	return pvb_slots_max_mapping(&pvb_dev_of(dev)->pool->slots,
-				     dma_get_min_align_mask(dev));
+	size_t max = SIZE_MAX;
+	struct pvb_device *pd;
+
+	rcu_read_lock();
+	pd = dev_rcu(dev);
+	if (likely(pd))
+		max = pvb_slots_max_mapping(&pd->pool->slots,
+					    dma_get_min_align_mask(dev));
+	rcu_read_unlock();
+	return max;
 }
 
 /**

@@ -6,6 +6,7 @@
 #include <linux/module.h>
 #include <pvbounce/attach.h>
 #include <pvbounce/device.h>
+#include <pvbounce/device_ref.h>
 #include <pvbounce/pvbounce.h>
 
 struct pvb_pool pvb_common_pool;
@@ -17,13 +18,18 @@ static int __init pvb_init(void)
 	ret = pvb_params_validate();
 	if (ret)
 		return ret;
+	ret = pvb_dev_ref_module_init();
+	if (ret) {
+		pr_err("not loaded: out of memory for its work queue\n");
+		return ret;
+	}
 	ret = pvb_pool_create(&pvb_common_pool, PVB_COMMON_POOL,
 			      pvb_cfg.backend, pvb_cfg.pool_bytes,
 			      pvb_pool_max_bytes(pvb_cfg.pool_bytes),
 			      pvb_cfg.seg_size, pvb_cfg.limit_mask);
 	if (ret) {
 		pr_err("not loaded: no common pool (%d)\n", ret);
-		return ret;
+		goto err_pool;
 	}
 	pvb_pool_set_poison(&pvb_common_pool, pvb_cfg.poison);
 	pvb_debugfs_init();
@@ -47,6 +53,8 @@ err_attach:
 err_sysfs:
 	pvb_debugfs_exit();
 	pvb_pool_destroy(&pvb_common_pool);
+err_pool:
+	pvb_dev_ref_module_exit();
 	return ret;
 }
 
@@ -56,6 +64,7 @@ static void __exit pvb_exit(void)
 	pvb_sysfs_exit();
 	pvb_debugfs_exit();
 	pvb_pool_destroy(&pvb_common_pool);
+	pvb_dev_ref_module_exit();
 	pr_info("unloaded\n");
 }
 

@@ -19,6 +19,8 @@
 #define PVB_END_WORK	2	/* end_work tears it down (holds a module ref) */
 #define PVB_END_DONE	3	/* the waiter was told */
 
+int pvb_dev_ref_module_init(void);
+void pvb_dev_ref_module_exit(void);
 int pvb_dev_ref_init(struct pvb_device *pd);
 void pvb_dev_ref_exit(struct pvb_device *pd);
 size_t pvb_dev_live_maps(struct pvb_device *pd);
