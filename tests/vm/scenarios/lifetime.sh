@@ -112,6 +112,31 @@ check "late maps: rmmod" rmmod pvbounce
 rmmod pvbounce_late
 echo >"$PCI/$nic/driver_override"
 
+# -- another pool asked for while mappings are out: the device ends when
+# they are back, then devices= applies: attached again with the new pool
+check "late resize: load with devices=$nic@2M force=1" pvb_load devices="$nic@2M" force=1
+run_cmd insmod "$PVB_LATE_KO" maps=4 coh_sizes=
+check "late resize: pvbounce_late probes" late_bind "$nic"
+unbind "$nic"
+dmesg -c >/dev/null
+echo "$nic@4M" >"$PVB_PARAMS/devices"
+dmesg_has "late resize: devices= asks for 4 MiB: stays attached while 4 mappings are out" \
+	"pvbounce $nic: 0 coherent allocations and 4 streaming mappings of its last driver are still out: stays attached"
+expect_eq "late resize: still the 2 MiB pool (1024 slots)" "$(dbg "$nic" nslabs)" 1024
+echo 1 >$LP/release
+expect_eq "late resize: data copied back" "$(cat $LP/bad)" 0
+wait_dmesg "pvbounce $nic: attached: private pool, 4096 KiB"
+dmesg >/tmp/dmesg.resize
+dmesg_has "late resize: the last unmap ended the device" \
+	"pvbounce $nic: everything its last driver left out is back: detached" /tmp/dmesg.resize
+dmesg_has "late resize: ... and devices= attached it again with the 4 MiB pool" \
+	"pvbounce $nic: attached: private pool, 4096 KiB" /tmp/dmesg.resize
+expect_eq "late resize: the new pool has 2048 slots" "$(dbg "$nic" nslabs)" 2048
+echo >"$PVB_PARAMS/devices"
+check "late resize: rmmod" rmmod pvbounce
+rmmod pvbounce_late
+echo >"$PCI/$nic/driver_override"
+
 # -- rebind=1: unload with coherent memory out, freed after by the old ops.
 # The first allocation finds no backend chunk (fail/chunk_alloc): it is
 # refused rather than carved from the pool; the second, a backend chunk,
