@@ -6,21 +6,22 @@
  * that writes after its driver's unmap then cannot reach another device's
  * fresh mapping.
  *
- * Owners are the request's (and the freed mapping's) @owner pointers; the
- * tests use the addresses of three ints.
+ * Owners are owner tokens (the request's @owner, recorded with the
+ * mapping); the tests use 1, 2 and 3, and pvb_slots_new_owner()'s own.
+ * Only a mapping's owner can give it back.
  */
 #include "slots_test.h"
 
 #define KB(x)	((size_t)(x) << 10)
 
-static int dev_a, dev_b, dev_c;
-static const void *const owners[3] = { &dev_a, &dev_b, &dev_c };
+/* Owner tokens, as pvb_slots_new_owner() hands them out. */
+static const u64 owners[3] = { 1, 2, 3 };
 
 #define A	(owners[0])
 #define B	(owners[1])
 #define C	(owners[2])
 
-static struct pvb_map_req one_slot(const void *owner)
+static struct pvb_map_req one_slot(u64 owner)
 {
 	struct pvb_map_req r = { .size = 100, .owner = owner };
 

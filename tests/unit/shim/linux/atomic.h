@@ -14,6 +14,7 @@ typedef struct {
 } atomic64_t;
 
 #define ATOMIC_INIT(i)	{ (i) }
+#define ATOMIC64_INIT(i)	{ (i) }
 
 static inline int atomic_read(const atomic_t *v)
 {
@@ -79,5 +80,10 @@ static inline void atomic64_add(s64 i, atomic64_t *v)
 }
 
 #define atomic64_inc(v)	atomic64_add(1, v)
+
+static inline s64 atomic64_inc_return(atomic64_t *v)
+{
+	return __atomic_add_fetch(&v->counter, 1, __ATOMIC_SEQ_CST);
+}
 
 #endif
