@@ -13,6 +13,10 @@ typedef struct {
 	s64 counter;
 } atomic64_t;
 
+typedef struct {
+	long counter;
+} atomic_long_t;
+
 #define ATOMIC_INIT(i)	{ (i) }
 #define ATOMIC64_INIT(i)	{ (i) }
 
@@ -85,5 +89,9 @@ static inline s64 atomic64_inc_return(atomic64_t *v)
 {
 	return __atomic_add_fetch(&v->counter, 1, __ATOMIC_SEQ_CST);
 }
+
+/* cmpxchg() on a plain integer: the value found there. */
+#define cmpxchg(ptr, old, new) \
+	__sync_val_compare_and_swap(ptr, old, new)
 
 #endif
