@@ -60,9 +60,11 @@
  *	slots.
  * @owner: the request's owner token (0: none).
  *
- * 32 bytes, aligned to 32: a record never straddles two cache lines, so a
- * map, a lookup and a free each touch one line of records, as with the
- * 16-byte record without an owner.
+ * 32 bytes: in the table (allocated page aligned, or naturally aligned as
+ * a power-of-two kmalloc for a production pool's sizes) a record never
+ * straddles two cache lines, so a map, a lookup and a free each touch one
+ * line of records, as with the 16-byte record without an owner.  Not
+ * declared __aligned(32): copies on the stack would realign the frame.
  */
 struct pvb_head {
 	u64 orig;
@@ -70,7 +72,7 @@ struct pvb_head {
 	u32 delta;
 	u64 owner;
 	u64 unused;
-} __aligned(32);
+};
 
 /*
  * struct pvb_area - a run of whole segments with its own lock.
