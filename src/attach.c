@@ -115,6 +115,7 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 		goto err_nomem_pd;
 	if (pvb_dev_ref_init(pd))
 		goto err_nomem_stats;
+	pd->owner = pvb_slots_new_owner();
 	pd->pool_request = s->pool_bytes;
 	if (s->pool_bytes) {
 		/* pool_max_mb lets a private pool grow to 4x its @size. */

@@ -156,7 +156,7 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 		.dir = dir,
 		.min_align_mask = dma_get_min_align_mask(dev),
 		.boundary_mask = dma_get_seg_boundary(dev),
-		.owner = pd,
+		.owner = pd->owner,
 	};
 	dma_addr_t bus;
 	int ret;
@@ -308,7 +308,7 @@ static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 	if (!pvb_pool_owns(pool, bus))
 		return;		/* a direct mapping: nothing to undo */
 	misuse = pvb_pool_unmap(pool, bus, size, dir,
-				!(attrs & DMA_ATTR_SKIP_CPU_SYNC), pd);
+				!(attrs & DMA_ATTR_SKIP_CPU_SYNC), pd->owner);
 	report_misuse(pd, misuse, "unmap", bus, size);
 	/* Given back: its reference goes (not for an unknown address). */
 	if (!(misuse & (PVB_MISUSE_UNKNOWN | PVB_MISUSE_NOT_START)))
@@ -324,7 +324,8 @@ static void sync_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 	stat_inc(pd, syncs);
 	if (!pvb_pool_owns(pd->pool, bus))
 		return;
-	misuse = pvb_pool_sync(pd->pool, bus, size, dir, for_cpu, &copied);
+	misuse = pvb_pool_sync(pd->pool, bus, size, dir, for_cpu, pd->owner,
+			       &copied);
 	if (for_cpu)
 		stat_add(pd, bytes_from_device, copied);
 	else

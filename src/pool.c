@@ -433,19 +433,25 @@ static unsigned int clamp_to(const struct pvb_mapping *m, dma_addr_t bus,
  * @size: size the caller unmaps; a larger one is clamped.
  * @dir: direction the caller unmaps with.
  * @copy: copy the device's data back (false for DMA_ATTR_SKIP_CPU_SYNC).
- * @owner: the device unmapping, as it mapped (&struct pvb_bounce's @owner):
- *	the slots are handed out next to it only (see pvb_slots_alloc()).
+ * @owner: the device unmapping (&struct pvb_bounce's @owner): a mapping of
+ *	another owner at @bus is unknown to it; the slots given back are
+ *	handed out next to it only (see pvb_slots_alloc()).
+ *
+ * PVB_MISUSE_UNKNOWN and PVB_MISUSE_NOT_START mean nothing was given back
+ * (nor copied, for UNKNOWN): the caller keeps the mapping's reference.
+ * UNKNOWN also when the free itself fails, as when two CPUs unmap the
+ * same address at once: only one of them gives the mapping back.
  *
  * Return: PVB_MISUSE_* flags for what was wrong (0 if nothing).
  */
 unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
-			    enum dma_data_direction dir, bool copy,
-			    const void *owner)
+			    enum dma_data_direction dir, bool copy, u64 owner)
 {
 	struct pvb_mapping m;
 	unsigned int misuse = 0;
 
-	if (pool_find(p, bus, &m) || p->dir[m.index] == DMA_NONE)
+	if (pool_find(p, bus, &m) || m.owner != owner ||
+	    p->dir[m.index] == DMA_NONE)
 		return PVB_MISUSE_UNKNOWN;
 	if (m.bus != bus)
 		return PVB_MISUSE_NOT_START;
@@ -460,8 +466,8 @@ unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 		memcpy(phys_to_virt(m.orig), m.cpu, size);
 	if (p->poison)
 		memset(m.cpu, PVB_POISON_BYTE, m.size);
-	m.owner = owner;
-	pvb_slots_free_mapping(&p->slots, &m);
+	if (pvb_slots_free_mapping(&p->slots, &m))
+		return misuse | PVB_MISUSE_UNKNOWN;
 	return misuse;
 }
 
@@ -516,6 +522,8 @@ static unsigned int poison_sync(struct pvb_pool *p, const struct pvb_mapping *m,
  * @size: bytes from @bus; clamped to the mapping's end.
  * @dir: direction of the sync call.
  * @for_cpu: true for sync_for_cpu (device to memory), false for device.
+ * @owner: the device syncing (&struct pvb_bounce's @owner): a mapping of
+ *	another owner at @bus is unknown to it, and nothing is copied.
  * @copied: bytes copied.
  *
  * Only the requested range moves.  A sync for the device of a
@@ -527,7 +535,7 @@ static unsigned int poison_sync(struct pvb_pool *p, const struct pvb_mapping *m,
  */
 unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
-			   size_t *copied)
+			   u64 owner, size_t *copied)
 {
 	struct pvb_mapping m;
 	unsigned int misuse;
@@ -542,6 +550,8 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 	 */
 	if (p->dir[m.index] == DMA_NONE)
 		return 0;
+	if (m.owner != owner)
+		return PVB_MISUSE_UNKNOWN;
 	misuse = clamp_to(&m, bus, &size);
 	if (dir != p->dir[m.index])
 		misuse |= PVB_MISUSE_DIR;

@@ -58,11 +58,20 @@
  * @delta: bus address of the mapping less that of the run's first slot
  *	(the alignment padding); the run is DIV_ROUND_UP(delta + size, SLOT)
  *	slots.
+ * @owner: the request's owner token (0: none).
+ *
+ * 32 bytes: in the table (allocated page aligned, or naturally aligned as
+ * a power-of-two kmalloc for a production pool's sizes) a record never
+ * straddles two cache lines, so a map, a lookup and a free each touch one
+ * line of records, as with the 16-byte record without an owner.  Not
+ * declared __aligned(32): copies on the stack would realign the frame.
  */
 struct pvb_head {
 	u64 orig;
 	u32 size;
 	u32 delta;
+	u64 owner;
+	u64 unused;
 };
 
 /*
@@ -82,7 +91,7 @@ struct pvb_head {
  *	are still free; other owners search from @hot_end to @cursor.
  * @hot_end: where @cursor stood before it was stepped back (a slot of the
  *	area: an end of the area is stored as @first).
- * @hot_owner: whose runs those are (compared, never dereferenced).
+ * @hot_owner: whose runs those are (an owner token).
  */
 struct pvb_area {
 	spinlock_t lock;
@@ -95,7 +104,7 @@ struct pvb_area {
 	bool refused;
 	bool hot;
 	unsigned int hot_end;
-	const void *hot_owner;
+	u64 hot_owner;
 } ____cacheline_aligned_in_smp;
 
 /*
@@ -117,7 +126,7 @@ struct pvb_fit {
 };
 
 static_assert(PVB_MAX_SEG_SIZE <= U32_MAX);
-static_assert(sizeof(struct pvb_head) == 16);
+static_assert(sizeof(struct pvb_head) == 32);
 
 /* seg_tab of a pool that has no segments: every lookup misses. */
 static const u32 pvb_no_segs[1] = { PVB_SEG_NONE };
@@ -284,6 +293,7 @@ static int run_at(const struct pvb_slots *s, unsigned int seg,
 	hd->orig = READ_ONCE(s->head[idx].orig);
 	hd->size = READ_ONCE(s->head[idx].size);
 	hd->delta = READ_ONCE(s->head[idx].delta);
+	hd->owner = READ_ONCE(s->head[idx].owner);
 	n = head_nslots(hd->delta, hd->size);
 	if (!hd->size || n > s->seg_slots - h) {
 		if (bad)
@@ -402,20 +412,19 @@ static unsigned int wrap_slot(const struct pvb_area *a, unsigned int i)
  * pass (!@fence), round the whole area from there.
  */
 static int area_search_for(struct pvb_slots *s, struct pvb_area *a,
-			   const struct pvb_fit *f, const void *owner,
-			   bool fence)
+			   const struct pvb_fit *f, u64 owner, bool *fence)
 	__must_hold(&a->lock)
 {
 	unsigned int cur = a->cursor, stop = cur;
 
 	if (unlikely(a->hot && owner != a->hot_owner)) {
 		cur = a->hot_end;
-		stop = fence ? a->cursor : cur;
+		stop = *fence ? a->cursor : cur;
 	} else {
-		fence = false;
+		*fence = false;
 	}
 	/* One call site, so that the search is inlined into the alloc. */
-	return area_search(s, a, f, cur, stop, fence);
+	return area_search(s, a, f, cur, stop, *fence);
 }
 
 /* Count @n slots taken (n > 0) or given back (n < 0) in area @a. */
@@ -454,6 +463,7 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 	WRITE_ONCE(s->head[i].orig, req->orig);
 	WRITE_ONCE(s->head[i].size, (u32)req->size);
 	WRITE_ONCE(s->head[i].delta, (u32)f->off);
+	WRITE_ONCE(s->head[i].owner, req->owner);
 	change_range(s, s->used_map, seg, pos, f->nslots, true);
 	change_range(s, s->start_map, seg, pos, 1, true);
 
@@ -471,7 +481,7 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 }
 
 static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
-		     unsigned int n, bool undo, const void *owner)
+		     unsigned int n, bool undo, u64 owner)
 	__must_hold(&a->lock)
 {
 	unsigned int seg = seg_of(s, h), pos = h & (s->seg_slots - 1);
@@ -602,7 +612,7 @@ static void fill_mapping(const struct pvb_slots *s, unsigned int h,
 	m->size = hd->size;
 	m->index = h + (hd->delta >> PVB_SLOT_SHIFT);
 	m->head = h;
-	m->owner = NULL;
+	m->owner = hd->owner;
 }
 
 static int cmp_seg_bus(const void *a, const void *b, const void *priv)
@@ -727,6 +737,7 @@ static void hide_seg(struct pvb_slots *s, unsigned int seg)
 	WRITE_ONCE(s->head[i].orig, 0);
 	WRITE_ONCE(s->head[i].size, (u32)seg_bytes(s));
 	WRITE_ONCE(s->head[i].delta, 0);
+	WRITE_ONCE(s->head[i].owner, 0);
 	change_range(s, s->used_map, seg, 0, s->seg_slots, true);
 	change_range(s, s->start_map, seg, 0, 1, true);
 }
@@ -1022,6 +1033,18 @@ bool pvb_slots_seg_busy(const struct pvb_slots *s, unsigned int seg)
 	return !seg_empty(s, seg);
 }
 
+static atomic64_t pvb_owner_seq = ATOMIC64_INIT(0);
+
+/**
+ * pvb_slots_new_owner() - a new owner token, for one attach of a device.
+ *
+ * Return: the token: never 0, never handed out before.
+ */
+u64 pvb_slots_new_owner(void)
+{
+	return atomic64_inc_return(&pvb_owner_seq);
+}
+
 /**
  * pvb_slots_destroy() - free the pool's metadata (not the segments).
  * @s: pool; live mappings are forgotten.
@@ -1050,6 +1073,7 @@ void pvb_slots_destroy(struct pvb_slots *s)
 int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 		    unsigned int cpu_hint, struct pvb_mapping *m)
 {
+	bool fenced = false;
 	struct pvb_head hd;
 	struct pvb_fit f;
 	unsigned int k, pass;
@@ -1061,28 +1085,31 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 
 	/*
 	 * Pass 0 keeps out of other owners' hot runs; pass 1, if that found
-	 * nothing, looks again only in the areas that have some (the search
-	 * there is round the whole area).
+	 * nothing and kept out of some, looks again round every area in full.
+	 * Every area, not those that have hot runs now: an area fenced in
+	 * pass 0 may have lost them since (another owner took a run there),
+	 * leaving the runs it fenced free and no longer hot.
 	 */
 	for (pass = 0; pass < 2; pass++) {
+		if (pass && !fenced)
+			break;
 		for (k = 0; k < s->nareas; k++) {
 			struct pvb_area *a = &s->area[(cpu_hint + k) & (s->nareas - 1)];
 			unsigned long flags;
+			bool fence = !pass;
 			int i;
 
-			if (pass && (!READ_ONCE(a->hot) ||
-				     READ_ONCE(a->hot_owner) == req->owner))
-				continue;
 			spin_lock_irqsave(&a->lock, flags);
-			i = area_search_for(s, a, &f, req->owner, !pass);
+			i = area_search_for(s, a, &f, req->owner, &fence);
+			fenced |= fence;
 			if (i >= 0) {
 				take_run(s, a, i, req, &f);
 				spin_unlock_irqrestore(&a->lock, flags);
 				hd.orig = req->orig;
 				hd.size = req->size;
 				hd.delta = f.off;
+				hd.owner = req->owner;
 				fill_mapping(s, i, &hd, m);
-				m->owner = req->owner;
 				note_hiwater(s);
 				return 0;
 			}
@@ -1188,7 +1215,7 @@ static int free_at(struct pvb_slots *s, unsigned int i, dma_addr_t bus)
 	h = mapping_at(s, i, &tmp, true);
 	if (h >= 0 && tmp.bus == bus && READ_ONCE(s->segs[seg_of(s, i)].present)) {
 		give_run(s, a, h, head_nslots(s->head[h].delta, tmp.size), false,
-			 NULL);
+			 tmp.owner);
 		ret = 0;
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
@@ -1240,7 +1267,7 @@ static int free_mapping(struct pvb_slots *s, const struct pvb_mapping *m,
 		n = head_nslots(hd.delta, hd.size);
 		if (!WARN_ON_ONCE(!hd.size || n > s->seg_slots - pos) &&
 		    si->bus + ((u64)pos << PVB_SLOT_SHIFT) + hd.delta == m->bus &&
-		    m->index < h + n) {
+		    m->index < h + n && hd.owner == m->owner) {
 			give_run(s, a, h, n, undo, m->owner);
 			ret = 0;
 		}

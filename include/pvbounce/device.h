@@ -47,6 +47,7 @@ struct pvb_dev_stats {
  * @pdev: the device (a reference is held while attached).
  * @old_ops: dev->dma_ops before attach, restored on detach.
  * @pool: pool serving the device: &@private_pool or the common pool.
+ * @owner: owner token of this attach (pvb_slots_new_owner()), on its mappings.
  * @private_pool: used when the selector asked for "@size".
  * @has_private: @private_pool is live.
  * @pool_request: private pool size the selector asked for (0: common).
@@ -78,6 +79,7 @@ struct pvb_device {
 	struct pci_dev *pdev;
 	const struct dma_map_ops *old_ops;
 	struct pvb_pool *pool;
+	u64 owner;
 	struct pvb_pool private_pool;
 	bool has_private;
 	u64 pool_request;

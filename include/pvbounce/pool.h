@@ -77,7 +77,7 @@ struct pvb_pool {
 #define PVB_MIN_SEG_SIZE (256UL << 10)
 
 /* What pvb_pool_unmap()/pvb_pool_sync() found wrong in the caller's request. */
-#define PVB_MISUSE_UNKNOWN	BIT(0)	/* address in no live mapping */
+#define PVB_MISUSE_UNKNOWN	BIT(0)	/* address in no live mapping of the caller */
 #define PVB_MISUSE_NOT_START	BIT(1)	/* unmap not at a mapping's start */
 #define PVB_MISUSE_SIZE		BIT(2)	/* unmap size differs from map size */
 #define PVB_MISUSE_DIR		BIT(3)	/* direction differs from map's */
@@ -97,9 +97,10 @@ struct pvb_pool {
  * @min_align_mask: device's min_align_mask.
  * @boundary_mask: device's segment boundary mask.
  * @align_mask: explicit alignment of the slot run (0 = none).
- * @owner: the device mapping (compared, never dereferenced): slots a device
- *	has just given back go to it again, not to another device of the
- *	pool, while the pool has other room.
+ * @owner: the device mapping: its owner token (pvb_slots_new_owner(), one
+ *	per attach).  Only that owner may unmap or sync the mapping; slots a
+ *	device has just given back go to it again, not to another device of
+ *	the pool, while the pool has other room.
  */
 struct pvb_bounce {
 	phys_addr_t orig;
@@ -108,7 +109,7 @@ struct pvb_bounce {
 	u64 min_align_mask;
 	u64 boundary_mask;
 	u64 align_mask;
-	const void *owner;
+	u64 owner;
 };
 
 int pvb_pool_create(struct pvb_pool *p, const char *name,
@@ -118,12 +119,11 @@ void pvb_pool_destroy(struct pvb_pool *p);
 int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 		 dma_addr_t *bus);
 unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
-			    enum dma_data_direction dir, bool copy,
-			    const void *owner);
+			    enum dma_data_direction dir, bool copy, u64 owner);
 void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus);
 unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
-			   size_t *copied);
+			   u64 owner, size_t *copied);
 bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
 void *pvb_pool_alloc_coherent(struct pvb_pool *p, size_t size,
 			      dma_addr_t *bus);

@@ -53,10 +53,12 @@ struct pvb_seg {
  *	PAGE_SIZE or more are always page aligned in this sense.
  * @boundary_mask: device's segment boundary mask (2^k - 1; 0 or ~0 = none):
  *	the run of slots taken never crosses a multiple of @boundary_mask + 1.
- * @owner: who maps (the device), compared and never dereferenced: the runs
- *	an owner has just given back are handed out again to that owner only,
- *	while free slots elsewhere in the pool can serve the others (see
- *	pvb_slots_alloc()).
+ * @owner: who maps: a token from pvb_slots_new_owner() (one per attach of
+ *	a device, never reused), or 0 for memory no device maps (coherent
+ *	carve-outs).  It is recorded with the mapping: only that owner can
+ *	free it with pvb_slots_free_mapping().  The runs an owner has just
+ *	given back are handed out again to that owner only, while free slots
+ *	elsewhere in the pool can serve the others (see pvb_slots_alloc()).
  */
 struct pvb_map_req {
 	u64 orig;
@@ -64,7 +66,7 @@ struct pvb_map_req {
 	u64 min_align_mask;
 	u64 align_mask;
 	u64 boundary_mask;
-	const void *owner;
+	u64 owner;
 };
 
 /**
@@ -76,9 +78,9 @@ struct pvb_map_req {
  * @index: slot index holding @bus.
  * @head: slot index of the first slot of the mapping's run (@index less the
  *	alignment padding's whole slots), so that a free finds its run in O(1).
- * @owner: who gives the run back, for pvb_slots_free_mapping(): the
- *	request's @owner as pvb_slots_alloc() fills it in; NULL from the
- *	lookups, which do not know it (the caller sets it before the free).
+ * @owner: the mapping's owner as recorded at alloc (the request's @owner);
+ *	the lookups fill it in too, so a caller compares it with its own
+ *	before it touches the mapping.
  */
 struct pvb_mapping {
 	dma_addr_t bus;
@@ -87,7 +89,7 @@ struct pvb_mapping {
 	size_t size;
 	unsigned int index;
 	unsigned int head;
-	const void *owner;
+	u64 owner;
 };
 
 struct pvb_head;
@@ -272,6 +274,17 @@ int pvb_slots_remove_seg(struct pvb_slots *s, unsigned int seg);
 bool pvb_slots_seg_busy(const struct pvb_slots *s, unsigned int seg);
 
 /**
+ * pvb_slots_new_owner() - a new owner token, for one attach of a device.
+ *
+ * Tokens come from one 64-bit counter: never 0, never handed out twice, so
+ * a device attached later never inherits the hot runs or the mappings of
+ * one torn down (as a reused pvb_device address would).
+ *
+ * Return: the token.
+ */
+u64 pvb_slots_new_owner(void);
+
+/**
  * pvb_slots_destroy() - free the pool's metadata (not the segments).
  * @s: pool; live mappings are forgotten.
  */
@@ -287,8 +300,10 @@ void pvb_slots_destroy(struct pvb_slots *s);
  *
  * The search is exact: it fails with -ENOMEM only if no free run satisfying
  * every rule exists anywhere in the pool (each area is looked at once,
- * under its own lock, and those holding another owner's hot runs, see
- * below, at most once more), and it takes bounded time whatever the masks.
+ * under its own lock, keeping out of another owner's hot runs, see below;
+ * if that found nothing and some area kept @req out of hot runs, every
+ * area is looked at once more in full, whatever its hot runs are by
+ * then), and it takes bounded time whatever the masks.
  * May be called in any context (area locks are taken irqsave).
  *
  * Hot runs: the runs an owner gave back last in an area, where its cursor
@@ -337,6 +352,7 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m);
  * giving back the same slots at that moment: then it may be -ENOENT or a
  * mapping that was live during the call.  Whatever the races, @m->cpu to
  * @m->cpu + @m->size lies inside one segment and @m->index below @nslabs.
+ * The caller checks @m->owner against its own token before it uses @m.
  *
  * Return: 0, or -ENOENT.
  */
@@ -348,7 +364,7 @@ int pvb_slots_find_owned(const struct pvb_slots *s, dma_addr_t bus,
  * @s: pool.
  * @bus: exactly the @bus of a live mapping.
  *
- * The run becomes hot for the NULL owner (see pvb_slots_alloc()).
+ * The run becomes hot for the mapping's owner (see pvb_slots_alloc()).
  *
  * Return: 0, or -ENOENT if @bus is not the start of a live mapping (the pool
  * is left untouched).
@@ -362,10 +378,11 @@ int pvb_slots_free(struct pvb_slots *s, dma_addr_t bus);
  *	pvb_slots_find_owned() gave it.
  *
  * pvb_slots_free(@m->bus) without the bus lookup or a search: one lock
- * round trip, O(1) under it.  The run becomes hot for @m->owner.  Under the lock it checks that @m->index is the
- * slot of @m->bus and that a live mapping starting at @m->bus has its run's
- * first slot at @m->head and covers @m->index, so a stale or made-up @m
- * frees nothing.
+ * round trip, O(1) under it.  The run becomes hot for @m->owner.  Under
+ * the lock it checks that @m->index is the slot of @m->bus and that a live
+ * mapping of owner @m->owner starting at @m->bus has its run's first slot
+ * at @m->head and covers @m->index, so a stale or made-up @m, or one
+ * another owner's mapping has replaced since the lookup, frees nothing.
  *
  * Return: 0, or -ENOENT (the pool is left untouched).
  */

@@ -6,21 +6,22 @@
  * that writes after its driver's unmap then cannot reach another device's
  * fresh mapping.
  *
- * Owners are the request's (and the freed mapping's) @owner pointers; the
- * tests use the addresses of three ints.
+ * Owners are owner tokens (the request's @owner, recorded with the
+ * mapping); the tests use 1, 2 and 3, and pvb_slots_new_owner()'s own.
+ * Only a mapping's owner can give it back.
  */
 #include "slots_test.h"
 
 #define KB(x)	((size_t)(x) << 10)
 
-static int dev_a, dev_b, dev_c;
-static const void *const owners[3] = { &dev_a, &dev_b, &dev_c };
+/* Owner tokens, as pvb_slots_new_owner() hands them out. */
+static const u64 owners[3] = { 1, 2, 3 };
 
 #define A	(owners[0])
 #define B	(owners[1])
 #define C	(owners[2])
 
-static struct pvb_map_req one_slot(const void *owner)
+static struct pvb_map_req one_slot(u64 owner)
 {
 	struct pvb_map_req r = { .size = 100, .owner = owner };
 
@@ -272,12 +273,151 @@ static void test_random(void)
 	point("random: a map by another owner never overlaps the run just given back while other room fits");
 }
 
+/*
+ * A mapping records its owner; only that owner gives it back.  One area,
+ * one segment of 8 slots:
+ *
+ *   A: a [0]   C: [1..7]   A frees a   B: b [0] (the only room)
+ *   A frees a again (its stale record): refused, b still B's and live
+ */
+static void test_free_by_owner_only(void)
+{
+	struct pvb_map_req ra = one_slot(A), rb = one_slot(B), rc = one_slot(C);
+	struct pvb_mapping a, b, r[7], f;
+	struct tpool p;
+	u64 rng = 16;
+	int i;
+
+	tpool_make(&p, 1, KB(16), 1, LAYOUT_CONTIG, 0x300000, &rng);
+	expect(!pvb_slots_alloc(&p.s, &ra, 0, &a) && a.index == 0, "a in %u", a.index);
+	for (i = 0; i < 7; i++)
+		expect(!pvb_slots_alloc(&p.s, &rc, 0, &r[i]), "slot %d taken", 1 + i);
+	expect(!pvb_slots_find_owned(&p.s, a.bus, &f) && f.owner == A &&
+	       !pvb_slots_find(&p.s, a.bus + 99, &f) && f.owner == A,
+	       "the lookups report the owner (%llu)", (unsigned long long)f.owner);
+	expect(!pvb_slots_free_mapping(&p.s, &a), "a freed by A");
+	expect(!pvb_slots_alloc(&p.s, &rb, 0, &b) && b.bus == a.bus && b.owner == B,
+	       "B gets the slot A gave back (%u)", b.index);
+	expect(pvb_slots_free_mapping(&p.s, &a) == -ENOENT,
+	       "A's second free of its stale mapping frees nothing");
+	expect(pvb_slots_used(&p.s) == 8, "used %u", pvb_slots_used(&p.s));
+	expect(!pvb_slots_find_owned(&p.s, a.bus, &f) && f.owner == B,
+	       "the lookup at that address reports B (%llu): unknown to A",
+	       (unsigned long long)f.owner);
+	f.owner = A;
+	expect(pvb_slots_free_mapping(&p.s, &f) == -ENOENT &&
+	       pvb_slots_undo_mapping(&p.s, &f) == -ENOENT,
+	       "B's mapping looked up, given back as A's: refused");
+	expect(!pvb_slots_find(&p.s, b.bus, &f) && f.owner == B, "b still live");
+	expect(!pvb_slots_free_mapping(&p.s, &b), "b freed by B");
+	for (i = 0; i < 7; i++)
+		expect(!pvb_slots_free_mapping(&p.s, &r[i]), "freed");
+	expect(pvb_slots_used(&p.s) == 0, "used %u", pvb_slots_used(&p.s));
+	tpool_free(&p);
+	point("a mapping is given back only by its owner: a stale second free by another owner frees nothing");
+}
+
+/*
+ * Tokens, not addresses: a device attached after another was torn down
+ * gets a new token, so it does not inherit the old one's hot run (a
+ * pvb_device address would often be the same).
+ *
+ *   old: x [0], free x (hot for old)   new: y [1], not 0
+ */
+static void test_new_token(void)
+{
+	u64 t1 = pvb_slots_new_owner(), t2 = pvb_slots_new_owner();
+	struct pvb_map_req r1 = one_slot(t1), r2 = one_slot(t2);
+	struct pvb_mapping x, y;
+	struct tpool p;
+	u64 rng = 17;
+
+	expect(t1 && t2 && t1 != t2, "two tokens differ and are not 0 (%llu, %llu)",
+	       (unsigned long long)t1, (unsigned long long)t2);
+	tpool_make(&p, 1, KB(16), 1, LAYOUT_CONTIG, 0x300000, &rng);
+	expect(!pvb_slots_alloc(&p.s, &r1, 0, &x) && x.index == 0, "x in %u", x.index);
+	expect(!pvb_slots_free_mapping(&p.s, &x), "x freed by the old device");
+	expect(!pvb_slots_alloc(&p.s, &r2, 0, &y) && y.index == 1,
+	       "the new device's map does not get the old one's hot slot (%u)", y.index);
+	expect(!pvb_slots_free_mapping(&p.s, &y), "y freed");
+	tpool_free(&p);
+	point("owner tokens are never reused: a new device does not inherit hot runs");
+}
+
+/*
+ * Pass 1 searches every area that pass 0 fenced, whatever their hot runs
+ * are by then.  Two areas of one segment of 8 slots; area 0:
+ *
+ *   slot: 0 1 | 2 3       | 4 | 5    | 6 7
+ *         used| A's, hot  |use| free | used       area 1: full
+ *
+ * B asks for two slots.  Pass 0 keeps out of 2-3 in area 0 and finds
+ * area 1 full.  Just before it locks area 1, C takes slot 5 (the hook):
+ * area 0's hot runs end, 2-3 stay free.  B must get 2-3.
+ */
+static struct tpool *hook_pool;
+static int hook_locks;
+static bool hook_ok;
+static struct pvb_mapping hook_c;
+
+static void take_slot5(spinlock_t *l)
+{
+	struct pvb_map_req rc = one_slot(C);
+
+	if (++hook_locks != 2)
+		return;
+	shim_lock_hook = NULL;
+	hook_ok = !pvb_slots_alloc(&hook_pool->s, &rc, 0, &hook_c) && hook_c.index == 5;
+}
+
+static void test_pass1_after_hot_ended(void)
+{
+	struct pvb_map_req ra = { .size = 3000, .owner = A }, rb = ra;
+	struct pvb_map_req rc = one_slot(C);
+	struct pvb_map_req whole = { .size = 8 * SLOT, .owner = C };
+	struct pvb_mapping x[8], a, b, full;
+	struct tpool p;
+	u64 rng = 18;
+	int i;
+
+	rb.owner = B;
+	tpool_make(&p, 2, KB(16), 2, LAYOUT_CONTIG, 0x300000, &rng);
+	for (i = 0; i < 8; i++)
+		expect(!pvb_slots_alloc(&p.s, &rc, 0, &x[i]) && x[i].index == (unsigned int)i,
+		       "x%d at %u", i, x[i].index);
+	expect(!pvb_slots_free_mapping(&p.s, &x[5]) && !pvb_slots_free_mapping(&p.s, &x[2]) &&
+	       !pvb_slots_free_mapping(&p.s, &x[3]), "2, 3 and 5 given back (cold)");
+	expect(!pvb_slots_alloc(&p.s, &ra, 0, &a) && a.index == 2, "A at %u", a.index);
+	expect(!pvb_slots_free_mapping(&p.s, &a), "A gives 2-3 back (hot)");
+	expect(!pvb_slots_alloc(&p.s, &whole, 1, &full) && full.index == 8, "area 1 filled");
+	hook_pool = &p;
+	hook_locks = 0;
+	hook_ok = false;
+	shim_lock_hook = take_slot5;
+	expect(!pvb_slots_alloc(&p.s, &rb, 0, &b) && b.index == 2,
+	       "B gets 2-3, fenced in pass 0, no longer hot in pass 1 (slot %u)",
+	       b.index);
+	shim_lock_hook = NULL;
+	expect(hook_ok, "C took slot 5 between the passes (%u)", hook_c.index);
+	expect(!pvb_slots_free_mapping(&p.s, &b) && !pvb_slots_free_mapping(&p.s, &full) &&
+	       (!hook_ok || !pvb_slots_free_mapping(&p.s, &hook_c)), "freed");
+	for (i = 0; i < 8; i++)
+		if (i != 2 && i != 3 && i != 5)
+			expect(!pvb_slots_free_mapping(&p.s, &x[i]), "x%d freed", i);
+	expect(pvb_slots_used(&p.s) == 0, "used %u", pvb_slots_used(&p.s));
+	tpool_free(&p);
+	point("a map finds a free run that pass 0 fenced, though its hot runs ended before pass 1");
+}
+
 int main(void)
 {
 	test_other_owner_moves_on();
 	test_chain();
 	test_other_area_first();
 	test_fence();
+	test_free_by_owner_only();
+	test_new_token();
+	test_pass1_after_hot_ended();
 	test_random();
 	return tap_done();
 }

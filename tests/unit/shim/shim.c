@@ -14,6 +14,7 @@
 #include <linux/types.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/spinlock.h>
 #include "shim.h"
 
 static long live;		/* allocations not yet freed */
@@ -22,6 +23,7 @@ static long fail_in;		/* fail when this counts down to 0 */
 static unsigned long failed;	/* allocations refused */
 
 unsigned long shim_cc_attrs;
+void (*shim_lock_hook)(spinlock_t *l);
 char shim_last_msg[512];
 
 void *shim_alloc(size_t n, size_t size, bool zero)

@@ -13,7 +13,12 @@ typedef struct {
 	s64 counter;
 } atomic64_t;
 
+typedef struct {
+	long counter;
+} atomic_long_t;
+
 #define ATOMIC_INIT(i)	{ (i) }
+#define ATOMIC64_INIT(i)	{ (i) }
 
 static inline int atomic_read(const atomic_t *v)
 {
@@ -79,5 +84,14 @@ static inline void atomic64_add(s64 i, atomic64_t *v)
 }
 
 #define atomic64_inc(v)	atomic64_add(1, v)
+
+static inline s64 atomic64_inc_return(atomic64_t *v)
+{
+	return __atomic_add_fetch(&v->counter, 1, __ATOMIC_SEQ_CST);
+}
+
+/* cmpxchg() on a plain integer: the value found there. */
+#define cmpxchg(ptr, old, new) \
+	__sync_val_compare_and_swap(ptr, old, new)
 
 #endif

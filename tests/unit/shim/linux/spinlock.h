@@ -21,8 +21,19 @@ typedef struct {
 #define spin_unlock_bh(l)	spin_unlock(l)
 #define spin_lock_irq(l)	spin_lock(l)
 #define spin_unlock_irq(l)	spin_unlock(l)
+/*
+ * A test may set shim_lock_hook: it runs before each spin_lock_irqsave()
+ * takes its lock (the caller may hold other locks of its own), so
+ * a test can change the pool at a chosen point of a search.  NULL: none.
+ */
+extern void (*shim_lock_hook)(spinlock_t *l);
 #define spin_lock_irqsave(l, flags) \
-	do { (flags) = 0; pthread_mutex_lock(&(l)->m); } while (0)
+	do {							\
+		(flags) = 0;					\
+		if (shim_lock_hook)				\
+			shim_lock_hook(l);			\
+		pthread_mutex_lock(&(l)->m);			\
+	} while (0)
 #define spin_unlock_irqrestore(l, flags) \
 	do { (void)(flags); pthread_mutex_unlock(&(l)->m); } while (0)
 #define lockdep_assert_held(l)	((void)(l))
