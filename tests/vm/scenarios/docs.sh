@@ -31,7 +31,7 @@ COUNTERS=$(words driver maps unmaps bounced_maps direct_maps bytes_to_device byt
 	coherent_allocs misuse)
 POOL_FILES="nslabs used used_hiwater nslabs_max grows shrinks"
 DBG_POOL_FILES="$POOL_FILES grow_failures full_growing"
-FAIL_FILES="attach_delay_ms chunk_alloc shrink_idle_ms"
+FAIL_FILES="attach_delay_ms chunk_alloc noncoherent shrink_idle_ms"
 [ "$mode" = xen ] && FAIL_FILES="$FAIL_FILES xen_exchange"
 
 # -- Quick start: the device's driver is bound; unbind, load, bind again
