@@ -214,11 +214,9 @@ static void detach_removed(struct pvb_device *pd)
 	list_del(&pd->node);
 	coh = pvb_coherent_count(pd);
 	maps = pvb_dev_live_maps(pd);
-	if (coh) {
-		pd->held_coherent = true;
+	if (coh)
 		pvb_dev_info(pdev, "removed while its driver still holds %zu coherent allocations: they go back through pvbounce's ops when freed (pvbounce stays loaded until then)\n",
 			     coh);
-	}
 	if (maps)
 		pvb_dev_info(pdev, "removed while its driver still holds %zu streaming mappings: they go back through pvbounce's ops when unmapped (pvbounce stays loaded until then)\n",
 			     maps);

@@ -68,7 +68,6 @@ struct pvb_dev_stats {
  * @end_how: the line logged when it is done.
  * @drained: completed when @ref reaches zero under PVB_END_WAIT.
  * @end_work: the teardown under PVB_END_WORK (holds a module reference).
- * @held_coherent: it was removed with coherent memory outstanding.
  * @pinned: (under @coh_lock) a module reference held because a driver
  *	was unbound while its mappings or coherent memory were still out:
  *	see pvb_dev_unbound().
@@ -96,7 +95,6 @@ struct pvb_device {
 	const char *end_how;
 	struct completion drained;
 	struct work_struct end_work;
-	bool held_coherent;
 	bool pinned;
 	unsigned int coh_orphans;
 };
