@@ -244,11 +244,15 @@ static void ref_released(struct percpu_ref *ref)
 /**
  * pvb_dev_ref_module_init() - the queue of deferred teardowns.
  *
+ * Unbound: a teardown has no CPU of its own (and 7.x warns, with
+ * panic_on_warn a panic, when a queue names neither WQ_UNBOUND nor
+ * WQ_PERCPU).
+ *
  * Return: 0 or -ENOMEM.
  */
 int pvb_dev_ref_module_init(void)
 {
-	end_wq = alloc_workqueue("pvbounce_end", 0, 0);
+	end_wq = alloc_workqueue("pvbounce_end", WQ_UNBOUND, 0);
 	return end_wq ? 0 : -ENOMEM;
 }
 
