@@ -86,6 +86,99 @@ else
 	tap_skip "pvbounce_safety tests" "pvbounce_safety.ko not built for $(uname -r)"
 fi
 
+# pvbounce_refuse.ko (tests/kmod/refuse.c), each run on a fresh load (the
+# rate limit's state new): the refusals no driver makes, each with its
+# pvbounce_refuse reason, counted exactly by the test module and here
+# compared with the trace and the log; a burst of 30 refused maps at one
+# site logs 10 lines (README: at most 10 every 5 seconds per message; the
+# burst takes well under a second), all 30 counted and traced; the mmap and
+# get_required_mask ops.
+TR=/sys/kernel/tracing
+[ -d "$TR/events" ] || mount -t tracefs nodev "$TR" 2>/dev/null
+refuse_run() { # TAG "PVBOUNCE PARAMS" "TEST PARAMS"
+	check "$1: load pvbounce with $2" pvb_load $2 || return
+	echo 0 >"$TR/events/pvbounce/enable" 2>/dev/null
+	: >"$TR/trace"
+	echo 1 >"$TR/events/pvbounce/pvbounce_refuse/enable" 2>/dev/null
+	echo 1 >"$TR/tracing_on" 2>/dev/null
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_REFUSE_KO" dev="$nvme" pool_top="$(pool_top "$PVB_DBG/pool")" burst=30 $3
+	rc=$?
+	echo 0 >"$TR/events/pvbounce/enable" 2>/dev/null
+	dmesg >/tmp/dmesg.refuse
+	forward_ktap /tmp/dmesg.refuse "$1"
+	P=/sys/module/pvbounce_refuse/parameters
+	expect_eq "$1: insmod pvbounce_refuse.ko succeeded, no failure counted" \
+		"$rc:$(cat $P/failed 2>/dev/null)" 0:0
+	want_tl=0 want_ni=0
+	case $3 in *expect_bounce=1*) want_tl=1 ;; esac
+	[ "$PVB_MODE" = xen ] && want_ni=1
+	expect_eq "$1: refusals made (zero_size:too_large:wraps:not_identity)" \
+		"$(cat $P/refused_zero_size):$(cat $P/refused_too_large):$(cat $P/refused_wraps):$(cat $P/refused_not_identity)" \
+		"1:$want_tl:30:$want_ni"
+	for r in zero_size too_large wraps not_identity; do
+		expect_eq "$1: pvbounce_refuse reason=$r records == the maps refused so" \
+			"$(grep -c "pvbounce_refuse: dev=$nvme size=[0-9]* reason=$r\$" "$TR/trace")" \
+			"$(cat $P/refused_$r 2>/dev/null)"
+	done
+	expect_eq "$1: no other pvbounce_refuse record" \
+		"$(grep -c "pvbounce_refuse: " "$TR/trace")" \
+		$((1 + want_tl + 30 + want_ni))
+	expect_eq "$1: the 0-byte map's refusal logged" \
+		"$(grep -c "pvbounce $nvme: map of 0 bytes at .* refused: a mapping needs at least one byte (a driver bug)\$" /tmp/dmesg.refuse)" 1
+	expect_eq "$1: the too-large map's refusal logged" \
+		"$(grep -c "pvbounce $nvme: map of [0-9]* bytes refused: can never fit a 256 KiB segment (largest bounced mapping [0-9]* bytes with min_align_mask .*); raise max_mapping_kb\$" /tmp/dmesg.refuse)" "$want_tl"
+	expect_eq "$1: 30 wrapping ranges refused in a burst, 10 lines logged (rate limit)" \
+		"$(grep -c "pvbounce $nvme: resource at .* (8192 bytes) refused: the range wraps past the end of the address space\$" /tmp/dmesg.refuse)" 10
+	expect_eq "$1: the RAM frame mapped as MMIO refused, logged" \
+		"$(grep -c "pvbounce $nvme: resource at .* (4096 bytes) refused: not identity-mapped by the xen backend (bus .*); only MMIO that bus addresses 1:1 can be mapped\$" /tmp/dmesg.refuse)" "$want_ni"
+	rmmod pvbounce_refuse 2>/dev/null
+	check "$1: rmmod pvbounce after the tests" rmmod pvbounce
+}
+
+# foreign_ops: another module's DMA ops on the device (pvbounce_refuse.ko
+# foreign=1 sets them until its rmmod): a devices= write refuses the device
+# with README's line; set while the device is attached, the detach finds
+# them, says so and leaves them.  Attached as usual once they are gone.
+foreign_ops() {
+	check "foreign ops: load pvbounce" pvb_load || return
+	check "foreign ops: another module sets $nvme's DMA ops" \
+		insmod "$PVB_REFUSE_KO" dev="$nvme" foreign=1 &&
+	{
+		dmesg -c >/dev/null
+		echo "$nvme" >"$PVB_PARAMS/devices"
+		dmesg_has "foreign ops: refused, naming the device, the ops and what to do" \
+			"pvbounce $nvme: not attached: its DMA ops are pvbt_foreign_ops \\[pvbounce_refuse\\], not the kernel's defaults \\(installed by another module or driver\\); pvbounce does not stack over them: unload what set them, or leave the device out of devices=\$"
+		check_fails "foreign ops: $nvme not attached" test -d "/sys/kernel/pvbounce/$nvme"
+		rmmod pvbounce_refuse
+	}
+	echo >"$PVB_PARAMS/devices"
+	echo "$nvme" >"$PVB_PARAMS/devices"
+	check "foreign ops: attached once they are gone" test -d "/sys/kernel/pvbounce/$nvme" || return
+	check "foreign ops: set while $nvme is attached" \
+		insmod "$PVB_REFUSE_KO" dev="$nvme" foreign=1 &&
+	{
+		dmesg -c >/dev/null
+		echo >"$PVB_PARAMS/devices"
+		dmesg_wait "foreign ops: the detach says the ops changed and leaves them" \
+			"pvbounce $nvme: DMA ops changed while attached \\(to pvbt_foreign_ops \\[pvbounce_refuse\\]\\): left as they are\$"
+		check_fails "foreign ops: $nvme detached" test -d "/sys/kernel/pvbounce/$nvme"
+		rmmod pvbounce_refuse
+	}
+	echo "$nvme" >"$PVB_PARAMS/devices"
+	check "foreign ops: attached again on the kernel's defaults" test -d "/sys/kernel/pvbounce/$nvme"
+	echo >"$PVB_PARAMS/devices"
+	check "foreign ops: rmmod pvbounce" rmmod pvbounce
+}
+
+if [ -f "$PVB_REFUSE_KO" ]; then
+	refuse_run "refuse force=1" "devices=$nvme force=1 pool_mb=4" "expect_bounce=1"
+	refuse_run "refuse force=0" "devices=$nvme pool_mb=4" ""
+	foreign_ops
+else
+	tap_not_ok "pvbounce_refuse.ko in the initramfs"
+fi
+
 # A device whose DMA is not cache-coherent is refused (x86 DMA always is:
 # debugfs fail/noncoherent makes the next device checked count as not).
 if check "noncoherent: load pvbounce" pvb_load; then
