@@ -120,6 +120,29 @@ doc_files() {
 		END { for (k in v) print k v[k] }' "$1" | sort
 }
 
+# doc_messages README: README's Messages tables for the docs scenario, one
+# line per message as the first column writes it, "msg TEMPLATE" (a "\|"
+# of the table is "|"), and "why TEXT" for each reason README lists for a
+# bad devices= item.  mkinitramfs.sh packs it as /lib/pvb/doc_messages.
+doc_messages() {
+	awk '/^## Messages/ { p = 1; next } /^## / { p = 0 }
+		p && /^\| `/ {
+			gsub(/\\\|/, "\001")
+			split($0, c, "|")
+			m = c[2]
+			while (match(m, /`[^`]+`/)) {
+				t = substr(m, RSTART + 1, RLENGTH - 2); m = substr(m, RSTART + RLENGTH)
+				gsub(/\001/, "|", t); print "msg " t
+			}
+			if (c[3] ~ /`<why>` is one of:/) {
+				w = c[3]; sub(/.*is one of:/, "", w)
+				while (match(w, /`[^`]+`/)) {
+					print "why " substr(w, RSTART + 1, RLENGTH - 2); w = substr(w, RSTART + RLENGTH)
+				}
+			}
+		}' "$1"
+}
+
 # build a static guest tool tests/vm/$1.c (if its source changed); print its path
 build_static_tool() {
 	local out=$cache/bin/$1 src=$top/tests/vm/$1.c

@@ -38,6 +38,39 @@ if [ ! -s "$DOC" ]; then
 	tap_not_ok "README's Files table packed in the initramfs ($DOC)"
 	exit 0
 fi
+# README's Messages tables likewise (doc_messages): doc_msg PREFIX
+# [NAME=ERE...] prints the message that begins with PREFIX as an ERE: its
+# metacharacters literal, a|b as (a|b), [an optional part] as (...)?,
+# <NAME> as the ERE given, <why> as one of README's reasons for a bad
+# devices= item, any other <...> as .+; nothing if README has no such line
+MSG=/lib/pvb/doc_messages
+doc_msg() {
+	t=$(awk -v p="msg $1" 'index($0, p) == 1 { print substr($0, 5); exit }' "$MSG" 2>/dev/null)
+	[ -n "$t" ] || return 1
+	shift
+	whys=$(sed -n 's/^why //p' "$MSG" | sed 's/[].[()*+?{}^$\\|]/\\&/g' | tr '\n' '|' | sed 's/|$//')
+	t=$(printf '%s\n' "$t" | sed -e 's/[.()*+?{}^$\\]/\\&/g' \
+		-e 's/\([A-Za-z_]*\)|\([A-Za-z_]*\)/(\1|\2)/g' -e 's/\[\([^]]*\)\]/(\1)?/g')
+	for a in "why=($whys)" "$@"; do
+		t=$(printf '%s\n' "$t" | N="<${a%%=*}>" V="${a#*=}" awk '{
+			n = ENVIRON["N"]; v = ENVIRON["V"]; o = ""
+			while ((i = index($0, n))) { o = o substr($0, 1, i - 1) v; $0 = substr($0, i + length(n)) }
+			print o $0 }')
+	done
+	printf '%s\n' "$t" | sed 's/<[^>]*>/.+/g'
+}
+# doc_logged DESC LINE_PREFIX MSG_PREFIX LOG [NAME=ERE...]: LOG has README's
+# message MSG_PREFIX..., after LINE_PREFIX ("pvbounce: " or "pvbounce "), whole
+doc_logged() {
+	desc=$1 lp=$2 mp=$3 log=$4
+	shift 4
+	if re=$(doc_msg "$mp" "$@"); then
+		dmesg_has "$desc (README's line)" "$lp$re\$" "$log"
+	else
+		tap_not_ok "$desc: README's Messages have a line beginning '$mp'"
+	fi
+}
+PCI_RE=$(echo "$nvme" | sed 's/\./\\./g')
 FAIL_FILES="$(doc fail)"
 [ "$mode" = xen ] && FAIL_FILES="$FAIL_FILES $(doc fail_xen)"
 
@@ -46,8 +79,10 @@ check "nvme bound on the kernel's ops" nvme_up "$nvme" || exit 0
 echo "$nvme" >"$PCI/$nvme/driver/unbind"
 # (pool_mb=16: a Xen PV dom0 under TCG exchanges a 64 MiB pool slowly)
 check "quick start: insmod devices=$nvme after unbinding nvme" pvb_load devices="$nvme" pool_mb=16 || exit 0
-dmesg_has "quick start: attached line" "pvbounce $nvme: attached: common pool, [0-9]+ KiB$" /tmp/dmesg.load
-dmesg_has "quick start: loaded line" "pvbounce: loaded: $mode backend, common pool [0-9]+ KiB, address_bits 32, max_mapping_kb 256$" /tmp/dmesg.load
+doc_logged "quick start: attached line" "pvbounce " "<pci>: attached:" /tmp/dmesg.load \
+	pci="$PCI_RE" N='[0-9]+'
+doc_logged "quick start: loaded line" "pvbounce: " "loaded:" /tmp/dmesg.load \
+	backend="$mode" N='[0-9]+' b=32 k=256
 check "quick start: echo $nvme > /sys/bus/pci/drivers/nvme/bind" sh -c "echo $nvme >/sys/bus/pci/drivers/nvme/bind"
 check "nvme's namespace is back" nvme_up "$nvme" || exit 0
 attached "$nvme" nvme
@@ -81,8 +116,9 @@ else
 	expect_eq "a bad devices= write: Invalid argument" \
 		"$(grep -c 'Invalid argument' /tmp/docs.err)" 1 || diag_file /tmp/docs.err
 fi
-dmesg_has "a bad devices= write: the log names the item and why" \
-	"pvbounce: invalid devices=\"$nvme,zz\": \"zz\": expected DDDD:BB:DD.F, BB:DD.F or vvvv:dddd \\(hex\\)"
+dmesg >/tmp/dmesg.now
+doc_logged "a bad devices= write: the log names the item and one of README's reasons" \
+	"pvbounce: " 'invalid devices="<text>"' /tmp/dmesg.now text="$PCI_RE,zz" item=zz
 expect_eq "a bad devices= write: the old list stays" "$(cat "$PVB_PARAMS/devices")" "$nvme"
 check "a bad devices= write: the device stays attached" test -d "$SYS/$nvme"
 
@@ -114,8 +150,8 @@ check "nvme is bound again: its namespace is back" nvme_up "$nvme" &&
 
 # -- a device left alone: unbind, write devices= again (README's advice)
 check "load with devices=$nvme@1M while nvme is bound" pvb_load devices="$nvme@1M" pool_mb=16 || exit 0
-dmesg_has "left alone, with README's line" \
-	"pvbounce $nvme: driver nvme is bound: left alone \\(unbind it first, or load with rebind=1\\)" /tmp/dmesg.load
+doc_logged "left alone" "pvbounce " "<pci>: driver <drv> is bound: left alone" /tmp/dmesg.load \
+	pci="$PCI_RE" drv=nvme
 unbind "$nvme"
 echo "$nvme@1M" >"$PVB_PARAMS/devices"
 check "after unbinding, writing devices= again attaches it" test -d "$SYS/$nvme"
@@ -131,5 +167,6 @@ expect_eq "private pool: 1 MiB in 2 KiB slots" "$(cat "$SYS/$nvme/nslabs")" 512
 dmesg -c >/dev/null
 echo >"$PVB_PARAMS/devices"
 check_fails "an empty devices= write detaches the unbound device" test -d "$SYS/$nvme"
-dmesg_has "detached line" "pvbounce $nvme: detached$"
+dmesg >/tmp/dmesg.now
+doc_logged "detached line" "pvbounce " "<pci>: detached" /tmp/dmesg.now pci="$PCI_RE"
 check "rmmod" rmmod pvbounce
