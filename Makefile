@@ -15,7 +15,7 @@
 #   make build-debug          the debug kernel (tests/vm/debug/: KASAN, lockdep, kmemleak,
 #                             DMA-API debug...; cached, an hour on 2 cores) and the modules for it
 #   make check-debug          every QEMU scenario on the debug kernel, native and Xen PV dom0
-#   make check-debug-ci       CI's part of it: kmod, nvme_force, lifecycle, memory on the
+#   make check-debug-ci       CI's part of it: kmod, nvme_force, lifecycle, lifetime, memory on the
 #                             debug kernel without KASAN, native and Xen PV dom0
 #   make bench-vm             pvbounce vs the kernel's swiotlb(-xen) throughput in QEMU (not a test)
 #   make bench                DMA API map/unmap, sg, sync timings: pvbounce vs swiotlb(-xen),
@@ -120,7 +120,7 @@ check-debug: build-debug
 
 # CI's share of the lane (.ci/run, when make check left it the time): one
 # build, the flavour without KASAN, booted natively and as a Xen dom0, with
-# the core subset without faults
+# the core subset without faults (which runs in check-debug only) and masks
 check-debug-ci:
 	$(MAKE) --no-print-directory build-debug DEBUG_FLAVOURS=xen
 	PVB_DEBUG_FLAVOUR=xen PVB_KERNELS=6.12-debug PVB_GROUPS=debug_ci PVB_SELFTEST=0 \

@@ -39,6 +39,7 @@
 #include <linux/string.h>
 #include <xen/xen.h>
 
+#include "ktap.h"
 #include "xen_check.h"
 
 static char *target;
@@ -117,19 +118,6 @@ struct t {
 	u64 pool_full;
 	size_t largest;
 };
-
-#define ktap(fmt, ...) printk(KERN_INFO fmt "\n", ##__VA_ARGS__)
-#define diag(fmt, ...) ktap("# " fmt, ##__VA_ARGS__)
-
-/* A check inside a test: on failure the test fails with a diagnostic. */
-#define CHECK(t, cond, fmt, ...) ({					\
-	bool __ok = (cond);						\
-	if (!__ok) {							\
-		(t)->failed = true;					\
-		diag("%s:%d: " fmt, __func__, __LINE__, ##__VA_ARGS__);	\
-	}								\
-	__ok;								\
-})
 
 static void skip(struct t *t, const char *why)
 {

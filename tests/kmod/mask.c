@@ -38,6 +38,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "ktap.h"
 #include "xen_check.h"
 
 static char *target;
@@ -84,17 +85,6 @@ struct m {
 	s64 want[NR_C];		/* what the run must move each counter by */
 	s64 base[NR_C];
 };
-
-#define ktap(fmt, ...) printk(KERN_INFO fmt "\n", ##__VA_ARGS__)
-#define diag(fmt, ...) ktap("# " fmt, ##__VA_ARGS__)
-#define CHECK(m, cond, fmt, ...) ({					\
-	bool __ok = (cond);						\
-	if (!__ok) {							\
-		(m)->failed = true;					\
-		diag("%s:%d: " fmt, __func__, __LINE__, ##__VA_ARGS__);	\
-	}								\
-	__ok;								\
-})
 
 static void fill(void *p, size_t n, u32 seed)
 {

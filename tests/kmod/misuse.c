@@ -21,6 +21,9 @@
  *   from_synced     sync_for_cpu, read, sync_for_device, unmap: the data
  *                   after sync_for_cpu, the pattern again after
  *                   sync_for_device (poison), no misuse
+ *   freed_slot      no mistake: the bounced slot, as the device sees it,
+ *                   holds the buffer while mapped and the poison pattern
+ *                   once unmapped (poison), its bytes unchanged without
  * With poison=0 no such mistake is counted and the buffer is never touched.
  *
  * Mistakes of the DMA API's bookkeeping, counted with poison or without
@@ -48,6 +51,8 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/string.h>
+
+#include "xen_check.h"
 
 #define FILL	0x5a
 #define POISON	0x6b	/* PVB_POISON_BYTE */
@@ -310,6 +315,44 @@ static noinline void misuse_sync_clamped(void)
 	misuse_once("sync_clamped: a sync past the mapping's end is counted", m0);
 }
 
+/*
+ * Not a mistake: a bounced TO_DEVICE mapping's slot, seen as the device
+ * sees it (phys_to_virt(bus) natively, through Xen's M2P on a Xen PV
+ * guest), holds the buffer's bytes while mapped; once unmapped it holds
+ * the poison pattern with poison=1, and is left as it was without.
+ */
+static noinline void freed_slot_poisoned(void)
+{
+	const char *name = poison ? "freed_slot_poisoned: an unmapped slot is filled with 0x6b"
+				  : "freed_slot_poisoned: poison=0, so an unmapped slot keeps its bytes";
+	size_t mapped, freed;
+	dma_addr_t bus;
+	u8 *slot;
+	s64 m0;
+
+	bus = begin(DMA_TO_DEVICE, name, &m0);
+	if (dma_mapping_error(dev, bus))
+		return;
+	if (pvbt_xen_active())
+		slot = pvbt_xen_dev_view(bus, LEN);
+	else
+		slot = pfn_valid(PHYS_PFN(bus)) ? phys_to_virt(bus) : NULL;
+	if (!slot || slot == buf + OFF) {
+		dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);
+		result(false, name, "no view of the slot at %pad, or not bounced", &bus);
+		return;
+	}
+	for (mapped = 0, freed = 0; freed < LEN; freed++)
+		mapped += READ_ONCE(slot[freed]) != FILL;
+	dma_unmap_single(dev, bus, LEN, DMA_TO_DEVICE);
+	for (freed = 0; freed < LEN; freed++)
+		if (READ_ONCE(slot[freed]) != (poison ? POISON : FILL))
+			break;
+	result(!mapped && freed == LEN, name,
+	       "slot at %pad: %zu of %d bytes not the buffer's while mapped; after unmap byte %zu is %#x",
+	       &bus, mapped, LEN, freed, freed < LEN ? slot[freed] : 0);
+}
+
 static int __init misuse_init(void)
 {
 	struct page *page;
@@ -331,7 +374,7 @@ static int __init misuse_init(void)
 	buf = page_address(page);
 	failed = 0;
 	ktap("KTAP version 1\n");
-	ktap("1..15\n");
+	ktap("1..16\n");
 	misuse_to_unsynced();
 	misuse_to_synced();
 	misuse_from_read();
@@ -342,6 +385,7 @@ static int __init misuse_init(void)
 	misuse_unmap_not_start();
 	misuse_unmap_unknown();
 	misuse_sync_clamped();
+	freed_slot_poisoned();
 	ktap("# %d of %d failed\n", failed, ntest);
 	__free_pages(page, 1);
 	put_device(dev);

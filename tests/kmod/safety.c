@@ -32,6 +32,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 
+#include "ktap.h"
 #include "xen_check.h"
 
 static char *dev_a;
@@ -53,23 +54,11 @@ MODULE_PARM_DESC(failed, "read-only result: number of failed tests of the run at
 #define SLOT		2048	/* pvbounce's slot size */
 #define ROUNDS		32
 
-#define ktap(fmt, ...) printk(KERN_INFO fmt "\n", ##__VA_ARGS__)
-#define diag(fmt, ...) ktap("# " fmt, ##__VA_ARGS__)
-
 struct t {
 	struct device *a, *b;
 	bool failed;
 	const char *skip;
 };
-
-#define CHECK(t, cond, fmt, ...) ({					\
-	bool __ok = (cond);						\
-	if (!__ok) {							\
-		(t)->failed = true;					\
-		diag("%s:%d: " fmt, __func__, __LINE__, ##__VA_ARGS__);	\
-	}								\
-	__ok;								\
-})
 
 static struct device *find_dev(const char *name)
 {

@@ -87,6 +87,62 @@ doc_params() {
 		}' "$1" | sort | paste -sd+
 }
 
+# doc_files README: README's Files table for the docs scenario, one line
+# per list, "KEY name name ...": top_sys, top_dbg (the top-level files of
+# sysfs and debugfs, fail/ as fail), dev_sys, dev_dbg (a device's files),
+# priv_sys, priv_dbg (those only a device with a private pool has), fail
+# and fail_xen (the fail/ row's knobs, those marked "(xen backend)" apart).
+# mkinitramfs.sh packs it as /lib/pvb/doc_files.
+doc_files() {
+	awk -F'|' '/^## Files/ { p = 1; next } /^## / { p = 0 }
+		function add(k, n) { v[k] = v[k] " " n }
+		p && /^\| `/ {
+			names = $2; sys = $3 ~ /yes/; dbg = $4 ~ /yes/; what = $5
+			if (names ~ /`fail\/`/) {
+				if (dbg) add("top_dbg", "fail")
+				w = what; sub(/.*off unless written:/, "", w); sub(/;.*/, "", w)
+				while (match(w, /`[a-z_]+`( \(xen backend\))?/)) {
+					t = substr(w, RSTART, RLENGTH); w = substr(w, RSTART + RLENGTH)
+					k = t ~ /xen backend/ ? "fail_xen" : "fail"
+					sub(/ .*/, "", t); gsub(/`/, "", t); add(k, t)
+				}
+				next
+			}
+			if (names ~ /`<pci address>\/`/) next
+			cat = names !~ /^ *`<pci>\// ? "top" : what ~ /^ *only for a device with a private pool/ ? "priv" : "dev"
+			while (match(names, /`[^`]+`/)) {
+				t = substr(names, RSTART + 1, RLENGTH - 2); names = substr(names, RSTART + RLENGTH)
+				sub(/^<pci>\//, "", t)
+				if (sys) add(cat "_sys", t)
+				if (dbg) add(cat "_dbg", t)
+			}
+		}
+		END { for (k in v) print k v[k] }' "$1" | sort
+}
+
+# doc_messages README: README's Messages tables for the docs scenario, one
+# line per message as the first column writes it, "msg TEMPLATE" (a "\|"
+# of the table is "|"), and "why TEXT" for each reason README lists for a
+# bad devices= item.  mkinitramfs.sh packs it as /lib/pvb/doc_messages.
+doc_messages() {
+	awk '/^## Messages/ { p = 1; next } /^## / { p = 0 }
+		p && /^\| `/ {
+			gsub(/\\\|/, "\001")
+			split($0, c, "|")
+			m = c[2]
+			while (match(m, /`[^`]+`/)) {
+				t = substr(m, RSTART + 1, RLENGTH - 2); m = substr(m, RSTART + RLENGTH)
+				gsub(/\001/, "|", t); print "msg " t
+			}
+			if (c[3] ~ /`<why>` is one of:/) {
+				w = c[3]; sub(/.*is one of:/, "", w)
+				while (match(w, /`[^`]+`/)) {
+					print "why " substr(w, RSTART + 1, RLENGTH - 2); w = substr(w, RSTART + RLENGTH)
+				}
+			}
+		}' "$1"
+}
+
 # build a static guest tool tests/vm/$1.c (if its source changed); print its path
 build_static_tool() {
 	local out=$cache/bin/$1 src=$top/tests/vm/$1.c

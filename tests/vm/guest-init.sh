@@ -11,6 +11,7 @@
 #   pvb.tap=ttyS1          also write the TAP lines to this port (the host
 #                          reads them there, free of kernel console noise)
 #   pvb.timeout=SECONDS    per-scenario limit (default 600)
+#   pvb.ci=1               CI: a scenario whose every result is a SKIP fails
 # Every TAP line goes to the console too, prefixed "PVBTAP: ".  After the
 # last scenario the plan and "# pvb-done" are printed and the guest powers off.
 export PATH=/bin
@@ -117,8 +118,25 @@ for s in "$@"; do
 	diag "=== scenario $s"
 	# the status of a scenario's last check is not the scenario's: only a
 	# shell error (or the timeout) makes the status non-zero
+	n0=$(cat "$PVB_TAPN" 2>/dev/null || echo 0)
+	k0=$(cat "$PVB_SKIPN" 2>/dev/null || echo 0)
 	timeout "${PVB_TIMEOUT:-600}" sh -c ". /scenarios/$s.sh; exit 0"
 	rc=$?
+	# a scenario that printed nothing tested nothing (a missing module, an
+	# early exit): a failure; one whose every result is a SKIP tested
+	# nothing either, a failure under CI (pvb.ci=1: run.sh with CI=true),
+	# where a SKIP would read as a pass
+	n1=$(cat "$PVB_TAPN" 2>/dev/null || echo 0)
+	k1=$(cat "$PVB_SKIPN" 2>/dev/null || echo 0)
+	if [ "$n1" -eq "$n0" ]; then
+		tap_not_ok "scenario $s printed at least one result"
+	elif [ $((n1 - n0)) -eq $((k1 - k0)) ]; then
+		if [ "$(arg ci)" = 1 ]; then
+			tap_not_ok "scenario $s ran a test (CI: its $((n1 - n0)) results are all SKIPs)"
+		else
+			diag "scenario $s: its $((n1 - n0)) results are all SKIPs (a failure under CI=true)"
+		fi
+	fi
 	case $rc in
 	0) ;;
 	143|137) tap_not_ok "scenario $s finished within ${PVB_TIMEOUT:-600} s" ;;

@@ -3,7 +3,8 @@
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
 # the test modules tests/kmod/pvbounce_*.ko when build/<release>/ has them, the pvbio
-# checker, the pvbbench throughput tool, the pvbfail fault injector, tools/pvbounce-stat, /init and the scenarios.  The result is cached by content: the same
+# checker, the pvbbench throughput tool, the pvbfail fault injector, tools/pvbounce-stat, /init, the scenarios
+# and README's Files and Messages tables (/lib/pvb/doc_files, doc_messages, for docs).  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
@@ -137,6 +138,9 @@ install -m 755 "$top/tools/pvbounce-stat" "$stage/bin/pvbounce-stat"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"
+# README's Files table, for the docs scenario (the guest has no README)
+doc_files "$top/README.md" >"$stage/lib/pvb/doc_files"
+doc_messages "$top/README.md" >"$stage/lib/pvb/doc_messages"
 if [[ -n ${PVB_NO_KMODS:-} ]]; then
 	mkdir "$stage/usr"
 	mv "$stage/bin" "$stage/usr/bin"

@@ -10,8 +10,11 @@
 #
 # PVB_KERNELS=6.12-debug runs the groups on the debug kernel of tests/vm/debug/
 # (`make check-debug`: every group).  Groups `debug` (the lane's core subset)
-# and `debug_ci` (the same without faults: what CI runs, `make
-# check-debug-ci`) boot that kernel whatever PVB_KERNELS says.
+# and `debug_ci` (without faults and masks, with lifetime: what CI runs,
+# `make check-debug-ci`) boot that kernel whatever PVB_KERNELS says.
+# faults needs the debug kernel's fault injection: it is in no group of
+# Debian's kernels (there it could only SKIP; under CI a scenario whose
+# every result is a SKIP fails) and runs in `make check-debug` only.
 #
 # Env: PVB_KERNELS (default "6.1 6.12"; also 6.12-debug), PVB_MODES (default "xen native";
 #      the domu group runs when 6.12 and xen are in them),
@@ -38,7 +41,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
-	[life]=bad_params:lifecycle:lifetime:docs:memory:xen_exchange:kmod:masks:misuse:faults
+	[life]=bad_params:lifecycle:lifetime:docs:memory:xen_exchange:kmod:masks:misuse
 	[life_core]=lifetime:memory:xen_exchange:kmod:masks
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
@@ -168,10 +171,12 @@ tests=()
 cat >"$tdir/00-harness-selftest.t" <<EOF
 #!/bin/bash
 # a guest that panics mid-scenario must fail run.sh with the panic reported;
-# the checkers' reports before it (selftest_reports) are named too
-out=\$(PVB_LOGDIR=$tdir "$here/run.sh" ${kernels[0]} native selftest_reports:selftest_crash 2>/dev/null)
+# the checkers' reports before it (selftest_reports) are named too; a
+# scenario that prints nothing (selftest_silent) fails, and under CI
+# (pvb.ci=1) so does one whose every result is a SKIP (selftest_skips)
+out=\$(PVB_LOGDIR=$tdir PVB_KARGS_EXTRA=pvb.ci=1 "$here/run.sh" ${kernels[0]} native selftest_reports:selftest_silent:selftest_skips:selftest_crash 2>/dev/null)
 rc=\$?
-echo "1..10"
+echo "1..12"
 [ \$rc -ne 0 ] && echo "ok 1 - run.sh fails when the guest panics" || echo "not ok 1 - run.sh fails when the guest panics"
 grep -Eq '^ok [0-9]+ - before the crash' <<<"\$out" && echo "ok 2 - results before the panic are kept" || echo "not ok 2 - results before the panic are kept"
 grep -q 'Kernel panic' <<<"\$out" && echo "ok 3 - the panic is named" || echo "not ok 3 - the panic is named"
@@ -186,6 +191,10 @@ done
 grep -q 'in the attempt that counts' <<<"\$named" && echo "ok \$n - a report of a domU attempt that counts is named" || echo "not ok \$n - a report of a domU attempt that counts is named"
 n=\$((n + 1))
 grep -q 'in a discarded attempt' <<<"\$out" && echo "not ok \$n - a discarded domU attempt's report is left out" || echo "ok \$n - a discarded domU attempt's report is left out"
+n=\$((n + 1))
+grep -Eq '^not ok [0-9]+ - scenario selftest_silent printed at least one result' <<<"\$out" && echo "ok \$n - a scenario that printed no result fails" || echo "not ok \$n - a scenario that printed no result fails"
+n=\$((n + 1))
+grep -Eq '^not ok [0-9]+ - scenario selftest_skips ran a test' <<<"\$out" && echo "ok \$n - under CI a scenario whose every result is a SKIP fails" || echo "not ok \$n - under CI a scenario whose every result is a SKIP fails"
 EOF
 for g in "${sel[@]}"; do
 	if [[ $g == ship ]]; then

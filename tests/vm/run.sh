@@ -128,6 +128,8 @@ kargs+=" pvb.mode=${mode/domu/domu-host} pvb.scenario=$scenarios pvb.tap=ttyS1"
 [[ -n ${PVB_DOMU_PCI:-} ]] && kargs+=" pvb.domu_pci=${PVB_DOMU_PCI//,/+}"
 # a boot given an SR-IOV PF: races' phase C must find it (no SKIP)
 [[ -n ${PVB_SRIOV:-} ]] && kargs+=" pvb.sriov=$PVB_SRIOV"
+# CI: a scenario that only SKIPs fails (guest-init.sh)
+[[ ${CI:-} == true ]] && kargs+=" pvb.ci=1"
 # docs: README's Parameters table, read here (the guest has no README)
 [[ :$scenarios: == *:docs:* ]] && kargs+=" pvb.doc_params=$(doc_params "$top/README.md")"
 [[ -z ${PVB_DOMU_PCI:-} || $mode == domu ]] || die "PVB_DOMU_PCI is for the domu mode"

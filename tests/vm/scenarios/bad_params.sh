@@ -65,6 +65,24 @@ if check "loads with no parameter" pvb_load; then
 	check_fails "no xen_fail_exchange parameter" test -e "$PVB_PARAMS/xen_fail_exchange"
 	expect_eq "debugfs fail/chunk_alloc: mode 0600, off" \
 		"$(stat -c %a "$PVB_DBG/fail/chunk_alloc" 2>&1) $(dbg fail/chunk_alloc 2>&1)" "600 0"
+	# devices= holds at most 1023 characters (README): the device and
+	# trailing blanks (the grammar allows them at the end) up to 1023 are
+	# taken and kept as written; one more is refused, the old text stays
+	long=$(printf '%-1023s' "$nvme")
+	dmesg -c >/dev/null
+	check "devices= of 1023 characters written at run time" sh -c "echo -n '$long' >$PVB_PARAMS/devices"
+	expect_eq "devices= of 1023 characters kept as written (1023 and the newline)" \
+		"$(wc -c <"$PVB_PARAMS/devices")" 1024
+	if sh -c "echo -n '$long ' >$PVB_PARAMS/devices" 2>/tmp/bad.err; then
+		tap_not_ok "devices= of 1024 characters refused"
+	else
+		expect_eq "devices= of 1024 characters refused: Invalid argument" \
+			"$(grep -c 'Invalid argument' /tmp/bad.err)" 1 || diag_file /tmp/bad.err
+	fi
+	dmesg_has "devices= of 1024 characters: pvbounce's line says how long it was and the limit" \
+		"pvbounce: invalid devices=: 1024 characters, at most 1023\$"
+	expect_eq "devices= of 1024 characters: the 1023 kept" "$(wc -c <"$PVB_PARAMS/devices")" 1024
+	echo >"$PVB_PARAMS/devices"
 	rmmod pvbounce
 fi
 

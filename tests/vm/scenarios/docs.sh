@@ -5,8 +5,10 @@
 # again), which parameters are writable at run time and what a bad or
 # forbidden write does, the file sets of the Files table (sysfs and debugfs,
 # common and private pool), maps = bounced_maps + direct_maps + map_errors,
-# and an empty devices= write detaching an unbound device.  When README's
-# Parameters or Files table changes, change the lists here with it.
+# and an empty devices= write detaching an unbound device.  README's
+# Parameters and Files tables are read on the host (tests/vm/common.sh:
+# doc_params, passed as pvb.doc_params; doc_files, packed as
+# /lib/pvb/doc_files): a README drifting from the module fails here.
 . /scenarios/lib.sh
 skip_without_pvbounce "README's claims"
 nvme=$(nvme_pci)
@@ -26,21 +28,61 @@ files() {
 	done | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-COUNTERS=$(words driver maps unmaps bounced_maps direct_maps bytes_to_device bytes_from_device \
-	map_errors errors_too_large errors_pool_full errors_mask largest_request syncs \
-	coherent_allocs misuse)
-POOL_FILES="nslabs used used_hiwater nslabs_max grows shrinks"
-DBG_POOL_FILES="$POOL_FILES grow_failures full_growing"
-FAIL_FILES="attach_delay_ms chunk_alloc noncoherent shrink_idle_ms"
-[ "$mode" = xen ] && FAIL_FILES="$FAIL_FILES xen_exchange"
+# README's Files table as the host read it (tests/vm/common.sh doc_files,
+# packed by mkinitramfs.sh): doc KEY prints its list (empty if missing)
+DOC=/lib/pvb/doc_files
+doc() {
+	sed -n "s/^$1 //p" "$DOC" 2>/dev/null
+}
+if [ ! -s "$DOC" ]; then
+	tap_not_ok "README's Files table packed in the initramfs ($DOC)"
+	exit 0
+fi
+# README's Messages tables likewise (doc_messages): doc_msg PREFIX
+# [NAME=ERE...] prints the message that begins with PREFIX as an ERE: its
+# metacharacters literal, a|b as (a|b), [an optional part] as (...)?,
+# <NAME> as the ERE given, <why> as one of README's reasons for a bad
+# devices= item, any other <...> as .+; nothing if README has no such line
+MSG=/lib/pvb/doc_messages
+doc_msg() {
+	t=$(awk -v p="msg $1" 'index($0, p) == 1 { print substr($0, 5); exit }' "$MSG" 2>/dev/null)
+	[ -n "$t" ] || return 1
+	shift
+	whys=$(sed -n 's/^why //p' "$MSG" | sed 's/[].[()*+?{}^$\\|]/\\&/g' | tr '\n' '|' | sed 's/|$//')
+	t=$(printf '%s\n' "$t" | sed -e 's/[.()*+?{}^$\\]/\\&/g' \
+		-e 's/\([A-Za-z_]*\)|\([A-Za-z_]*\)/(\1|\2)/g' -e 's/\[\([^]]*\)\]/(\1)?/g')
+	for a in "why=($whys)" "$@"; do
+		t=$(printf '%s\n' "$t" | N="<${a%%=*}>" V="${a#*=}" awk '{
+			n = ENVIRON["N"]; v = ENVIRON["V"]; o = ""
+			while ((i = index($0, n))) { o = o substr($0, 1, i - 1) v; $0 = substr($0, i + length(n)) }
+			print o $0 }')
+	done
+	printf '%s\n' "$t" | sed 's/<[^>]*>/.+/g'
+}
+# doc_logged DESC LINE_PREFIX MSG_PREFIX LOG [NAME=ERE...]: LOG has README's
+# message MSG_PREFIX..., after LINE_PREFIX ("pvbounce: " or "pvbounce "), whole
+doc_logged() {
+	desc=$1 lp=$2 mp=$3 log=$4
+	shift 4
+	if re=$(doc_msg "$mp" "$@"); then
+		dmesg_has "$desc (README's line)" "$lp$re\$" "$log"
+	else
+		tap_not_ok "$desc: README's Messages have a line beginning '$mp'"
+	fi
+}
+PCI_RE=$(echo "$nvme" | sed 's/\./\\./g')
+FAIL_FILES="$(doc fail)"
+[ "$mode" = xen ] && FAIL_FILES="$FAIL_FILES $(doc fail_xen)"
 
 # -- Quick start: the device's driver is bound; unbind, load, bind again
 check "nvme bound on the kernel's ops" nvme_up "$nvme" || exit 0
 echo "$nvme" >"$PCI/$nvme/driver/unbind"
 # (pool_mb=16: a Xen PV dom0 under TCG exchanges a 64 MiB pool slowly)
 check "quick start: insmod devices=$nvme after unbinding nvme" pvb_load devices="$nvme" pool_mb=16 || exit 0
-dmesg_has "quick start: attached line" "pvbounce $nvme: attached: common pool, [0-9]+ KiB$" /tmp/dmesg.load
-dmesg_has "quick start: loaded line" "pvbounce: loaded: $mode backend, common pool [0-9]+ KiB, address_bits 32, max_mapping_kb 256$" /tmp/dmesg.load
+doc_logged "quick start: attached line" "pvbounce " "<pci>: attached:" /tmp/dmesg.load \
+	pci="$PCI_RE" N='[0-9]+'
+doc_logged "quick start: loaded line" "pvbounce: " "loaded:" /tmp/dmesg.load \
+	backend="$mode" N='[0-9]+' b=32 k=256
 check "quick start: echo $nvme > /sys/bus/pci/drivers/nvme/bind" sh -c "echo $nvme >/sys/bus/pci/drivers/nvme/bind"
 check "nvme's namespace is back" nvme_up "$nvme" || exit 0
 attached "$nvme" nvme
@@ -74,17 +116,18 @@ else
 	expect_eq "a bad devices= write: Invalid argument" \
 		"$(grep -c 'Invalid argument' /tmp/docs.err)" 1 || diag_file /tmp/docs.err
 fi
-dmesg_has "a bad devices= write: the log names the item and why" \
-	"pvbounce: invalid devices=\"$nvme,zz\": \"zz\": expected DDDD:BB:DD.F, BB:DD.F or vvvv:dddd \\(hex\\)"
+dmesg >/tmp/dmesg.now
+doc_logged "a bad devices= write: the log names the item and one of README's reasons" \
+	"pvbounce: " 'invalid devices="<text>"' /tmp/dmesg.now text="$PCI_RE,zz" item=zz
 expect_eq "a bad devices= write: the old list stays" "$(cat "$PVB_PARAMS/devices")" "$nvme"
 check "a bad devices= write: the device stays attached" test -d "$SYS/$nvme"
 
 # -- Files table, common pool
-expect_eq "sysfs: top-level files" "$(files "$SYS")" "$(words backend "$POOL_FILES")"
-expect_eq "sysfs: a device's files (common pool)" "$(files "$SYS/$nvme")" "$COUNTERS"
-expect_eq "debugfs: top-level files" "$(files "$PVB_DBG")" "$(words backend devices fail pool "$DBG_POOL_FILES")"
-expect_eq "debugfs: fail/ knobs" "$(files "$PVB_DBG/fail")" "$(words "$FAIL_FILES")"
-expect_eq "debugfs: a device's files (common pool)" "$(files "$PVB_DBG/$nvme")" "$COUNTERS"
+expect_eq "sysfs: top-level files are README's" "$(files "$SYS")" "$(words "$(doc top_sys)")"
+expect_eq "sysfs: a device's files (common pool) are README's" "$(files "$SYS/$nvme")" "$(words "$(doc dev_sys)")"
+expect_eq "debugfs: top-level files are README's" "$(files "$PVB_DBG")" "$(words "$(doc top_dbg)")"
+expect_eq "debugfs: fail/ knobs are README's ($mode backend)" "$(files "$PVB_DBG/fail")" "$(words "$FAIL_FILES")"
+expect_eq "debugfs: a device's files (common pool) are README's" "$(files "$PVB_DBG/$nvme")" "$(words "$(doc dev_dbg)")"
 
 # -- the counters add up (force=0: direct and bounced maps both possible)
 pvbio_run "I/O verified, 4 KiB..252 KiB, unaligned buffers" -s 4K,64K,252K -b 512 -S 91 "$NVME_DEV"
@@ -107,21 +150,23 @@ check "nvme is bound again: its namespace is back" nvme_up "$nvme" &&
 
 # -- a device left alone: unbind, write devices= again (README's advice)
 check "load with devices=$nvme@1M while nvme is bound" pvb_load devices="$nvme@1M" pool_mb=16 || exit 0
-dmesg_has "left alone, with README's line" \
-	"pvbounce $nvme: driver nvme is bound: left alone \\(unbind it first, or load with rebind=1\\)" /tmp/dmesg.load
+doc_logged "left alone" "pvbounce " "<pci>: driver <drv> is bound: left alone" /tmp/dmesg.load \
+	pci="$PCI_RE" drv=nvme
 unbind "$nvme"
 echo "$nvme@1M" >"$PVB_PARAMS/devices"
 check "after unbinding, writing devices= again attaches it" test -d "$SYS/$nvme"
 
 # -- Files table, private pool
-expect_eq "sysfs: a device's files (private pool)" "$(files "$SYS/$nvme")" "$(words "$COUNTERS" "$POOL_FILES")"
-expect_eq "debugfs: a device's files (private pool)" "$(files "$PVB_DBG/$nvme")" \
-	"$(words "$COUNTERS" pool "$DBG_POOL_FILES")"
+expect_eq "sysfs: a device's files (private pool) are README's" "$(files "$SYS/$nvme")" \
+	"$(words "$(doc dev_sys)" "$(doc priv_sys)")"
+expect_eq "debugfs: a device's files (private pool) are README's" "$(files "$PVB_DBG/$nvme")" \
+	"$(words "$(doc dev_dbg)" "$(doc priv_dbg)")"
 expect_eq "private pool: 1 MiB in 2 KiB slots" "$(cat "$SYS/$nvme/nslabs")" 512
 
 # -- an empty write releases an attached device that has no driver bound
 dmesg -c >/dev/null
 echo >"$PVB_PARAMS/devices"
 check_fails "an empty devices= write detaches the unbound device" test -d "$SYS/$nvme"
-dmesg_has "detached line" "pvbounce $nvme: detached$"
+dmesg >/tmp/dmesg.now
+doc_logged "detached line" "pvbounce " "<pci>: detached" /tmp/dmesg.now pci="$PCI_RE"
 check "rmmod" rmmod pvbounce

@@ -86,6 +86,101 @@ else
 	tap_skip "pvbounce_safety tests" "pvbounce_safety.ko not built for $(uname -r)"
 fi
 
+# pvbounce_refuse.ko (tests/kmod/refuse.c), each run on a fresh load (the
+# rate limit's state new): the refusals no driver makes, each with its
+# pvbounce_refuse reason, counted exactly by the test module and here
+# compared with the trace and the log; a burst of 30 refused maps at one
+# site logs 10 lines (README: at most 10 every 5 seconds per message; the
+# burst takes well under a second), all 30 counted and traced; the mmap and
+# get_required_mask ops.
+TR=/sys/kernel/tracing
+[ -d "$TR/events" ] || mount -t tracefs nodev "$TR" 2>/dev/null
+refuse_run() { # TAG "PVBOUNCE PARAMS" EXPECT_BOUNCE(0|1)
+	expect_bounce=$3
+	check "$1: load pvbounce with $2" pvb_load $2 || return
+	echo 0 >"$TR/events/pvbounce/enable" 2>/dev/null
+	: >"$TR/trace"
+	echo 1 >"$TR/events/pvbounce/pvbounce_refuse/enable" 2>/dev/null
+	echo 1 >"$TR/tracing_on" 2>/dev/null
+	dmesg -c >/dev/null
+	run_cmd insmod "$PVB_REFUSE_KO" dev="$nvme" pool_top="$(pool_top "$PVB_DBG/pool")" burst=30 expect_bounce="$3"
+	rc=$?
+	echo 0 >"$TR/events/pvbounce/enable" 2>/dev/null
+	dmesg >/tmp/dmesg.refuse
+	forward_ktap /tmp/dmesg.refuse "$1"
+	# (few processes: each costs a Xen PV guest under TCG a good part of
+	# a second) the module's failed and refused_<reason> parameters; the
+	# trace's records per reason; the log's lines per refusal
+	P=/sys/module/pvbounce_refuse/parameters
+	set -- "$1" $(cat $P/failed $P/refused_zero_size $P/refused_too_large \
+		$P/refused_wraps $P/refused_not_identity 2>/dev/null)
+	expect_eq "$1: insmod pvbounce_refuse.ko succeeded, no failure counted" "$rc:$2" 0:0
+	want_tl=0 want_ni=0
+	[ "$expect_bounce" = 1 ] && want_tl=1
+	[ "$PVB_MODE" = xen ] && want_ni=1
+	expect_eq "$1: refusals made (zero_size:too_large:wraps:not_identity)" \
+		"$3:$4:$5:$6" "1:$want_tl:30:$want_ni"
+	expect_eq "$1: pvbounce_refuse records per reason (zero_size:too_large:wraps:not_identity:other) == the maps refused so" \
+		"$(awk -v d="$nvme" '/pvbounce_refuse: / { if (match($0, "pvbounce_refuse: dev=" d " size=[0-9]+ reason=[a-z_]+$")) { r = $NF; sub(/reason=/, "", r); n[r]++ } else n["?"]++ }
+			END { print n["zero_size"] + 0 ":" n["too_large"] + 0 ":" n["wraps"] + 0 ":" n["not_identity"] + 0 ":" (n["?"] + n["mask"] + n["pool_full"] + n["require_coherent"]) + 0 }' "$TR/trace")" \
+		"$3:$4:$5:$6:0"
+	# the lines: the 0-byte map, the too-large one, the burst of wrapping
+	# ranges (10 of 30: the rate limit), the RAM frame mapped as MMIO
+	expect_eq "$1: refusals logged (zero_size:too_large:wraps, rate-limited:not_identity)" \
+		"$(awk -v d="pvbounce $nvme: " '
+			index($0, d "map of 0 bytes at ") && / refused: a mapping needs at least one byte \(a driver bug\)$/ { z++ }
+			index($0, d "map of ") && / bytes refused: can never fit a 256 KiB segment \(largest bounced mapping [0-9]+ bytes with min_align_mask .*\); raise max_mapping_kb$/ { t++ }
+			index($0, d "resource at ") && / \(8192 bytes\) refused: the range wraps past the end of the address space$/ { w++ }
+			index($0, d "resource at ") && / \(4096 bytes\) refused: not identity-mapped by the xen backend \(bus .*\); only MMIO that bus addresses 1:1 can be mapped$/ { i++ }
+			END { print z + 0 ":" t + 0 ":" w + 0 ":" i + 0 }' /tmp/dmesg.refuse)" \
+		"1:$want_tl:10:$want_ni"
+	rmmod pvbounce_refuse 2>/dev/null
+	check "$1: rmmod pvbounce after the tests" rmmod pvbounce
+}
+
+# foreign_ops: another module's DMA ops on the device (pvbounce_refuse.ko
+# foreign=1 sets them until its rmmod): a devices= write refuses the device
+# with README's line; set while the device is attached, the detach finds
+# them, says so and leaves them.  Attached as usual once they are gone.
+foreign_ops() {
+	check "foreign ops: load pvbounce" pvb_load pool_mb=4 || return
+	check "foreign ops: another module sets $nvme's DMA ops" \
+		insmod "$PVB_REFUSE_KO" dev="$nvme" foreign=1 &&
+	{
+		dmesg -c >/dev/null
+		echo "$nvme" >"$PVB_PARAMS/devices"
+		dmesg_has "foreign ops: refused, naming the device, the ops and what to do" \
+			"pvbounce $nvme: not attached: its DMA ops are pvbt_foreign_ops \\[pvbounce_refuse\\], not the kernel's defaults \\(installed by another module or driver\\); pvbounce does not stack over them: unload what set them, or leave the device out of devices=\$"
+		check_fails "foreign ops: $nvme not attached" test -d "/sys/kernel/pvbounce/$nvme"
+		rmmod pvbounce_refuse
+	}
+	echo >"$PVB_PARAMS/devices"
+	echo "$nvme" >"$PVB_PARAMS/devices"
+	check "foreign ops: attached once they are gone" test -d "/sys/kernel/pvbounce/$nvme" || return
+	check "foreign ops: set while $nvme is attached" \
+		insmod "$PVB_REFUSE_KO" dev="$nvme" foreign=1 &&
+	{
+		dmesg -c >/dev/null
+		echo >"$PVB_PARAMS/devices"
+		dmesg_wait "foreign ops: the detach says the ops changed and leaves them" \
+			"pvbounce $nvme: DMA ops changed while attached \\(to pvbt_foreign_ops \\[pvbounce_refuse\\]\\): left as they are\$"
+		check_fails "foreign ops: $nvme detached" test -d "/sys/kernel/pvbounce/$nvme"
+		rmmod pvbounce_refuse
+	}
+	echo "$nvme" >"$PVB_PARAMS/devices"
+	check "foreign ops: attached again on the kernel's defaults" test -d "/sys/kernel/pvbounce/$nvme"
+	echo >"$PVB_PARAMS/devices"
+	check "foreign ops: rmmod pvbounce" rmmod pvbounce
+}
+
+if [ -f "$PVB_REFUSE_KO" ]; then
+	refuse_run "refuse force=1" "devices=$nvme force=1 pool_mb=4" 1
+	refuse_run "refuse force=0" "devices=$nvme pool_mb=4" 0
+	foreign_ops
+else
+	tap_not_ok "pvbounce_refuse.ko in the initramfs"
+fi
+
 # A device whose DMA is not cache-coherent is refused (x86 DMA always is:
 # debugfs fail/noncoherent makes the next device checked count as not).
 if check "noncoherent: load pvbounce" pvb_load; then

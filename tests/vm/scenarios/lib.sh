@@ -6,6 +6,7 @@
 # the console prefixed "PVBTAP: " and, when the host gave one, to the TAP port.
 
 PVB_TAPN=/tmp/pvb.tapn
+PVB_SKIPN=/tmp/pvb.skipn	# how many of them were SKIPs (/init judges a scenario's)
 PVB_KO=/lib/pvb/pvbounce.ko
 PVB_TEST_KO=/lib/pvb/pvbounce_test.ko
 PVB_HOLD_KO=/lib/pvb/pvbounce_hold.ko	# holds a pool full (tests/kmod/hold.c)
@@ -14,6 +15,7 @@ PVB_COH_KO=/lib/pvb/pvbounce_coh.ko	# a coherent allocation per write (tests/kmo
 PVB_SAFETY_KO=/lib/pvb/pvbounce_safety.ko	# late writes, Xen boundary (tests/kmod/safety.c)
 PVB_LATE_KO=/lib/pvb/pvbounce_late.ko	# a driver whose mappings outlive remove() (tests/kmod/late.c)
 PVB_MASK_KO=/lib/pvb/pvbounce_mask.ko	# a narrow DMA mask (tests/kmod/mask.c)
+PVB_REFUSE_KO=/lib/pvb/pvbounce_refuse.ko	# refusals, mmap, required mask, foreign ops (tests/kmod/refuse.c)
 PVB_DBG=/sys/kernel/debug/pvbounce
 PVB_PARAMS=/sys/module/pvbounce/parameters
 PCI=/sys/bus/pci/devices
@@ -52,8 +54,14 @@ tap_not_ok() {
 	tap_line "not ok $(tap_next) - $*"
 }
 
+# skip_counted: one more SKIP result (see PVB_SKIPN)
+skip_counted() {
+	echo $(($(cat "$PVB_SKIPN" 2>/dev/null || echo 0) + 1)) >"$PVB_SKIPN"
+}
+
 # tap_skip DESC REASON
 tap_skip() {
+	skip_counted
 	tap_line "ok $(tap_next) - $1 # SKIP $2"
 }
 
@@ -305,6 +313,25 @@ dmesg_has() {
 	fi
 }
 
+# dmesg_wait DESC ERE: dmesg_has, once the line came (the kernel's log
+# polled for up to 20 s: a device's teardown runs in a work item)
+dmesg_wait() {
+	i=0
+	while [ $i -lt 40 ] && ! dmesg | grep -Eq "$2"; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	dmesg_has "$1" "$2"
+}
+
+# pool_top FILE: the highest bus address of a debugfs pool file (lines
+# "<start> <end> <slots>", hex), in decimal
+pool_top() {
+	awk 'BEGIN { m = 0 } { v = 0; s = tolower($2); sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		if (v > m) m = v } END { printf "%.0f", m }' "$1"
+}
+
 # free memory in kB: MemFree plus the pages parked on the per-cpu free lists
 # (several MiB on a Xen dom0, given back lazily), plus the stack depot's
 # pools (16 KiB each, never given back; KASAN, kmemleak and SLUB debug keep
@@ -528,6 +555,7 @@ forward_ktap() {
 		return
 	fi
 	while IFS="$(printf '\t')" read -r r desc; do
+		case $r$desc in "ok"*"# SKIP"*) skip_counted ;; esac
 		tap_line "$r $(tap_next) - $desc"
 	done </tmp/ktap
 }
