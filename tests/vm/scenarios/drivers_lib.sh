@@ -61,13 +61,16 @@ drv_only() {
 	want=$(for p in "$@"; do echo "$p"; done | sort | tr '\n' ' ')
 	got=$(cut -d' ' -f1 "$PVB_DBG/devices" | sort | tr '\n' ' ')
 	expect_eq "$tag: pvbounce serves only $* (debugfs devices)" "$got" "$want"
-	dirs=$(ls "$PVB_DBG" | grep -E '^[0-9a-f]{4}:' | sort | tr '\n' ' ')
+	dirs=$(for d in "$PVB_DBG"/[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*; do
+		[ -d "$d" ] && echo "${d##*/}"
+	done | sort | tr '\n' ' ')
 	expect_eq "$tag: counters exist for $* only" "$dirs" "$want"
 }
 
-# drv_judge TAG PCI [MIN_TO MIN_FROM]: PCI's counters after its traffic:
-# maps made (> 0) and every one bounced, none direct, no map error, no
-# misuse; bytes to and from the device at least MIN_TO and MIN_FROM
+# drv_judge TAG PCI [MIN_TO MIN_FROM]: PCI's counters after its traffic,
+# its driver unbound (so that they stand still): maps made (> 0) and every
+# one bounced, none direct, no map error, no misuse; bytes to and from the
+# device at least MIN_TO and MIN_FROM
 drv_judge() {
 	show "$2"
 	maps=$(dbg "$2" maps)

@@ -90,14 +90,15 @@ storage() {
 		pvbio_run "$tag: 2 parallel jobs of 4 KiB..$maxkb KiB" \
 			-s 4K,64K,"${maxkb}K" -n 2 -j 2 -o 16M -S 33 "$DISK"
 		w=$((w + IO_WRITTEN)) r=$((r + IO_READ))
-		drv_judge "$tag" "$pci" "$w" "$r"
 	else
 		dmesg | tail -n 20 >/tmp/drv.dmesg
 		diag_file /tmp/drv.dmesg
-		show "$pci"
+		w= r=
 	fi
 	drv_only "$tag" "$pci"
 	drv_unbind "$tag" "$pci" "$drv"
+	# (the counters judged once the driver is gone: they no longer move)
+	drv_judge "$tag" "$pci" "$w" "$r"
 	drv_unload "$tag" "$pci" || drv_abort "$pci"
 	drv_restore "$pci" "$boot_drv"
 }
