@@ -3,7 +3,9 @@
 # Every QEMU scenario on both Debian 12 kernels, natively and as a Xen PV
 # dom0, as prove tests (`make vm-check`); group `matrix` boots Debian 13's
 # kernels (6.12-deb13, 7.3), natively and on Xen 4.20, with the scenarios
-# an API change would break.  One boot runs a group of scenarios, each
+# an API change would break; group `drivers` boots all four natively with
+# QEMU's emulated storage controllers and NICs (run.sh's PVB_DRIVERS=1),
+# their in-tree drivers on pvbounce.  One boot runs a group of scenarios, each
 # of which loads and unloads the module itself; at most PVB_JOBS (default 2)
 # QEMUs run at once.  First a harness self-test: a guest that panics must be
 # reported as failed.
