@@ -7,8 +7,9 @@
 # device's counters say that every map was bounced, none failed, no misuse,
 # and that no other device was served.  The drivers reach the DMA API their
 # own ways: libata (ahci) and SCSI HBAs through map_sg, xhci for usb-storage
-# through the USB core's map_sg, sdhci through its ADMA tables, virtio-blk
-# through the virtio ring (iommu_platform=on: the DMA API).
+# through the USB core's map_sg, sdhci through map_sg with ADMA descriptor
+# tables in coherent memory, virtio-blk page by page through the virtio
+# ring (iommu_platform=on: the DMA API).
 . /scenarios/drivers_lib.sh
 skip_without_pvbounce "storage drivers on pvbounce"
 
