@@ -17,6 +17,7 @@
 #               usr/): unpacking a directory where an earlier archive left a
 #               symlink of that name replaces the symlink (init/initramfs.c's
 #               clean_path), and with it /lib/modules and kmod's modprobe
+#        PVB_DRIVERS=1: the drivers group's kernel modules too (see wanted)
 #        PVB_FIO=1: Debian's fio with its shared libraries (about 80 MB, so
 #        only for the boots that run it)
 set -euo pipefail
@@ -31,6 +32,11 @@ build=${PVB_BUILD:-$top/build}/$rel
 
 # Kernel modules the guest loads itself; their dependencies come along.
 wanted=(nvme e1000e)
+# the drivers group (run.sh's PVB_DRIVERS=1): storage and NIC drivers of
+# the devices QEMU emulates (virtio_pci is built into Debian 13's kernels)
+[[ -n ${PVB_DRIVERS:-} ]] && wanted+=(ahci megaraid_sas sym53c8xx vmw_pvscsi
+	xhci-pci usb-storage sd_mod sdhci-pci mmc_block virtio_pci virtio_blk
+	virtio_net vmxnet3)
 # Xen: the dom0 toolstack's devices (domU lane) and a domU's PCI frontend;
 # taken when the kernel has them (the debug kernel, which has no domU lane,
 # does not)

@@ -3,7 +3,9 @@
 # Every QEMU scenario on both Debian 12 kernels, natively and as a Xen PV
 # dom0, as prove tests (`make vm-check`); group `matrix` boots Debian 13's
 # kernels (6.12-deb13, 7.3), natively and on Xen 4.20, with the scenarios
-# an API change would break.  One boot runs a group of scenarios, each
+# an API change would break; group `drivers` boots all four natively with
+# QEMU's emulated storage controllers and NICs (run.sh's PVB_DRIVERS=1),
+# their in-tree drivers on pvbounce.  One boot runs a group of scenarios, each
 # of which loads and unloads the module itself; at most PVB_JOBS (default 2)
 # QEMUs run at once.  First a harness self-test: a guest that panics must be
 # reported as failed.
@@ -52,16 +54,23 @@ declare -A groups=(
 	[debug]=kmod:masks:nvme_force:lifecycle:lifetime:memory:faults
 	[debug_ci]=kmod:nvme_force:lifecycle:lifetime:memory
 	[matrix]=kmod:nvme_force:lifecycle:net
+	[drivers]=drivers_storage:drivers_net
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
 # when asked: PVB_GROUPS=domu_pci; debug and debug_ci (the debug kernel's core subset)
 # too, as it needs the debug kernel built
-group_order=(io races matrix ship domu life life_core stress iommu)
+group_order=(io races matrix ship domu life life_core stress drivers iommu)
 # groups on a kernel of their own (debug_ci: the core subset as CI runs it,
 # without faults, which takes 25 minutes a boot)
 # (matrix: Debian 13's kernels, one boot per kernel and mode)
-declare -A group_kernels=([debug]=6.12-debug [debug_ci]=6.12-debug [matrix]="6.12-deb13 7.3")
+# (drivers: every kernel of the matrix, natively only: see group_modes)
+declare -A group_kernels=([debug]=6.12-debug [debug_ci]=6.12-debug [matrix]="6.12-deb13 7.3"
+	[drivers]="6.1 6.12 6.12-deb13 7.3")
+# groups booted only in these of PVB_MODES' modes (drivers: in-tree storage
+# and NIC drivers on QEMU's emulated devices; what it tests is how each
+# driver reaches the DMA API, the same on either backend)
+declare -A group_modes=([drivers]=native)
 # groups left out on a kernel, or on a kernel in one mode (KERNEL:MODE),
 # for CI's 75 minutes: stress (hot-plug, fio on a held-full pool) exercises
 # pvbounce's own allocator and lifecycle, the same code on every kernel; it
@@ -82,7 +91,7 @@ declare -A group_only_on=([life_core]=6.1:xen)
 # (io: observe alone takes 3 minutes of a loaded Xen boot)
 # domu: the first domU boot crashes on purpose before any scenario, for
 # domu-host.sh's second attempt (a boot crash under TCG) to be tested too.
-declare -A group_env=([domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
+declare -A group_env=([drivers]="PVB_DRIVERS=1" [domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
 	[stress]="PVB_HOTPLUG=1 PVB_FIO=1 PVB_NVME_COUNT=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
@@ -218,6 +227,7 @@ for g in "${sel[@]}"; do
 	[[ -n ${group_kernels[$g]:-} ]] && gkernels=(${group_kernels[$g]})
 	for m in "${modes[@]}"; do
 		for k in "${gkernels[@]}"; do
+			[[ -n ${group_modes[$g]:-} && " ${group_modes[$g]} " != *" $m "* ]] && continue
 			if [[ -z ${PVB_EVERY_KERNEL:-} ]]; then
 				[[ " ${group_not_on[$g]:-} " == *" $k "* || " ${group_not_on[$g]:-} " == *" $k:$m "* ]] && continue
 				[[ -n ${group_only_on[$g]:-} && " ${group_only_on[$g]} " != *" $k:$m "* ]] && continue
@@ -297,6 +307,55 @@ res \$? "a lost timer after pvbounce's lines (races' insmod/rmmod cycles) is not
 t 1 "an idling line past the report's window is not its" \$d/far.log
 EOF
 tests+=("$tdir/00-harness-lost-timer.t")
+# run.sh's exemption of sym53c8xx's own warnings (checkable, common.sh) on
+# console excerpts: only those blocks, only inside the guest's window
+cat >"$tdir/00-harness-driver-warnings.t" <<EOF
+#!/bin/bash
+. "$here/common.sh"
+d=\$(mktemp -d)
+trap 'rm -rf "\$d"' EXIT
+n=0
+res() { # STATUS DESC: one TAP result, ok when STATUS is 0
+	n=\$((n + 1))
+	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
+}
+begin='[   56.1] pvbounce-test: expected driver warnings begin: sym53c8xx frees coherent memory with interrupts off'
+end='[   56.9] pvbounce-test: expected driver warnings end'
+# block WARNING_AT FRAME [UNENDED]: a warning's block as the kernel prints it
+block() {
+	printf '%s\n' '[   56.2] ------------[ cut here ]------------' \
+		"[   56.2] WARNING: CPU: 0 PID: 131 at kernel/dma/mapping.c:533 \$1+0x3c/0x60" \
+		'[   56.2] RIP: 0010:dma_free_attrs+0x3c/0x60' '[   56.2] Call Trace:' '[   56.2]  <TASK>' \
+		"[   56.2]  \$2+0x5c/0x90 [sym53c8xx]" '[   56.2]  </TASK>'
+	[ -n "\$3" ] || echo '[   56.2] ---[ end trace 0000000000000000 ]---'
+}
+# kept FILE: how many report lines checkable leaves in FILE
+kept() {
+	checkable "\$1" | grep -cE 'WARNING:|Call Trace:|BUG:'
+}
+echo "1..7"
+{ echo "\$begin"; block dma_free_attrs ___free_dma_mem_cluster; block dma_free_attrs ___free_dma_mem_cluster; echo "\$end"; } >\$d/ok.log
+[ "\$(kept \$d/ok.log)" = 0 ]
+res \$? "sym53c8xx's warnings inside the window are left out"
+checkable \$d/ok.log | grep -q 'expected driver warnings end'
+res \$? "the window's own lines stay"
+block dma_free_attrs ___free_dma_mem_cluster >\$d/outside.log
+[ "\$(kept \$d/outside.log)" = 2 ]
+res \$? "the same warning outside a window counts"
+{ echo "\$begin"; block dma_free_attrs other_free; echo "\$end"; } >\$d/other.log
+[ "\$(kept \$d/other.log)" = 2 ]
+res \$? "a dma_free_attrs warning from another frame counts"
+{ echo "\$begin"; block pvb_free ___free_dma_mem_cluster; echo "\$end"; } >\$d/pvb.log
+[ "\$(kept \$d/pvb.log)" = 2 ]
+res \$? "another warning with sym53c8xx's frame counts"
+{ echo "\$begin"; block dma_free_attrs ___free_dma_mem_cluster; echo '[   56.3] BUG: kernel NULL pointer dereference'; echo "\$end"; } >\$d/bug.log
+[ "\$(kept \$d/bug.log)" = 1 ]
+res \$? "a BUG between the warnings counts"
+{ echo "\$begin"; block dma_free_attrs ___free_dma_mem_cluster unended; echo '[   56.3] Kernel panic - not syncing: kernel: panic_on_warn set ...'; } >\$d/panic.log
+[ "\$(kept \$d/panic.log)" = 2 ]
+res \$? "a warning that never ends (a panic) counts"
+EOF
+tests+=("$tdir/00-harness-driver-warnings.t")
 chmod +x "$tdir"/*.t
 cd "$tdir"
 if [[ -n ${PVB_LIST:-} ]]; then

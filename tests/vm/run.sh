@@ -41,6 +41,15 @@
 #                   unplugged or plugged again with the TAP comment lines
 #                   "# hotplug: del N" and "# hotplug: add N" (QEMU's
 #                   device_del / device_add, ACPI hotplug on q35)
+#      PVB_DRIVERS  1: the devices of the drivers group, each at a fixed PCI
+#                   address, 32 MiB disks: an ide-hd on q35's own AHCI
+#                   (00:1f.2), scsi-hd on megasas-gen2 (00:10.0), lsi53c895a
+#                   (00:11.0) and pvscsi (00:12.0), usb-storage on qemu-xhci
+#                   (00:13.0), sd-card on sdhci-pci (00:14.0), virtio-blk-pci
+#                   (00:15.0), two vmxnet3 on hub 1 (00:16.0, 00:17.0), two
+#                   virtio-net-pci on hub 2 (00:18.0, 00:19.0); the virtio
+#                   devices modern only with iommu_platform=on (else virtio
+#                   bypasses the DMA API); mkinitramfs.sh packs their drivers
 #
 # The run fails (a "not ok" line) on a missing plan or done marker, on a
 # timeout, and on any kernel panic, BUG, WARNING, Oops, KASAN, KFENCE, UBSAN,
@@ -192,6 +201,25 @@ for ((i = 2; i <= nvme_count; i++)); do
 	qemu+=(-drive "file=$tmp/disk$i.img,if=none,id=disk$i,format=raw,cache=unsafe"
 	       -device "nvme,drive=disk$i,serial=pvb$i")
 done
+if [[ -n ${PVB_DRIVERS:-} ]]; then
+	[[ $PVB_DRIVERS == 1 ]] || die "PVB_DRIVERS must be 1"
+	for d in ahci megasas lsi pvscsi usb sd virtio; do
+		truncate -s 32M "$tmp/drv-$d.img"
+		qemu+=(-drive "file=$tmp/drv-$d.img,if=none,id=dd_$d,format=raw,cache=unsafe")
+	done
+	vio=iommu_platform=on,disable-legacy=on
+	qemu+=(-device ide-hd,drive=dd_ahci,bus=ide.0
+	       -device megasas-gen2,id=hba_megasas,addr=10.0 -device scsi-hd,drive=dd_megasas,bus=hba_megasas.0
+	       -device lsi53c895a,id=hba_lsi,addr=11.0 -device scsi-hd,drive=dd_lsi,bus=hba_lsi.0
+	       -device pvscsi,id=hba_pvscsi,addr=12.0 -device scsi-hd,drive=dd_pvscsi,bus=hba_pvscsi.0
+	       -device qemu-xhci,id=hba_xhci,addr=13.0 -device usb-storage,drive=dd_usb,bus=hba_xhci.0
+	       -device sdhci-pci,id=hba_sdhci,addr=14.0 -device sd-card,drive=dd_sd
+	       -device "virtio-blk-pci,drive=dd_virtio,addr=15.0,$vio"
+	       -netdev hubport,id=v3a,hubid=1 -device vmxnet3,netdev=v3a,addr=16.0,mac=52:54:00:12:35:01
+	       -netdev hubport,id=v3b,hubid=1 -device vmxnet3,netdev=v3b,addr=17.0,mac=52:54:00:12:35:02
+	       -netdev hubport,id=vna,hubid=2 -device "virtio-net-pci,netdev=vna,addr=18.0,mac=52:54:00:12:36:01,$vio"
+	       -netdev hubport,id=vnb,hubid=2 -device "virtio-net-pci,netdev=vnb,addr=19.0,mac=52:54:00:12:36:02,$vio")
+fi
 if [[ -n ${PVB_SRIOV:-} ]]; then
 	[[ $PVB_SRIOV =~ ^[1-7]$ ]] || die "PVB_SRIOV must be 1..7"
 	truncate -s 64M "$tmp/sriov.img"
@@ -239,10 +267,15 @@ hotplug_poll() {
 	hp_done=${#reqs[@]}
 }
 
+# (checkable LOG, common.sh: the console less what the test's own doing
+# printed: forced allocation failures, sym53c8xx's remove() warnings, a
+# discarded domU attempt)
 # boot: run QEMU until the guest is done, panics, stalls or runs out of time.
 # A panic halts a Xen machine (noreboot) instead of ending QEMU: watch the
 # console and stop QEMU soon after one.  Sets timed_out, stalled,
 # lost (a timer interrupt lost: see lost_timer in common.sh), elapsed.
+# (a WARNING's end trace too, as panic_on_warn=1 turns it into a panic;
+# the checkable part of the console only)
 panic_re='Kernel panic|Panic on CPU|---\[ end trace'
 boot() {
 	local start now panicked=0
@@ -263,7 +296,7 @@ boot() {
 		fi
 		# (a domU's panic is for the dom0 to see: domu-host.sh may
 		# create it again, and run.sh's check below still sees it)
-		if ((panicked == 0)) && grep -av '^domU: ' "$log" | grep -Eq "$panic_re"; then
+		if ((panicked == 0)) && checkable "$log" | grep -av '^domU: ' | grep -Eq "$panic_re"; then
 			panicked=$now
 		elif ((panicked)) && ((now - panicked >= 5)); then
 			break
@@ -377,26 +410,6 @@ bad_re='Kernel panic|BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|general protection fa
 # (DMA-API debug's errors are WARNINGs; its own shortage only a line)
 bad_re+='|INFO: (possible|inconsistent|suspicious|trying|lockdep|rcu|task .* blocked)|suspected memory leak|kmemleak: .*(disabled|[Ff]ail)'
 bad_re+='|DMA-API: .*(out of memory|disabling|exceeded)|ODEBUG: |list_(add|del) corruption'
-# A failure the fault injection forced (faults scenario: "FAULT_INJECTION:
-# forcing a failure") may be followed by the allocator's own warning with a
-# stack ("page allocation failure", "vmalloc error", "percpu: allocation
-# failed"): the test's doing, not a report.  That block, up to its </TASK>
-# and at most 60 lines (a lost line must not hide what follows), is left
-# out of the check; any other report, WARNING or BUG included, is not.
-# The domU lane (domu-host.sh) creates its domU once more when the first
-# crashed in its boot before running anything ("pvb-domu: attempt K
-# discarded", said in the TAP output with the report): that attempt's
-# "domU: " lines are left out too.
-# checkable LOG: LOG less what the comment above leaves out
-checkable() {
-awk 'FNR == NR { if (/^pvb-domu: attempt [0-9]+ discarded/) gone[$3] = 1; next }
-	/^pvb-domu: attempt [0-9]+ begins/ { cur = $3 }
-	cur != "" && gone[cur] && /^domU: / { next }
-	/FAULT_INJECTION: forcing a failure/ { forced = FNR }
-	forced && FNR - forced <= 6 && /page allocation failure|vmalloc error|percpu: allocation failed/ { skip = FNR }
-	skip { if (/<\/TASK>/ || FNR - skip >= 60) skip = 0; next }
-	{ print }' "$1" "$1"
-}
 checked=$log.checked
 checkable "$log" >"$checked"
 # the console of a boot booted again (what it printed before a lost timer)

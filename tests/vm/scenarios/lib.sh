@@ -373,15 +373,26 @@ mem_settle() {
 # ---- network ------------------------------------------------------------------
 
 NS_PID=
-# net_up PCI_A PCI_B: bind e1000e, A stays here (10.99.0.1), B goes to its own
-# network namespace (10.99.0.2); sets IF_A, IF_B and NS_PID
+# net_if PCI: the network interface of the device at PCI (virtio's is on
+# the virtio device below it)
+net_if() {
+	for i in /sys/class/net/*; do
+		case $(readlink -f "$i") in */$1/*) echo "${i##*/}"; return 0 ;; esac
+	done
+}
+
+# net_up PCI_A PCI_B [DRIVER]: bind DRIVER (default e1000e; - when the
+# caller bound it), A stays here (10.99.0.1), B goes to its own network
+# namespace (10.99.0.2); sets IF_A, IF_B and NS_PID
 net_up() {
-	bind "$1" e1000e 2>/dev/null
-	bind "$2" e1000e 2>/dev/null
+	if [ "${3:-e1000e}" != - ]; then
+		bind "$1" "${3:-e1000e}" 2>/dev/null
+		bind "$2" "${3:-e1000e}" 2>/dev/null
+	fi
 	IF_A= IF_B=
 	for i in $(seq 1 300); do
-		IF_A=$(ls "$PCI/$1/net" 2>/dev/null)
-		IF_B=$(ls "$PCI/$2/net" 2>/dev/null)
+		IF_A=$(net_if "$1")
+		IF_B=$(net_if "$2")
 		[ -n "$IF_A" ] && [ -n "$IF_B" ] && break
 		sleep 0.1
 	done
@@ -419,22 +430,26 @@ net_up() {
 	return 1
 }
 
-# net_transfer BYTES: send random data from 10.99.0.1 to 10.99.0.2 over TCP,
-# ok if it arrives intact
+# net_transfer BYTES [back]: send random data from 10.99.0.1 to 10.99.0.2
+# over TCP (back: from 10.99.0.2 to 10.99.0.1), ok if it arrives intact
 net_transfer() {
 	dd if=/dev/urandom of=/tmp/net.tx bs=64k count=$(($1 / 65536)) 2>/dev/null
 	rm -f /tmp/net.rx
-	(sleep 600 | nsenter -t "$NS_PID" -n nc -l -p 5001 >/tmp/net.rx) &
+	if [ "$2" = back ]; then
+		ns_rx= ns_tx="nsenter -t $NS_PID -n" tables=/proc/$$/net to=10.99.0.1
+	else
+		ns_rx="nsenter -t $NS_PID -n" ns_tx= tables=/proc/$NS_PID/net to=10.99.0.2
+	fi
+	(sleep 600 | $ns_rx nc -l -p 5001 >/tmp/net.rx) &
 	srv=$!
 	# connect once the listener listens (port 5001 = 0x1389 in state 0A in
 	# its namespace's tables; busybox nc listens on [::]), not after a
 	# fixed 0.5 s
 	for i in $(seq 1 300); do
-		grep -qsE ':1389 0+:0000 0A ' "/proc/$NS_PID/net/tcp6" \
-			"/proc/$NS_PID/net/tcp" && break
+		grep -qsE ':1389 0+:0000 0A ' "$tables/tcp6" "$tables/tcp" && break
 		sleep 0.1
 	done
-	timeout 120 nc 10.99.0.2 5001 </tmp/net.tx
+	$ns_tx timeout 120 nc "$to" 5001 </tmp/net.tx
 	for i in $(seq 1 300); do
 		[ "$(stat -c %s /tmp/net.rx 2>/dev/null)" = "$(stat -c %s /tmp/net.tx)" ] && break
 		sleep 0.1
