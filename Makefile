@@ -30,6 +30,9 @@
 #   make install-tools        pvbounce-stat into $(DESTDIR)$(sbindir) (the version put in),
 #                             the man pages into $(DESTDIR)$(mandir); no kernel needed
 #                             (DESTDIR defaults to INSTALL_MOD_PATH, prefix to /usr/local)
+#   make deb                  $(PVB_BUILD)/deb/pvbounce-dkms_<version>_all.deb (dpkg-buildpackage,
+#                             dh-dkms) from a copy of the tree: module sources for DKMS,
+#                             pvbounce-stat, the man pages, the commented modprobe.d example
 #   make dkms-install         sources to /usr/src/pvbounce-<version>, dkms add, build and install
 #                             for KERNELRELEASE; make dkms-remove: dkms remove --all, sources gone
 #                             (DKMS_FLAGS: more dkms options, e.g. --dkmstree, --installtree)
@@ -67,7 +70,7 @@ override DKMS_FLAGS += $(if $(filter-out /usr/src,$(DKMS_SOURCE_TREE)),--sourcet
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
 .PHONY: all module check-kdir clean build-all trixie-root sparse unit bench-unit bench-vm bench kmod vm-check check demo \
-	install uninstall install-tools uninstall-tools dkms-install dkms-remove build-debug check-debug \
+	install uninstall install-tools uninstall-tools deb dkms-install dkms-remove build-debug check-debug \
 	check-debug-ci
 
 all: module
@@ -189,6 +192,18 @@ install-tools:
 uninstall-tools:
 	rm -f $(DESTDIR)$(sbindir)/pvbounce-stat $(DESTDIR)$(mandir)/man4/pvbounce.4 \
 		$(DESTDIR)$(mandir)/man8/pvbounce-stat.8
+
+# The Debian package, built in a copy of the tree under $(PVB_BUILD)/deb/
+# (dpkg-buildpackage writes into the parent directory of the tree it builds).
+DEB_SOURCES := $(MODULE_SOURCES) tools man etc debian README.md
+deb:
+	rm -rf $(PVB_BUILD)/deb
+	mkdir -p $(PVB_BUILD)/deb/pvbounce-$(VERSION)
+	tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude='*.a' $(DEB_SOURCES) | \
+		tar -C $(PVB_BUILD)/deb/pvbounce-$(VERSION) -xf -
+	cd $(PVB_BUILD)/deb/pvbounce-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls $(PVB_BUILD)/deb/pvbounce-dkms_$(VERSION)_all.deb
 
 # As users run DKMS: add (once), build, install; tests/ never goes to DKMS.
 # --force: a second run rebuilds from the sources just copied (same version).
