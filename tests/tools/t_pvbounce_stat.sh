@@ -263,15 +263,20 @@ for round in $rounds; do
 		"$(wc -l <"$tmp/json"):$(json_get "$tmp/json" 2 'j["since"]')" "2:last"
 
 	# an interval without a count runs until stopped: a device attached
-	# between reports (its counts since attach), pvbounce unloaded later
+	# between reports (its counts since attach), nvme detached and attached
+	# again (its counters start anew: counts since that attach, never
+	# negative), pvbounce unloaded later
 	fake "$R"
 	printf '%s\n' 'cp -r "$R/sys/0000:00:04.0" "$R/sys/0000:00:05.0"; set_dev 0000:00:05.0 maps=7 direct_maps=7 bytes_to_device=4096' \
-		: 'rm -rf "$R/mod"' >"$R/steps"
+		'set_dev 0000:00:03.0 maps=5 bounced_maps=0 direct_maps=5 bytes_to_device=512 bytes_from_device=0 map_errors=0 errors_pool_full=0' \
+		'rm -rf "$R/mod"' >"$R/steps"
 	run_tool 1 >"$tmp/out" 2>"$tmp/err"
 	is "$tag '1' runs until pvbounce goes: exit 1 after three reports" \
 		"$?:$(grep -c 'backend xen' "$tmp/out")" "1:3"
 	is "$tag a device new since the last report: its counts since attach" \
 		"$(grep '^0000:00:05.0 *- ' "$tmp/out" | sed -n 1p | tr -s ' ')" "0000:00:05.0 - 7 4096 0 100.0% -"
+	is "$tag a device attached anew: its counts since then" \
+		"$(grep '^0000:00:03.0' "$tmp/out" | sed -n 3p | tr -s ' ')" "0000:00:03.0 nvme 5 512 0 100.0% -"
 	like "$tag module gone: says so" "$tmp/err" "pvbounce is not loaded"
 done
 echo "1..$n"
