@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Thin wrapper for people; kbuild logic lives in Kbuild.
 #
-#   make                      build pvbounce.ko for the running kernel (or KDIR=...)
+#   make                      build pvbounce.ko for the running kernel; refused when
+#                             /lib/modules/$(uname -r)/build is missing, unless KDIR=dir
+#                             or KERNELRELEASE=release names the kernel
 #   make build-all            build for every kernel of the matrix into build/<release>/
 #                             (PVB_BUILD=dir): Debian 12's 6.1 and 6.12 with the host's
 #                             headers, Debian 13's 6.12 and 7.3 in the trixie build root
@@ -23,13 +25,22 @@
 #   make demo                 boot a Xen PV dom0 in QEMU and show pvbounce at work
 #   make install              modules_install for the kernel of KDIR (KERNELRELEASE) into
 #                             /lib/modules/<release>/updates/, then depmod (INSTALL_MOD_PATH=dir
-#                             for a staging root); make uninstall removes it
+#                             for a staging root), and make install-tools; make uninstall
+#                             removes both
+#   make install-tools        pvbounce-stat into $(DESTDIR)$(sbindir) (the version put in),
+#                             the man pages into $(DESTDIR)$(mandir); no kernel needed
+#                             (DESTDIR defaults to INSTALL_MOD_PATH, prefix to /usr/local)
+#   make deb                  $(PVB_BUILD)/deb/pvbounce-dkms_<version>_all.deb (dpkg-buildpackage,
+#                             dh-dkms) from a copy of the tree: module sources for DKMS,
+#                             pvbounce-stat, the man pages, the commented modprobe.d example
 #   make dkms-install         sources to /usr/src/pvbounce-<version>, dkms add, build and install
 #                             for KERNELRELEASE; make dkms-remove: dkms remove --all, sources gone
 #                             (DKMS_FLAGS: more dkms options, e.g. --dkmstree, --installtree)
 
 KERNELRELEASE ?= $(shell uname -r)
-KDIR ?= $(firstword $(wildcard /lib/modules/$(KERNELRELEASE)/build) $(shell scripts/kdirs.sh 6.12 2>/dev/null))
+# The kernel to build for: the running one, or the one KDIR or KERNELRELEASE
+# names; never another one found elsewhere (check-kdir refuses instead).
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 KDIRS ?= $(shell scripts/kdirs.sh 2>/dev/null)
 PROVE ?= prove
 # where build-all puts build/<release>/ (tests/vm reads the same variable)
@@ -42,6 +53,12 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 # (UTS_RELEASE: Debian's 6.1 headers say 6.1.192 in include/config/kernel.release)
 KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 INSTALL_MOD_DIR ?= updates
+# where install-tools puts the tool and the man pages (a staging root given
+# for the module is one for them too)
+DESTDIR ?= $(INSTALL_MOD_PATH)
+prefix ?= /usr/local
+sbindir ?= $(prefix)/sbin
+mandir ?= $(prefix)/share/man
 DEPMOD ?= depmod
 DKMS ?= dkms
 # where dkms-install puts the sources (dkms's own default is /usr/src)
@@ -52,17 +69,29 @@ override DKMS_FLAGS += $(if $(filter-out /usr/src,$(DKMS_SOURCE_TREE)),--sourcet
 # Files a module build needs; tests/ never goes to DKMS.
 MODULE_SOURCES := Kbuild Makefile dkms.conf LICENSE src include scripts
 
-.PHONY: all module clean build-all trixie-root sparse unit bench-unit bench-vm bench kmod vm-check check demo \
-	install uninstall dkms-install dkms-remove build-debug check-debug \
+.PHONY: all module check-kdir clean build-all trixie-root sparse unit bench-unit bench-vm bench kmod vm-check check demo \
+	install uninstall install-tools uninstall-tools deb dkms-install dkms-remove build-debug check-debug \
 	check-debug-ci
 
 all: module
 
-module:
+module: check-kdir
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+# A module for another kernel than the one asked for fails at insmod
+# ("Invalid module format"): without the build tree of that kernel, stop.
+check-kdir:
+	@test -f "$(KDIR)/Makefile" || { \
+		if [ "$(origin KDIR)" != file ]; then \
+			echo "pvbounce: no kernel build tree at KDIR=$(KDIR)"; \
+		else \
+			echo "pvbounce: no headers for kernel $(KERNELRELEASE)$(if $(filter file,$(origin KERNELRELEASE)), (the running one)) ($(KDIR) is missing)."; \
+			echo "pvbounce: install linux-headers-$(KERNELRELEASE), or build for another kernel"; \
+			echo "pvbounce: with 'make KERNELRELEASE=<release>' or 'make KDIR=<kernel build dir>'."; \
+		fi >&2; exit 1; }
+
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	$(if $(wildcard $(KDIR)/Makefile),$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true)
 	rm -rf $(PVB_BUILD)
 	$(MAKE) -C tests/unit clean
 
@@ -133,28 +162,48 @@ demo:
 # Debian's headers do not carry (sign-file fails, noisily and harmlessly), and
 # skips depmod without a System.map: no signing here (DKMS signs with its MOK
 # key, see README), and depmod run for the release of KDIR.
-# KDIR falls back to the 6.12 headers when the running kernel has none: fine
-# for building, not for installing into another kernel's tree unasked.
 define check_kver
-	@test -n "$(KVER)" || { echo "no kernel build tree at KDIR=$(KDIR)"; exit 1; }
-	@test "$(origin KDIR)" != file -o "$(KVER)" = "$(KERNELRELEASE)" || { \
-		echo "no headers for $(KERNELRELEASE) (/lib/modules/$(KERNELRELEASE)/build):"; \
-		echo "install linux-headers-$(KERNELRELEASE), or name the kernel (KERNELRELEASE= or KDIR=)"; \
-		exit 1; }
+	@test -n "$(KVER)" || { echo "no kernel release in KDIR=$(KDIR) (include/generated/utsrelease.h)"; exit 1; }
 endef
 
-install:
+install: check-kdir
 	$(check_kver)
 	$(MAKE) module
 	@echo "== installing pvbounce $(VERSION) for $(KVER) into $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/"
 	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
 		CONFIG_MODULE_SIG_ALL= modules_install
 	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+	$(MAKE) --no-print-directory install-tools
 
-uninstall:
+uninstall: check-kdir uninstall-tools
 	$(check_kver)
 	rm -f $(addprefix $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/pvbounce.ko,'' .xz .zst .gz)
 	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+# The stat tool and the man pages (GNU conventions: DESTDIR, prefix, sbindir,
+# mandir); the tool gets the one version where it says @PVB_VERSION@.
+install-tools:
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man4 $(DESTDIR)$(mandir)/man8
+	sed 's/@PVB_VERSION@/$(VERSION)/' tools/pvbounce-stat >$(DESTDIR)$(sbindir)/pvbounce-stat
+	chmod 755 $(DESTDIR)$(sbindir)/pvbounce-stat
+	install -m 644 man/pvbounce.4 $(DESTDIR)$(mandir)/man4/pvbounce.4
+	install -m 644 man/pvbounce-stat.8 $(DESTDIR)$(mandir)/man8/pvbounce-stat.8
+
+uninstall-tools:
+	rm -f $(DESTDIR)$(sbindir)/pvbounce-stat $(DESTDIR)$(mandir)/man4/pvbounce.4 \
+		$(DESTDIR)$(mandir)/man8/pvbounce-stat.8
+
+# The Debian package, built in a copy of the tree under $(PVB_BUILD)/deb/
+# (dpkg-buildpackage writes into the parent directory of the tree it builds).
+DEB_SOURCES := $(MODULE_SOURCES) tools man etc debian README.md
+deb:
+	rm -rf $(PVB_BUILD)/deb
+	mkdir -p $(PVB_BUILD)/deb/pvbounce-$(VERSION)
+	tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude='*.a' $(DEB_SOURCES) | \
+		tar -C $(PVB_BUILD)/deb/pvbounce-$(VERSION) -xf -
+	cd $(PVB_BUILD)/deb/pvbounce-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls $(PVB_BUILD)/deb/pvbounce-dkms_$(VERSION)_all.deb
 
 # As users run DKMS: add (once), build, install; tests/ never goes to DKMS.
 # --force: a second run rebuilds from the sources just copied (same version).

@@ -8,8 +8,11 @@
 #     (--dkmstree, DKMS_SOURCE_TREE, --installtree, --no-depmod), signed with a
 #     throw-away MOK key (dkms 3.0.10 signs every build and would make
 #     /var/lib/dkms/mok.key otherwise); version, signer, no tests/ shipped.
+#  1b. make deb, and the .deb's module sources through dkms add, build,
+#     install (what its postinst runs) for 6.1, into temporary trees.
 #  2. make install / make uninstall with INSTALL_MOD_PATH, each kernel: the file,
-#     its version, depmod's modules.dep entry, and both gone again.
+#     its version, depmod's modules.dep entry, pvbounce-stat (its version)
+#     and the man pages under usr/local, and all gone again.
 #  3. one boot per kernel on DKMS's pvbounce.ko, with I/O verified:
 #     6.1 (native): the harness's initramfs carries it (PVB_MODULE_KO),
 #       scenarios ship:nvme_force;
@@ -101,6 +104,26 @@ done
 t "DKMS got the module sources only (no tests/)" test ! -e "$src/pvbounce-$version/tests" -a -f "$src/pvbounce-$version/dkms.conf"
 diag "DKMS builds and installs took $(($(date +%s) - start)) s"
 
+# ---- 1b. the .deb's sources through DKMS ---------------------------------------
+# make deb, and what its postinst (dh_dkms's) does with the sources it ships
+# (dkms add, build, install), for 6.1, into temporary trees
+r=${kver[6.1]:-}
+if [[ -n $r ]] && command -v dh_dkms >/dev/null; then
+	deb=$tmp/debbuild/deb/pvbounce-dkms_${version}_all.deb
+	t "make deb: pvbounce-dkms_${version}_all.deb" mk deb PVB_BUILD="$tmp/debbuild" &&
+	t "the .deb unpacks" dpkg-deb -x "$deb" "$tmp/debroot" && {
+		dflags="--sourcetree $tmp/debroot/usr/src --dkmstree $tmp/dkms-deb --installtree $tmp/root-deb/lib/modules --no-depmod"
+		mkdir -p "$tmp/dkms-deb" "$tmp/root-deb/lib/modules/$r"
+		t "6.1: the .deb's /usr/src/pvbounce-$version: dkms add, build, install" \
+			bash -c "dkms add $dflags -m pvbounce -v $version && dkms build $dflags -m pvbounce -v $version -k $r && dkms install $dflags -m pvbounce -v $version -k $r"
+		f=$(ls "$tmp/root-deb/lib/modules/$r/updates/dkms/pvbounce.ko"* 2>/dev/null | head -n 1)
+		eq "6.1: the .deb's module: modinfo -F version is $version" "$(modinfo -F version "$f" 2>&1)" "$version"
+		t "6.1: the .deb's module: dkms remove --all" dkms remove $dflags -m pvbounce -v "$version" --all
+	}
+elif [[ ${CI:-} == true ]]; then
+	emit "not ok" "dh-dkms installed for make deb (CI=true: .ci/run installs it)"
+fi
+
 # ---- 2. make install / uninstall -------------------------------------------------
 # 6.1 installs pvbounce.ko, 6.12 pvbounce.ko.xz (CONFIG_MODULE_COMPRESS_XZ)
 declare -A suffix=([6.1]=.ko [6.12]=.ko.xz)
@@ -108,8 +131,10 @@ for s in 6.1 6.12; do
 	r=${kver[$s]:-}
 	[[ -n $r ]] || continue
 	inst=$tmp/inst tree=$tmp/tree-$s
-	# a copy of the tree as shipped, so the worktree gets no objects
+	# a copy of the tree as shipped (DKMS's module sources, and the tool
+	# and man pages make install installs too), so the worktree gets no objects
 	cp -a "$src/pvbounce-$version" "$tree"
+	cp -a "$top/tools" "$top/man" "$tree/"
 	t "$s: make install KERNELRELEASE=$r INSTALL_MOD_PATH=..." \
 		make -C "$tree" --no-print-directory install KERNELRELEASE="$r" INSTALL_MOD_PATH="$inst"
 	f=$inst/lib/modules/$r/updates/pvbounce${suffix[$s]}
@@ -119,8 +144,15 @@ for s in 6.1 6.12; do
 		grep -q "^updates/pvbounce${suffix[$s]}:" "$inst/lib/modules/$r/modules.dep"
 	t "$s: make install: modprobe resolves pvbounce to it" \
 		grep -q "insmod $f" <(modprobe -d "$inst" -S "$r" --show-depends pvbounce 2>&1)
+	eq "$s: make install: pvbounce-stat in /usr/local/sbin, its --version is $version" \
+		"$(PVB_MODULE=$inst/none "$inst/usr/local/sbin/pvbounce-stat" --version 2>&1 | head -n 1)" \
+		"pvbounce-stat $version"
+	t "$s: make install: man pages pvbounce(4), pvbounce-stat(8)" \
+		test -f "$inst/usr/local/share/man/man4/pvbounce.4" -a -f "$inst/usr/local/share/man/man8/pvbounce-stat.8"
 	t "$s: make uninstall" make -C "$tree" --no-print-directory uninstall KERNELRELEASE="$r" INSTALL_MOD_PATH="$inst"
 	t "$s: make uninstall: the file is gone" test ! -e "$f"
+	t "$s: make uninstall: the tool and man pages are gone" \
+		test -z "$(find "$inst/usr" -type f 2>/dev/null)"
 	t "$s: make uninstall: modules.dep no longer has it" bash -c "! grep -q pvbounce '$inst/lib/modules/$r/modules.dep'"
 done
 
@@ -161,9 +193,15 @@ for sm in ${PVB_SHIP_MODES:-6.1:native 6.12:xen}; do
 		mkdir -p "$conf/hooks" "$conf/scripts" "$conf/conf.d"
 		sed 's/^MODULES=.*/MODULES=list/' /etc/initramfs-tools/initramfs.conf >"$conf/initramfs.conf"
 		printf 'nvme\ne1000e\n' >"$conf/modules"
-		# the repository's example, devices= naming QEMU's NVMe by ID
-		sed -e 's/^options pvbounce devices=.*/options pvbounce devices=1b36:0010 force=1/' \
+		# the repository's example as a user makes it work: its commented
+		# options line turned on with devices= naming QEMU's NVMe by ID, and
+		# its nvme softdep turned on
+		sed -e 's/^#options pvbounce devices=0000:03:00\.0$/options pvbounce devices=1b36:0010 force=1/' \
+			-e 's/^#\(softdep nvme pre: pvbounce\)$/\1/' \
 			"$top/etc/modprobe.d/pvbounce.conf" >"$tmp/pvbounce.conf"
+		eq "$s: the example, uncommented, has one options and one softdep line" \
+			"$(grep -c '^options pvbounce devices=1b36:0010 force=1$' "$tmp/pvbounce.conf"):$(grep -c '^softdep nvme pre: pvbounce$' "$tmp/pvbounce.conf")" \
+			1:1
 		cat >"$conf/hooks/pvbounce-test" <<-'EOF'
 		#!/bin/sh
 		# tests/vm/install.sh: what dkms install and /etc/modprobe.d would hold

@@ -140,7 +140,10 @@ if [[ -n ${PVB_FIO:-} ]]; then
 fi
 cp "$pvbbench" "$stage/bin/pvbbench"
 cp "$pvbfail" "$stage/bin/pvbfail"
-install -m 755 "$top/tools/pvbounce-stat" "$stage/bin/pvbounce-stat"
+# the tool as make install installs it: the one version (dkms.conf's) put in
+sed "s/@PVB_VERSION@/$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")/" \
+	"$top/tools/pvbounce-stat" >"$stage/bin/pvbounce-stat"
+chmod 755 "$stage/bin/pvbounce-stat"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"

@@ -18,11 +18,13 @@
 #  - force=0: 'direct' records == direct_maps, 'bounced' == bounced_maps;
 #    natively all direct at their physical address, on Xen some at machine
 #    addresses that differ from the pseudo-physical ones.
-#  - pvbounce-stat -1 and --json: sequential verified I/O with the disk
+#  - pvbounce-stat (one report) and --json: sequential verified I/O with the disk
 #    otherwise idle (counters unchanged over a second before it) moves the
 #    tool's bytes to and from the device by exactly the bytes pvbio wrote
 #    and read, and its totals equal debugfs's; a report per second during a
-#    running workload: rates > 0, each report's deltas add up to the totals.
+#    running workload (pvbounce-stat 1 3): maps and bytes > 0 in every
+#    period, each report's deltas add up to the totals; --version names the
+#    loaded module's version, and the tool's is the same.
 #
 # Events are switched only while nvme is idle, with record-cmd off: turning
 # on the comm recorder would patch the scheduler's tracepoint under the
@@ -44,10 +46,10 @@ phase() {
 if pvb_loaded; then
 	tap_not_ok "pvbounce not loaded before the scenario"
 else
-	$STAT -1 >/tmp/stat.out 2>&1
-	expect_eq "pvbounce-stat -1 without the module exits 1" "$?" 1
+	$STAT >/tmp/stat.out 2>&1
+	expect_eq "pvbounce-stat without the module exits 1" "$?" 1
 	check "... and says pvbounce is not loaded" grep -q "pvbounce is not loaded" /tmp/stat.out
-	$STAT --json -1 >/tmp/stat.json 2>/dev/null
+	$STAT --json >/tmp/stat.json 2>/dev/null
 	expect_eq "pvbounce-stat --json without the module exits 1, prints nothing" \
 		"$?:$(wc -c </tmp/stat.json)" "1:0"
 fi
@@ -252,34 +254,34 @@ idle() {
 
 phase "pvbounce-stat"
 check "nvme idle (maps unchanged over 1 s)" idle
-check "pvbounce-stat -1 --json" "$STAT" -1 --json
+check "pvbounce-stat --json" "$STAT" --json
 cp "$OUT" /tmp/json.before
 check "... one valid report" json_ok /tmp/json.before
 pvbio_run "sequential O_DIRECT I/O 512 B..252 KiB" -s "$(size_list 252)" -o 96M -S 53 "$NVME_DEV"
 W=$IO_WRITTEN R=$IO_READ
-check "pvbounce-stat -1 after" "$STAT" -1
+check "pvbounce-stat after" "$STAT"
 cp "$OUT" /tmp/stat.after
-check "pvbounce-stat -1 --json after" "$STAT" -1 --json
+check "pvbounce-stat --json after" "$STAT" --json
 cp "$OUT" /tmp/json.after
 check "... one valid report" json_ok /tmp/json.after
-diag "pvbounce-stat -1 after $W bytes written, $R read:"
+diag "pvbounce-stat after $W bytes written, $R read:"
 diag_file /tmp/stat.after
 
-# text -1: the device line's columns; --json before and after pin the rise
+# text: the device line's columns; --json before and after pin the rise
 # to the bytes of the I/O, the text must say what debugfs and --json say
 eval "$(json_vars /tmp/json.before 1 JB_)"
 eval "$(json_vars /tmp/json.after 1 JA_)"
 eval "$(dbg_vars D_)"
 set -- $(awk -v dev="$nvme" '$1 == dev' /tmp/stat.after)
-expect_eq "-1: $nvme's driver column is nvme" "$2" nvme
-expect_eq "-1: 'to dev bytes' == debugfs bytes_to_device == --json's" \
+expect_eq "text: $nvme's driver column is nvme" "$2" nvme
+expect_eq "text: 'to_dev_bytes' == debugfs bytes_to_device == --json's" \
 	"$4:$D_bytes_to_device" "$JA_bytes_to_device:$JA_bytes_to_device"
-expect_eq "-1: 'from dev bytes' == debugfs bytes_from_device == --json's" \
+expect_eq "text: 'from_dev_bytes' == debugfs bytes_from_device == --json's" \
 	"$5:$D_bytes_from_device" "$JA_bytes_from_device:$JA_bytes_from_device"
-expect_eq "-1: maps == debugfs maps" "$3" "$D_maps"
-expect_eq "-1: direct% is 0.0% (force=1)" "$6" 0.0%
-check "-1: the pool line shows the common pool of 2.0 MiB" grep -Eq '^common +2\.0 MiB ' /tmp/stat.after
-check "-1: placement names the chunks and 2^32" grep -Eq '^common .* chunks?, bus 0x[0-9a-f]+-0x[0-9a-f]+, below 2\^32$' /tmp/stat.after
+expect_eq "text: maps == debugfs maps" "$3" "$D_maps"
+expect_eq "text: direct% is 0.0% (force=1)" "$6" 0.0%
+check "text: the pool line shows the common pool of 2.0 MiB" grep -Eq '^common +2\.0 MiB ' /tmp/stat.after
+check "text: placement names the chunks and 2^32" grep -Eq '^common .* chunks?, bus 0x[0-9a-f]+-0x[0-9a-f]+, below 2\^32$' /tmp/stat.after
 expect_eq "--json: bytes_to_device moved by the bytes written" \
 	$((JA_bytes_to_device - JB_bytes_to_device)) "$W"
 expect_eq "--json: bytes_from_device moved by the bytes read" \
@@ -300,29 +302,34 @@ rm -f /tmp/wl.stop /tmp/wl.rc
 done; echo $rc >/tmp/wl.rc) &
 wl=$!
 sleep 0.5
-"$STAT" -i 1 -c 3 >/tmp/stat.live 2>&1
-"$STAT" -i 1 -c 2 --json >/tmp/json.live 2>&1
+"$STAT" 1 3 >/tmp/stat.live 2>&1
+"$STAT" --json 1 2 >/tmp/json.live 2>&1
 touch /tmp/wl.stop
 wait $wl
 expect_eq "workload: verified I/O throughout" "$(cat /tmp/wl.rc)" 0
-diag "pvbounce-stat -i 1 -c 3 during the workload:"
+diag "pvbounce-stat 1 3 during the workload:"
 diag_file /tmp/stat.live 40
 check "workload: 2 --json reports" test "$(wc -l </tmp/json.live)" -eq 2
 check "... each valid" json_ok /tmp/json.live
-# per rate report: maps/s > 0 and MB/s moved; both directions over the two
-# (one second may fall in a write or a read phase of pvbio)
+# per report after the first: maps > 0 and bytes moved in its period; both
+# directions over the two (one second may fall in a write or a read phase
+# of pvbio)
 rates=$(awk -v dev="$nvme" '
-	/ rates over / { r = 1 } / totals since attach/ { r = 0 }
+	/ counts over / { r = 1 } / counts since attach/ { r = 0 }
 	r && $1 == dev { n++; if ($3 > 0 && $4 + $5 > 0) ok++; to += $4; from += $5 }
 	END { print n + 0, ok + 0, (to > 0 && from > 0) }' /tmp/stat.live)
-expect_eq "workload: 2 rate reports for $nvme, each with maps/s and MB/s > 0, both directions seen" "$rates" "2 2 1"
+expect_eq "workload: 2 reports over 1 s periods for $nvme, each with maps and bytes > 0, both directions seen" "$rates" "2 2 1"
 eval "$(json_vars /tmp/json.live 1 L1_)"
 eval "$(json_vars /tmp/json.live 2 L2_)"
 expect_eq "--json: report 2's deltas are the totals' rise since report 1" \
 	"${L2_d_bytes_to_device:-?}:${L2_d_bytes_from_device:-?}:${L2_d_maps:-?}" \
 	"$((L2_bytes_to_device - L1_bytes_to_device)):$((L2_bytes_from_device - L1_bytes_from_device)):$((L2_maps - L1_maps))"
-grep -q '"since":"last","interval":[0-9.]*,.*"maps_per_s":[0-9.]*,"to_device_MBps":[0-9.]*,"from_device_MBps":[0-9.]*,"direct_pct":0.0' /tmp/json.live
-expect_eq "--json: later reports carry rates and direct_pct 0.0" "$?" 0
+grep -q '"since":"last","interval":[0-9.]*,.*"delta":{"maps":[1-9][0-9]*,.*"direct_pct":0.0' /tmp/json.live
+expect_eq "--json: later reports carry their interval, maps in it and direct_pct 0.0" "$?" 0
+"$STAT" --version >/tmp/stat.version 2>&1
+mv=$(cat /sys/module/pvbounce/version)
+expect_eq "--version: the tool's and the loaded module's, the same version" \
+	"$(tr '\n' '|' </tmp/stat.version)" "pvbounce-stat $mv|pvbounce module $mv|"
 
 # ---- force=0: direct records -----------------------------------------------------
 # Natively every buffer of this 2 GiB guest is below nvme's mask: all maps
@@ -363,6 +370,6 @@ trace_reset
 echo 1 >"$TR/tracing_on"
 unbind "$nvme"
 check "rmmod" rmmod pvbounce
-$STAT -1 >/tmp/stat.out 2>&1
-expect_eq "pvbounce-stat -1 after rmmod exits 1" "$?" 1
+$STAT >/tmp/stat.out 2>&1
+expect_eq "pvbounce-stat after rmmod exits 1" "$?" 1
 check "... and says pvbounce is not loaded" grep -q "pvbounce is not loaded" /tmp/stat.out
