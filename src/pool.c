@@ -103,7 +103,7 @@ static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order,
 {
 	unsigned int cap = 0, min_order = order;
 	size_t got = 0;
-	int ret;
+	int ret = 0;	/* nothing asked (bytes == 0): nothing had, -ENOMEM */
 
 	while (got < bytes) {
 		struct pvb_chunk c;
