@@ -59,10 +59,12 @@ static struct task_struct *window_task;
 static int window_fn(void *unused)
 {
 	const struct dma_map_ops *ops = get_dma_ops(window_dev);
+	bool copied = false;
 
 	window_ops = ops;
 	if (ops && ops->max_mapping_size) {
 		memcpy(&window_copy, ops, sizeof(window_copy));
+		copied = true;
 		held_max = ops->max_mapping_size(window_dev);
 	}
 	complete(&window_started);
@@ -71,7 +73,7 @@ static int window_fn(void *unused)
 		cpu_relax();
 		cond_resched();
 	}
-	if (ops && ops->max_mapping_size) {
+	if (copied) {
 		table_intact = !memcmp(&window_copy, ops, sizeof(window_copy));
 		if (table_intact)
 			late_max = ops->max_mapping_size(window_dev);
