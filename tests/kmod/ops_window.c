@@ -13,8 +13,9 @@
  *
  * A write to hold starts a thread that reads the device's dma_ops, copies
  * the table, calls its max_mapping_size (held_max), and then stays between
- * that read and the next call without sleeping voluntarily (cond_resched()
- * only: an RCU Tasks grace period cannot end meanwhile, a normal one can).
+ * that read and the next call without sleeping voluntarily (at nice 19,
+ * cond_resched() only: an RCU Tasks grace period cannot end meanwhile, a
+ * normal one can).
  * A write to release lets it go on: it compares the table with its copy
  * (table_intact: 1 if unchanged, 0 if not, -1 before) and, only if
  * unchanged, calls max_mapping_size through the table it read (late_max),
@@ -61,6 +62,12 @@ static int window_fn(void *unused)
 	const struct dma_map_ops *ops = get_dma_ops(window_dev);
 	bool copied = false;
 
+	/*
+	 * Lowest priority: being preempted does not end the window (only a
+	 * voluntary switch would), and the spin then takes no CPU from the
+	 * teardown and the unload it waits for.
+	 */
+	set_user_nice(current, MAX_NICE);
 	window_ops = ops;
 	if (ops && ops->max_mapping_size) {
 		memcpy(&window_copy, ops, sizeof(window_copy));
