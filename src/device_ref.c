@@ -27,6 +27,30 @@
  * The pin: a driver unbound while its mappings or coherent memory are still
  * out may give them back later.  Until it has, the module holds a reference
  * (rmmod is refused), which the last of them back drops.
+ *
+ * The ops table: a device's dma_map_ops live inside its struct pvb_device.
+ * The DMA API reads dev->dma_ops, then the op's pointer from that table,
+ * then calls it, all before our op's rcu_read_lock(): a caller preempted in
+ * between (PREEMPT_RCU, preempt=full, 7.x's lazy preemption) holds no RCU
+ * read lock, so the teardown's synchronize_rcu() does not wait for it.  Such
+ * a late call is legal (a direct mapping's unmap holds no reference), and
+ * it must find the table and our text still there; inside the op, dev_rcu()
+ * reads dev->dma_ops again and leaves the device alone once they are no
+ * longer ours.  So:
+ *  - the table is freed (with the rest of the state) by call_rcu_tasks()
+ *    queued after the old ops are back: an RCU Tasks grace period waits for
+ *    every task to switch voluntarily (or be in user space or idle), which
+ *    none does between the DMA API's read of dev->dma_ops and its return
+ *    from our op (the DMA API does not sleep there, and no op sleeps but the
+ *    coherent allocation, which holds a reference of its device across);
+ *  - the table is cleared just before it is freed: a call that reached it
+ *    too late (a bug) oopses on a NULL pointer rather than calling what the
+ *    freed memory holds;
+ *  - module exit, after every device's teardown, waits with
+ *    rcu_barrier_tasks() for those frees, hence for every caller that had
+ *    read one of our tables, before the module text goes away.
+ * Before its teardown a device's table is alive and the module loaded
+ * (module exit tears every device down before the barrier).
  */
 #include <linux/completion.h>
 #include <linux/device.h>
@@ -37,6 +61,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <pvbounce/attach.h>
 #include <pvbounce/device.h>
 #include <pvbounce/device_ref.h>
@@ -142,6 +167,15 @@ void pvb_dev_unbound(struct pvb_device *pd)
 	pvb_dev_unpin_if_done(pd, !!coh);
 }
 
+/* An RCU Tasks grace period after the teardown: see "The ops table" above. */
+static void free_after_callers(struct rcu_head *head)
+{
+	struct pvb_device *pd = container_of(head, struct pvb_device, free_rcu);
+
+	memset(&pd->ops, 0, sizeof(pd->ops));
+	kfree(pd);
+}
+
 /*
  * The end of a device whose last reference is back: its old ops back, its
  * private pool and state freed, @pd->end_how logged.  Off the list already;
@@ -182,7 +216,8 @@ static void teardown(struct pvb_device *pd)
 	percpu_ref_exit(&pd->ref);
 	free_percpu(pd->live_maps);
 	free_percpu(pd->stats);
-	kfree(pd);
+	/* callers that read the table before the swap may still be on it */
+	call_rcu_tasks(&pd->free_rcu, free_after_callers);
 	pci_dev_put(pdev);
 	if (unpin)
 		module_put(THIS_MODULE);
@@ -258,12 +293,15 @@ int pvb_dev_ref_module_init(void)
 
 /**
  * pvb_dev_ref_module_exit() - wait for the last teardown's return, free the
- *	queue.  At module exit: every teardown queued has put its module
- *	reference by then.
+ *	queue, then wait for every caller still on one of the devices' ops
+ *	tables.  At module exit: every teardown queued has put its module
+ *	reference by then, and every device is torn down.
  */
 void pvb_dev_ref_module_exit(void)
 {
 	destroy_workqueue(end_wq);
+	/* the frees of the ops tables, after their last callers (see above) */
+	rcu_barrier_tasks();
 }
 
 /**

@@ -19,6 +19,9 @@
  * a grace period before it frees anything, so an op that found our ops (a
  * direct unmap holds no reference) is done by then, and one that comes
  * after the swap finds the ops are no longer ours and leaves the state alone.
+ * The table itself (and the module text) outlive a caller that read
+ * dev->dma_ops before the swap and reaches the op after it: see "The ops
+ * table" in src/device_ref.c.
  */
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>

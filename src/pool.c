@@ -5,6 +5,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/string.h>
@@ -82,8 +83,16 @@ static void free_chunks(struct pvb_pool *p)
 {
 	unsigned int i;
 
-	for (i = 0; i < p->nchunks; i++)
+	for (i = 0; i < p->nchunks; i++) {
 		p->be->chunk_free(&p->chunks[i]);
+		/*
+		 * A Xen chunk goes back in hypercalls only, with no scheduling
+		 * point: a large pool (or a slow machine) would otherwise hold
+		 * the CPU past RCU's stall timeout on a kernel that preempts
+		 * only where asked (Debian's default, voluntary).
+		 */
+		cond_resched();
+	}
 	kvfree(p->chunks);
 	p->chunks = NULL;
 	p->nchunks = 0;
@@ -103,7 +112,7 @@ static int get_chunks(struct pvb_pool *p, size_t bytes, unsigned int order,
 {
 	unsigned int cap = 0, min_order = order;
 	size_t got = 0;
-	int ret;
+	int ret = 0;	/* nothing asked (bytes == 0): nothing had, -ENOMEM */
 
 	while (got < bytes) {
 		struct pvb_chunk c;

@@ -72,6 +72,8 @@ struct pvb_dev_stats {
  *	was unbound while its mappings or coherent memory were still out:
  *	see pvb_dev_unbound().
  * @coh_orphans: (under @coh_lock) live allocations of unbound drivers.
+ * @free_rcu: the state (and so @ops) is freed an RCU Tasks grace period
+ *	after its teardown (see src/device_ref.c, "The ops table").
  */
 struct pvb_device {
 	struct dma_map_ops ops;
@@ -97,6 +99,7 @@ struct pvb_device {
 	struct work_struct end_work;
 	bool pinned;
 	unsigned int coh_orphans;
+	struct rcu_head free_rcu;
 };
 
 /**

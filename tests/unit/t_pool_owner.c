@@ -10,12 +10,9 @@
 #include "slots_test.h"
 /* The kernel's u64 is unsigned long long, the shim's unsigned long. */
 #pragma GCC diagnostic ignored "-Wformat"
-/* get_chunks() with bytes == 0 (never asked: pool_mb >= 1) reads ret unset. */
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <linux/bug.h>
 #include "../../src/pool.c"
 #pragma GCC diagnostic warning "-Wformat"
-#pragma GCC diagnostic warning "-Wmaybe-uninitialized"
 
 DEFINE_STATIC_KEY_FALSE(pvb_grow_key);
 

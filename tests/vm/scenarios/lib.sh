@@ -16,6 +16,7 @@ PVB_SAFETY_KO=/lib/pvb/pvbounce_safety.ko	# late writes, Xen boundary (tests/kmo
 PVB_LATE_KO=/lib/pvb/pvbounce_late.ko	# a driver whose mappings outlive remove() (tests/kmod/late.c)
 PVB_MASK_KO=/lib/pvb/pvbounce_mask.ko	# a narrow DMA mask (tests/kmod/mask.c)
 PVB_REFUSE_KO=/lib/pvb/pvbounce_refuse.ko	# refusals, mmap, required mask, foreign ops (tests/kmod/refuse.c)
+PVB_OPS_WINDOW_KO=/lib/pvb/pvbounce_ops_window.ko	# a caller between dma_ops read and call (tests/kmod/ops_window.c)
 PVB_DBG=/sys/kernel/debug/pvbounce
 PVB_PARAMS=/sys/module/pvbounce/parameters
 PCI=/sys/bus/pci/devices

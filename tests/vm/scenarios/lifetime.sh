@@ -164,3 +164,42 @@ check_fails "rebind late: no bad page, no refcount splat" \
 	grep -Eq "Bad page|BUG:|WARNING|refcount" /tmp/dmesg.rebindlate
 rmmod pvbounce_late
 echo >"$PCI/$nic/driver_override"
+
+# -- a caller between its read of the device's dma_ops and the call (the
+# DMA API holds no lock there; a direct mapping's unmap holds no
+# reference): pvbounce_ops_window.ko holds such a read across the device's
+# teardown and pvbounce's unload.  The table it read stays intact, the late
+# call reaches pvbounce's op, which finds the ops no longer its own (no
+# limit: the old ops' answer), and unload waits until that call is done.
+OW=/sys/module/pvbounce_ops_window/parameters
+if [ -f "$PVB_OPS_WINDOW_KO" ]; then
+	check "ops window: load with devices=$nic" pvb_load devices="$nic"
+	check "ops window: insmod pvbounce_ops_window dev=$nic" \
+		run_cmd insmod "$PVB_OPS_WINDOW_KO" dev="$nic"
+	check "ops window: a thread reads $nic's dma_ops and waits before its call" \
+		sh -c "echo 1 >$OW/hold"
+	held=$(cat $OW/held_max)
+	check "ops window: ... the call after the read went to pvbounce's pool ($held bytes)" \
+		test "$held" != 18446744073709551615 -a "$held" != 0
+	dmesg -c >/dev/null
+	echo >"$PVB_PARAMS/devices"
+	dmesg_has "ops window: devices= cleared: $nic detached while the table is held" \
+		"pvbounce $nic: detached"
+	rmmod pvbounce &
+	rmpid=$!
+	sleep 1
+	check "ops window: rmmod pvbounce waits while the thread may still call the ops" \
+		kill -0 $rmpid
+	echo 1 >$OW/release
+	expect_eq "ops window: the table read before the teardown was intact at the late call" \
+		"$(cat $OW/table_intact)" 1
+	expect_eq "ops window: the late call found the ops no longer pvbounce's (old ops: no limit)" \
+		"$(cat $OW/late_max)" 18446744073709551615
+	check "ops window: rmmod pvbounce finished once the call was done" wait $rmpid
+	check_fails "ops window: pvbounce unloaded" pvb_loaded
+	dmesg >/tmp/dmesg.opswin
+	check_fails "ops window: no splat" grep -Eq "WARNING|BUG:|Oops|general protection" /tmp/dmesg.opswin
+	rmmod pvbounce_ops_window
+else
+	tap_skip "ops window" "pvbounce_ops_window.ko not built for $(uname -r)"
+fi
