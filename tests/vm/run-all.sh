@@ -53,7 +53,7 @@ declare -A groups=(
 	[domu_pci]=domu:domu_pci:kmod
 	[debug]=kmod:masks:nvme_force:lifecycle:lifetime:memory:faults
 	[debug_ci]=kmod:nvme_force:lifecycle:lifetime:memory
-	[matrix]=kmod:nvme_force:lifecycle:net
+	[matrix]=kmod:nvme_force:lifecycle:lifetime:net
 	[drivers]=drivers_storage:drivers_net
 )
 # longest boots first, for prove -j's packing; domu_pci (PCI passthrough
