@@ -25,6 +25,21 @@ xen_item() {
 	esac
 }
 
+# the version of the Xen kernel series $1 boots on (4.17 or 4.20)
+xen_version() {
+	local item
+	item=$(xen_item "$1")
+	case $item in
+	xen-*) echo "${item#xen-}" ;;
+	*) echo 4.17 ;;
+	esac
+}
+
+# the fetch.sh item of Xen $1's toolstack (mkdom0.sh)
+xentools_item() {
+	if [[ $1 == 4.17 ]]; then echo xentools; else echo "xentools-$1"; fi
+}
+
 # where fetch.sh unpacks the image of release $1
 kernel_root() {
 	echo "$cache/kernel/$1"

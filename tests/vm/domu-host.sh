@@ -18,7 +18,8 @@
 #   pvb.domu_crash_first=1      the domU's first boot crashes on purpose
 #                               before any scenario (pvb.crash_in_boot=1):
 #                               the test of the second attempt below
-XEN_BIN=/usr/lib/xen-4.17/bin
+# the toolstack of the Xen we run on (mkdom0.sh packs one: 4.17 or 4.20)
+XEN_BIN=$(echo /usr/lib/xen-*/bin)
 DOMU=pvbdomu
 DOMU_LOG=/var/log/xen/console/guest-$DOMU.log
 DOMU_TIMEOUT=${PVB_TIMEOUT:-600}
@@ -32,8 +33,10 @@ domu_toolstack() {
 	# xenconsoled gives each guest console a pty
 	mkdir -p /dev/pts
 	mount -t devpts devpts /dev/pts 2>/dev/null
+	# (/var/lib/xen/xenstore: xenstored 4.20's run directory, where it chdirs)
 	mkdir -p /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored \
-		/var/log/xen/console /run/xen
+		/var/lib/xen/xenstore /var/log/xen/console /run/xen
+	diag "dom0: toolstack $XEN_BIN"
 	"$XEN_BIN/xenstored" --pid-file /var/run/xenstored.pid >/tmp/xenstored.out 2>&1
 	for i in $(seq 1 100); do
 		"$XEN_BIN/xenstore-read" /local/domain/0/domid >/dev/null 2>&1 && break

@@ -27,13 +27,14 @@
 # include pointed at the unpacked -common tree; scripts/kdirs.sh finds them.
 #
 # Usage: tests/vm/fetch.sh [6.1|6.12|6.12-deb13|7.3|xen|xen-4.20|xentools|
-#                          headers-6.1|headers-6.12]...
+#                          xentools-4.20|headers-6.1|headers-6.12]...
 #        (default: 6.1 6.12 xen)
 # Prints one line per item:
 #   kernel <series> <release> <vmlinuz> <modules dir>
 #   xen <multiboot image>      (xen: 4.17, xen-4.20: 4.20)
 #   headers <series> <release> <kernel build dir>
-#   xentools <dir>     (Xen 4.17's toolstack, xl and xenstored with their
+#   xentools <dir>     (xentools: Xen 4.17's toolstack, xentools-4.20:
+#                       Debian 13's Xen 4.20's, xl and xenstored with their
 #                       Xen libraries, unpacked into one tree for the domU
 #                       lane's dom0 initramfs: tests/vm/mkdom0.sh)
 set -euo pipefail
@@ -94,13 +95,13 @@ fetch_kernel() {
 	echo "kernel $series $rel $root/boot/vmlinuz-$rel $root/lib/modules/$rel"
 }
 
-# download13 PKG: the trixie root's apt fetches PKG's candidate
-# into $cache/debs; prints the .deb's path
+# download13 PKG [VERSION]: the trixie root's apt fetches PKG's VERSION
+# (default: its candidate) into $cache/debs; prints the .deb's path
 download13() {
-	local pkg=$1 ver deb root
+	local pkg=$1 ver=${2:-} deb root
 	root=$("$top/scripts/trixie-root.sh" --path)
 	[[ -f $root/.pvb-stamp ]] || die "no trixie root: run scripts/trixie-root.sh"
-	ver=$(chroot "$root" apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+	[[ -n $ver ]] || ver=$(chroot "$root" apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
 	[[ -n $ver && $ver != "(none)" ]] || die "no candidate for $pkg in the trixie root"
 	deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
 	if [[ -z $deb ]]; then
@@ -206,22 +207,40 @@ fetch_headers() {
 }
 
 # Debian's packages of the toolstack the domU lane runs in its dom0: xl,
-# xenstored, xenconsoled and the Xen libraries they load.  The C library
-# and the other system libraries come from this (Debian 12) host.
-xentools_pkgs=(xen-utils-4.17 xen-utils-common xenstore-utils libxenmisc4.17
+# xenstored, xenconsoled and the Xen libraries they load (@V@: the Xen
+# version).  mkdom0.sh takes the C library and the other system libraries
+# from this host for 4.17 (Debian 12), from the trixie root for 4.20
+# (Debian 13): the root has all of them but libyajl.
+xentools_pkgs=(xen-utils-@V@ xen-utils-common xenstore-utils libxenmisc@V@
 	libxenstore4 libxenhypfs1 libxencall1 libxenforeignmemory1
 	libxengnttab1 libxenevtchn1 libxentoollog1 libxentoolcore1
 	libxendevicemodel1 libyajl2)
 
+# fetch_xentools VERSION: the packages, unpacked into one tree
+# ($cache/xentools for 4.17, $cache/xentools-VERSION else)
 fetch_xentools() {
-	local dir=$cache/xentools debs=() p v stamp
-	# one apt-cache call for every candidate (one each takes seconds)
-	while read -r p v; do
-		debs+=("$(download "$p=$v")")
-	done < <(apt-cache policy "${xentools_pkgs[@]}" |
-		 awk '/^[^ ].*:$/ { sub(":$", ""); p = $0 }
-		      /^ *Candidate:/ { print p, $2 }')
-	((${#debs[@]} == ${#xentools_pkgs[@]})) || die "no candidate for some of ${xentools_pkgs[*]} (apt-get update?)"
+	local v=$1 dir pkgs debs=() p ver stamp policy root
+	pkgs=("${xentools_pkgs[@]//@V@/$v}")
+	if [[ $v == 4.17 ]]; then
+		dir=$cache/xentools
+		# one apt-cache call for every candidate (one each takes seconds)
+		policy=$(apt-cache policy "${pkgs[@]}")
+	else
+		dir=$cache/xentools-$v
+		root=$("$top/scripts/trixie-root.sh" --path)
+		[[ -f $root/.pvb-stamp ]] || die "no trixie root: run scripts/trixie-root.sh"
+		policy=$(chroot "$root" apt-cache policy "${pkgs[@]}")
+	fi
+	while read -r p ver; do
+		[[ $ver != "(none)" ]] || continue
+		if [[ $v == 4.17 ]]; then
+			debs+=("$(download "$p=$ver")")
+		else
+			debs+=("$(download13 "$p" "$ver")")
+		fi
+	done < <(awk '/^[^ ].*:$/ { sub(":$", ""); p = $0 }
+		      /^ *Candidate:/ { print p, $2 }' <<<"$policy")
+	((${#debs[@]} == ${#pkgs[@]})) || die "no candidate for some of ${pkgs[*]} (apt-get update?)"
 	stamp=$(printf '%s\n' "${debs[@]##*/}")
 	if [[ $(cat "$dir/.stamp" 2>/dev/null) != "$stamp" ]]; then
 		rm -rf "$dir" "$dir.tmp"
@@ -243,7 +262,8 @@ for what in "$@"; do
 	xen) fetch_xen 4.17 ;;
 	xen-4.20) fetch_xen 4.20 ;;
 	headers-6.1|headers-6.12) fetch_headers "${what#headers-}" ;;
-	xentools) fetch_xentools ;;
-	*) die "unknown item '$what' (6.1, 6.12, 6.12-deb13, 7.3, xen, xen-4.20, xentools, headers-6.1 or headers-6.12)" ;;
+	xentools) fetch_xentools 4.17 ;;
+	xentools-4.20) fetch_xentools 4.20 ;;
+	*) die "unknown item '$what' (6.1, 6.12, 6.12-deb13, 7.3, xen, xen-4.20, xentools, xentools-4.20, headers-6.1 or headers-6.12)" ;;
 	esac
 done

@@ -95,12 +95,25 @@ declare -A group_env=([drivers]="PVB_DRIVERS=1" [domu]="PVB_KARGS_EXTRA='pvb.dom
 	[stress]="PVB_HOTPLUG=1 PVB_FIO=1 PVB_NVME_COUNT=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
-# groups run in an unprivileged PV domU (run.sh's domu mode, 6.12 only),
-# once per Xen command line listed ("-": Xen's defaults).  domu_pci: QEMU's
-# NVMe passed through; a domain with a device may exchange order 12 (16 MiB)
-# by default (a 4 MiB coherent allocation succeeds), 9,,,9 keeps it at
-# 2 MiB so that it fails, naming memop-max-order
-declare -A group_domu=([domu]="- memop-max-order=10" [domu_pci]="- memop-max-order=9,,,9")
+# groups run in an unprivileged PV domU (run.sh's domu mode), once when
+# PVB_KERNELS has 6.12 and PVB_MODES xen, a boot per entry
+# "[KERNEL/]XENARGS": KERNEL (default 6.12, Debian 12's) on the Xen of its
+# Debian release (6.12-deb13: Debian 13's 6.12 on Xen 4.20, with 4.20's
+# toolstack), XENARGS Xen's command line ("-": Xen's defaults).  domu:
+# Debian 12's 6.12 with Xen 4.17's defaults (order 9: 4 MiB segments step
+# down), Debian 13's with memop-max-order=10 on 4.20 (4 MiB had).
+# domu_pci: QEMU's NVMe passed through; a domain with a device may exchange
+# order 12 (16 MiB) by default (a 4 MiB coherent allocation succeeds),
+# 9,,,9 keeps it at 2 MiB so that it fails, naming memop-max-order
+declare -A group_domu=([domu]="- 6.12-deb13/memop-max-order=10" [domu_pci]="- memop-max-order=9,,,9")
+# domu_kernel ENTRY, domu_xenargs ENTRY: the parts of a group_domu entry
+domu_kernel() {
+	if [[ $1 == */* ]]; then echo "${1%%/*}"; else echo 6.12; fi
+}
+domu_xenargs() {
+	local x=${1#*/}
+	[[ $x == - ]] || echo "$x"
+}
 group_env[domu_pci]="PVB_DOMU_PCI=00:02.0"
 
 # genv GROUP KERNEL: the group's environment for a boot of KERNEL.  The
@@ -123,10 +136,17 @@ kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-xen native})
 sel=(${PVB_GROUPS:-${group_order[*]}})
 
-# every kernel booted: PVB_KERNELS and the groups' own
+# every kernel booted: PVB_KERNELS and the groups' own (a domU group's
+# when it runs)
 all_kernels=("${kernels[@]}")
+domu_on=0
+[[ " ${kernels[*]} " == *" 6.12 "* && " ${modes[*]} " == *" xen "* ]] && domu_on=1
 for g in "${sel[@]}"; do
-	for k in ${group_kernels[$g]:-}; do
+	gk=${group_kernels[$g]:-}
+	if [[ -n ${group_domu[$g]:-} ]] && ((domu_on)); then
+		for x in ${group_domu[$g]}; do gk+=" $(domu_kernel "$x")"; done
+	fi
+	for k in $gk; do
 		[[ " ${all_kernels[*]} " != *" $k "* ]] && all_kernels+=("$k")
 	done
 done
@@ -164,15 +184,21 @@ done
 ((stale == 0)) || make -C "$top" --no-print-directory build-all
 ((stale_debug == 0)) || make -C "$top" --no-print-directory build-debug DEBUG_FLAVOURS="$dflav"
 
-# Fetch once, before parallel runs share the cache.
-xt=
-[[ " ${sel[*]} " == *" domu"* ]] && xt=xentools
+# Fetch once, before parallel runs share the cache: the kernels, their
+# Xen, and the toolstack of each domU boot's Xen
 fetch=()
 for k in "${all_kernels[@]}"; do
 	[[ $k == 6.12-debug ]] || fetch+=("$k")
 	[[ " ${fetch[*]} " == *" $(xen_item "$k") "* ]] || fetch+=("$(xen_item "$k")")
 done
-"$here/fetch.sh" "${fetch[@]}" $xt >/dev/null
+for g in "${sel[@]}"; do
+	if [[ -z ${group_domu[$g]:-} ]] || ((domu_on == 0)); then continue; fi
+	for x in ${group_domu[$g]}; do
+		t=$(xentools_item "$(xen_version "$(domu_kernel "$x")")")
+		[[ " ${fetch[*]} " == *" $t "* ]] || fetch+=("$t")
+	done
+done
+"$here/fetch.sh" "${fetch[@]}" >/dev/null
 
 tdir=$(mktemp -d)
 trap 'rm -rf "$tdir"' EXIT
@@ -235,13 +261,14 @@ for g in "${sel[@]}"; do
 				continue
 			fi
 			if [[ -n ${group_domu[$g]:-} ]]; then
-				# once, whatever PVB_MODES says (with xen in it)
+				# once, whatever PVB_MODES says (with xen in it);
+				# each entry names its kernel
 				[[ $k == 6.12 && $m == xen ]] || continue
-				for x in ${group_domu[$g]}; do
-					t=$tdir/$k-domu-$g${x#-}.t
+				for e in ${group_domu[$g]}; do
+					dk=$(domu_kernel "$e") x=$(domu_xenargs "$e")
+					t=$tdir/$dk-domu-$g${x:+-$x}.t
 					t=${t//,/_}
-					[[ $x == - ]] && x=
-					printf '#!/bin/sh\n%s PVB_XEN_ARGS=%s PVB_TIMEOUT=2400 exec "%s/run.sh" %s domu %s\n' "$(genv "$g" "$k")" "$x" "$here" "$k" "${groups[$g]}" >"$t"
+					printf '#!/bin/sh\n%s PVB_XEN_ARGS=%s PVB_TIMEOUT=2400 exec "%s/run.sh" %s domu %s\n' "$(genv "$g" "$dk")" "$x" "$here" "$dk" "${groups[$g]}" >"$t"
 					tests+=("$t")
 				done
 				continue
