@@ -41,14 +41,21 @@
  *    queued after the old ops are back: an RCU Tasks grace period waits for
  *    every task to switch voluntarily (or be in user space or idle), which
  *    none does between the DMA API's read of dev->dma_ops and its return
- *    from our op (the DMA API does not sleep there, and no op sleeps but the
- *    coherent allocation, which holds a reference of its device across);
+ *    from our op (the DMA API does not sleep there, and the ops that may
+ *    sleep inside our text are the coherent allocation, which holds a
+ *    reference of its device across, and dma_mmap_coherent()'s and
+ *    dma_get_sgtable()'s page table and sg table allocations, which touch
+ *    no state of the device);
  *  - the table is cleared just before it is freed: a call that reached it
  *    too late (a bug) oopses on a NULL pointer rather than calling what the
  *    freed memory holds;
  *  - module exit, after every device's teardown, waits with
  *    rcu_barrier_tasks() for those frees, hence for every caller that had
- *    read one of our tables, before the module text goes away.
+ *    read one of our tables, before the module text goes away.  Not
+ *    covered: a task asleep in one of those three ops when an unload
+ *    forces a device's teardown (a caller still using the coherent memory
+ *    of a device whose driver left it out, during rmmod): a sleeping task
+ *    is quiescent for RCU Tasks, so it may return into freed text.
  * Before its teardown a device's table is alive and the module loaded
  * (module exit tears every device down before the barrier).
  */
@@ -301,7 +308,7 @@ void pvb_dev_ref_module_exit(void)
 {
 	destroy_workqueue(end_wq);
 	/* the frees of the ops tables, after their last callers (see above) */
-	rcu_barrier_tasks();
+	pvb_rcu_barrier_tasks();
 }
 
 /**

@@ -36,6 +36,20 @@
 #error "pvbounce supports x86-64 only (its DMA ops never sync CPU caches)"
 #endif
 
+/*
+ * RCU Tasks, for src/device_ref.c's ops tables.  A kernel built without
+ * preemption has no CONFIG_TASKS_RCU: there call_rcu_tasks() is call_rcu()
+ * (a task between its read of dev->dma_ops and its call into the op cannot
+ * be preempted, so an ordinary grace period waits for it), and
+ * rcu_barrier_tasks() is declared but not built: rcu_barrier() waits for
+ * those callbacks.
+ */
+#ifdef CONFIG_TASKS_RCU
+#define pvb_rcu_barrier_tasks()	rcu_barrier_tasks()
+#else
+#define pvb_rcu_barrier_tasks()	rcu_barrier()
+#endif
+
 /* The page-allocation op was renamed in 6.8. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 #define PVB_OPS_ALLOC_PAGES alloc_pages_op
