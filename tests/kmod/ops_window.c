@@ -85,8 +85,8 @@ static int window_fn(void *unused)
 		if (table_intact)
 			late_max = ops->max_mapping_size(window_dev);
 	}
-	complete(&window_done);
-	return 0;
+	/* no instruction of ours after the completion: rmmod may follow it */
+	kthread_complete_and_exit(&window_done, 0);
 }
 
 static int hold_set(const char *val, const struct kernel_param *kp)

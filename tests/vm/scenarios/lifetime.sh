@@ -173,7 +173,9 @@ echo >"$PCI/$nic/driver_override"
 # limit: the old ops' answer), and unload waits until that call is done.
 OW=/sys/module/pvbounce_ops_window/parameters
 if [ -f "$PVB_OPS_WINDOW_KO" ]; then
-	check "ops window: load with devices=$nic" pvb_load devices="$nic"
+	# a 1 MiB pool: its teardown is quick, so that a waiting rmmod is
+	# waiting for the callers, not still giving the pool back
+	check "ops window: load with devices=$nic pool_mb=1" pvb_load devices="$nic" pool_mb=1
 	check "ops window: insmod pvbounce_ops_window dev=$nic" \
 		run_cmd insmod "$PVB_OPS_WINDOW_KO" dev="$nic"
 	check "ops window: a thread reads $nic's dma_ops and waits before its call" \
@@ -187,9 +189,17 @@ if [ -f "$PVB_OPS_WINDOW_KO" ]; then
 		"pvbounce $nic: detached"
 	rmmod pvbounce &
 	rmpid=$!
-	sleep 1
-	check "ops window: rmmod pvbounce waits while the thread may still call the ops" \
-		kill -0 $rmpid
+	# until rmmod waits in module exit's barrier (rcu_barrier_tasks(), or
+	# rcu_barrier() on a kernel without preemption), at most 120 s
+	n=0
+	while [ $n -lt 1200 ] && kill -0 $rmpid 2>/dev/null &&
+		! grep -q rcu_barrier /proc/$rmpid/stack 2>/dev/null; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	check "ops window: rmmod pvbounce waits in module exit's RCU barrier while the thread may still call the ops" \
+		grep -q rcu_barrier /proc/$rmpid/stack
+	check "ops window: ... and is still there" kill -0 $rmpid
 	echo 1 >$OW/release
 	expect_eq "ops window: the table read before the teardown was intact at the late call" \
 		"$(cat $OW/table_intact)" 1
