@@ -123,14 +123,17 @@ awk 'FNR == NR { if (/^pvb-domu: attempt [0-9]+ discarded/) gone[$3] = 1; next }
 	win && /-+\[ cut here \]-+/ { if (nb) flush(); blk = 1 }
 	blk {
 		buf[++nb] = $0
-		if (/WARNING: .* dma_free_attrs\+/) w = 1
+		# one warning per block; any other report printed into it (by
+		# another CPU) keeps the whole block
+		if (!w && /WARNING: .* dma_free_attrs\+/) w = 1
+		else if (/Kernel panic|BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|general protection|INFO: |kmemleak|DMA-API: |ODEBUG: |corruption/) other = 1
 		if (/___free_dma_mem_cluster\+.*\[sym53c8xx\]/) sym = 1
-		if (/---\[ end trace/) { if (w && sym) { nb = 0; blk = 0; w = 0; sym = 0 } else flush() }
+		if (/---\[ end trace/) { if (w && sym && !other) { nb = 0; blk = 0; w = 0; sym = 0 } else flush() }
 		next
 	}
 	{ print }
 	END { if (nb) flush() }
-	function flush(   i) { for (i = 1; i <= nb; i++) print buf[i]; nb = 0; blk = 0; w = 0; sym = 0 }' "$1" "$1"
+	function flush(   i) { for (i = 1; i <= nb; i++) print buf[i]; nb = 0; blk = 0; w = 0; sym = 0; other = 0 }' "$1" "$1"
 }
 
 # doc_params README: the Parameters table of README as name:mode+name:mode
