@@ -9,6 +9,8 @@
 # with pvbounce and nvme loaded), and after switching the group's type the
 # other way through sysfs (what the refusal line tells the user to do).  No
 # DMAR fault may be logged.  The group type is put back as it was at boot.
+# An identity boot then refuses a device whose group a VFIO user holds (an
+# unmanaged domain) and attaches it once let go: see vfio_held.
 . /scenarios/lib.sh
 skip_without_pvbounce "devices behind an IOMMU"
 nvme=$(nvme_pci)
@@ -123,6 +125,84 @@ set_type() {
 	expect_eq "iommu_group type set to $1 through sysfs" "$(cat "$tfile")" "$1"
 }
 
+# vfio_held: in an identity boot, the second e1000e (nothing else here uses
+# it) bound to vfio-pci and its group held by a VFIO user (pvbvfio: container
+# with a type1 IOMMU), so that its domain is unmanaged.  pvbounce considers
+# a bound device only at load with rebind=1 (a devices= write leaves it alone
+# with a warning, the driver bound), which is the check refuse.c makes: the
+# refusal names the device and "unmanaged", nothing is attached and vfio-pci
+# keeps it.  Then the user lets go (domain back to identity), vfio-pci is
+# unbound, and devices= written again attaches it: the refusal was about the
+# domain, not the device.
+vfio_held() {
+	reset
+	nic=$(nic_pcis | tail -n 1)
+	grp=$(basename "$(readlink "$PCI/$nic/iommu_group")")
+	gtype=/sys/kernel/iommu_groups/$grp/type
+	expect_eq "vfio: $nic's iommu_group $grp is identity by default" "$(cat "$gtype")" identity || return 1
+	if [ -z "$(find /lib/modules -name 'vfio-pci.ko*')" ]; then
+		tap_skip "vfio: a VFIO user's group" "$(uname -r) has no vfio-pci module"
+		return 0
+	fi
+	unbind "$nic"
+	# QEMU's intel-iommu here has no interrupt remapping (run.sh): without
+	# this type1 refuses to attach (-EPERM, "No interrupt remapping support")
+	check "vfio: modprobe vfio_iommu_type1 allow_unsafe_interrupts=1" \
+		modprobe vfio_iommu_type1 allow_unsafe_interrupts=1 || return 1
+	check "vfio: modprobe vfio-pci" modprobe vfio-pci || return 1
+	echo vfio-pci >"$PCI/$nic/driver_override"
+	echo "$nic" >/sys/bus/pci/drivers_probe
+	expect_eq "vfio: $nic bound to vfio-pci" "$(driver_of "$nic")" vfio-pci || return 1
+	# pvbvfio's stdin and stdout are FIFOs: "held" is read as it is printed
+	# (or EOF if it failed), and closing fd 7 lets it go
+	rm -f /tmp/vfio.in /tmp/vfio.out
+	mkfifo /tmp/vfio.in /tmp/vfio.out
+	pvbvfio "$grp" </tmp/vfio.in >/tmp/vfio.out 2>/tmp/vfio.err &
+	vpid=$!
+	exec 7>/tmp/vfio.in 8</tmp/vfio.out
+	read -r held <&8
+	if ! expect_eq "vfio: pvbvfio holds group $grp ($held)" "${held%% *}" held; then
+		diag_file /tmp/vfio.err 5
+		exec 7>&- 8<&-
+		wait $vpid
+		return 1
+	fi
+	# the group's sysfs type is its default domain, not the one attached
+	# now (VFIO's): it still says identity while the group is held
+	expect_eq "vfio: iommu_group type still names the default domain" "$(cat "$gtype")" identity
+	check "vfio: load with devices=$nic rebind=1 while VFIO holds the group" \
+		pvb_load devices="$nic" rebind=1
+	dmesg >/tmp/dmesg.now
+	expect_eq "vfio: exactly one pvbounce line about $nic" \
+		"$(grep -c "pvbounce $nic:" /tmp/dmesg.now)" 1
+	dmesg_has "vfio: refused, its domain named unmanaged" \
+		"pvbounce $nic: not attached: its IOMMU domain is unmanaged \\(type 0x[0-9a-f]+\\), not identity: the group is claimed by another user \\(VFIO, iommufd\\) or blocked; release it, then write devices= again\$" /tmp/dmesg.now
+	check_fails "vfio: vfio-pci was not rebound" grep -q "pvbounce $nic: rebinding" /tmp/dmesg.now
+	expect_eq "vfio: $nic still bound to vfio-pci" "$(driver_of "$nic")" vfio-pci
+	check_fails "vfio: no /sys/kernel/pvbounce/$nic" test -e "/sys/kernel/pvbounce/$nic"
+	check_fails "vfio: no debugfs directory for $nic" test -e "$PVB_DBG/$nic"
+	expect_eq "vfio: debugfs devices is empty" "$(dbg devices)" ""
+	expect_eq "vfio: no pool slot in use" "$(dbg used)" 0
+	expect_eq "vfio: pool never used" "$(dbg used_hiwater)" 0
+	exec 7>&-
+	wait $vpid
+	expect_eq "vfio: pvbvfio let the group go (exit status)" $? 0
+	exec 8<&-
+	unbind "$nic"
+	echo >"$PCI/$nic/driver_override"
+	check_fails "vfio: $nic has no driver" test -e "$PCI/$nic/driver"
+	dmesg -c >/dev/null
+	check "vfio: devices=$nic written again" sh -c "echo $nic >$PVB_PARAMS/devices"
+	dmesg >/tmp/dmesg.now
+	dmesg_has "vfio: attached once the group is back on identity" "pvbounce $nic: attached" /tmp/dmesg.now
+	check_fails "vfio: no refusal this time" grep -q "pvbounce $nic: not attached" /tmp/dmesg.now
+	attached "$nic" -
+	check "vfio: /sys/kernel/pvbounce/$nic exists" test -d "/sys/kernel/pvbounce/$nic"
+	check "vfio: rmmod" rmmod pvbounce
+	modprobe -r vfio-pci vfio_iommu_type1 2>/dev/null
+	return 0
+}
+
 if [ "$mode" = identity ]; then
 	at_load attached "identity ($type0)" full
 	hotplug attached "identity, hot-plugged"
@@ -133,3 +213,4 @@ else
 	set_type identity && at_load attached "identity set through sysfs" full
 fi
 set_type "$type0"
+[ "$mode" = identity ] && vfio_held
