@@ -20,8 +20,9 @@
 #
 # Env: PVB_KERNELS (default "6.1 6.12"; also 6.12-debug), PVB_MODES (default "xen native";
 #      the domu group runs when 6.12 and xen are in them),
-#      PVB_RACES (iterations of the races scenario, default 200; 50 on 6.1
-#      and on the debug kernel, whose group limits are tripled: see genv),
+#      PVB_RACES (iterations of the races scenario, default 200 natively,
+#      100 as a Xen dom0; 50 on 6.1 and on the debug kernel, whose group
+#      limits are tripled: see genv),
 #      PVB_EVERY_KERNEL=1 (every group on every kernel, and in every mode
 #      but group_modes' limits, 200 races on 6.1: see group_not_on),
 #      PVB_HOTPLUG_CYCLES (unplug/re-plug cycles of the hotplug scenario,
@@ -44,7 +45,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # group name -> scenarios (longest group first: better packing for -j)
 declare -A groups=(
 	[life]=bad_params:lifecycle:lifetime:docs:memory:xen_exchange:kmod:masks:misuse
-	[life_core]=lifetime:memory:xen_exchange:kmod:masks
+	[core]=lifetime:memory:xen_exchange:kmod:masks:nvme_force:pool_placement:net
 	[io]=baseline:nvme_force:nvme_noforce:nvme_maxmap:nvme_exhaust:pool_placement:pool_grow:net:observe
 	[iommu]=iommu
 	[races]=races
@@ -60,7 +61,7 @@ declare -A groups=(
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
 # when asked: PVB_GROUPS=domu_pci; debug and debug_ci (the debug kernel's core subset)
 # too, as it needs the debug kernel built
-group_order=(io races matrix ship domu life life_core stress drivers iommu)
+group_order=(io races matrix ship domu life core stress drivers iommu)
 # groups on a kernel of their own (debug_ci: the core subset as CI runs it,
 # without faults, which takes 25 minutes a boot)
 # (matrix: Debian 13's kernels, one boot per kernel and mode)
@@ -75,14 +76,16 @@ declare -A group_modes=([drivers]=native)
 # for CI's 75 minutes: stress (hot-plug, fio on a held-full pool) exercises
 # pvbounce's own allocator and lifecycle, the same code on every kernel; it
 # runs on 6.12, the series Debian 12 (backports) and Debian 13 share.  On
-# 6.1 as a Xen dom0, races and the whole of life give way to life_core:
-# what meets the kernel's DMA, driver-core and Xen interfaces (lifetime,
-# memory, xen_exchange, kmod, masks); parameter parsing, docs, misuse,
-# lifecycle and races run on 6.1 natively and on 6.12 in both modes.
-# PVB_EVERY_KERNEL=1 runs every group everywhere (and no life_core).
-declare -A group_not_on=([stress]=6.1 [races]=6.1:xen [life]=6.1:xen)
+# 6.1 as a Xen dom0 (Debian 12's older kernel: a smoke subset, the whole
+# groups run on its newest, 6.12), io, races and life give way to one boot
+# of core: what meets the kernel's DMA, driver-core and Xen interfaces
+# (lifetime, memory, xen_exchange, kmod, masks, nvme_force, pool_placement,
+# net); the rest of io and life, and races, run on 6.1 natively and on 6.12
+# in both modes.  PVB_EVERY_KERNEL=1 runs every group everywhere (and no
+# core).
+declare -A group_not_on=([stress]=6.1 [io]=6.1:xen [races]=6.1:xen [life]=6.1:xen)
 # groups that run only there (KERNEL:MODE), unless PVB_EVERY_KERNEL=1
-declare -A group_only_on=([life_core]=6.1:xen)
+declare -A group_only_on=([core]=6.1:xen)
 # environment of a group's boots (see run.sh)
 # (races: a Xen boot takes about 10 minutes under TCG, past the defaults)
 # (stress: a third NVMe behind a PCIe root port, unplugged and plugged
@@ -91,7 +94,7 @@ declare -A group_only_on=([life_core]=6.1:xen)
 # (io: observe alone takes 3 minutes of a loaded Xen boot)
 # domu: the first domU boot crashes on purpose before any scenario, for
 # domu-host.sh's second attempt (a boot crash under TCG) to be tested too.
-declare -A group_env=([drivers]="PVB_DRIVERS=1" [domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
+declare -A group_env=([drivers]="PVB_DRIVERS=1" [core]="PVB_TIMEOUT=1800" [domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
 	[stress]="PVB_HOTPLUG=1 PVB_FIO=1 PVB_NVME_COUNT=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
@@ -116,13 +119,15 @@ domu_xenargs() {
 }
 group_env[domu_pci]="PVB_DOMU_PCI=00:02.0"
 
-# genv GROUP KERNEL: the group's environment for a boot of KERNEL.  The
-# debug kernel runs 3-5 times slower under TCG: the group's limits
-# (PVB_TIMEOUT, pvb.timeout=) are for Debian's kernels and are tripled,
-# and races runs 50 iterations there (200 elsewhere) unless PVB_RACES says
-# how many.
+# genv GROUP KERNEL MODE: the group's environment for a boot of KERNEL in
+# MODE.  The debug kernel runs 3-5 times slower under TCG: the group's
+# limits (PVB_TIMEOUT, pvb.timeout=) are for Debian's kernels and are
+# tripled, and races runs 50 iterations there (200 natively, 100 as a Xen
+# dom0, where an iteration takes about four times as long under TCG)
+# unless PVB_RACES says how many.
 genv() {
 	local e=${group_env[$1]:-} races=${PVB_RACES:-200}
+	[[ ${3:-} == xen && -z ${PVB_EVERY_KERNEL:-} ]] && races=${PVB_RACES:-100}
 	# 6.1 (Debian 12's first kernel): a quarter of the races
 	[[ $2 == 6.1 && -z ${PVB_EVERY_KERNEL:-} ]] && races=${PVB_RACES:-50}
 	if [[ $2 == 6.12-debug ]]; then
@@ -292,7 +297,7 @@ for g in "${sel[@]}"; do
 				continue
 			fi
 			t=$tdir/$k-$m-$g.t
-			printf '#!/bin/sh\n%s exec "%s/run.sh" %s %s %s\n' "$(genv "$g" "$k")" "$here" "$k" "$m" "${groups[$g]}" >"$t"
+			printf '#!/bin/sh\n%s exec "%s/run.sh" %s %s %s\n' "$(genv "$g" "$k" "$m")" "$here" "$k" "$m" "${groups[$g]}" >"$t"
 			tests+=("$t")
 		done
 	done
