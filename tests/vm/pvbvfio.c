@@ -3,13 +3,15 @@
  * pvbvfio: hold an IOMMU group as a VFIO user does, so that its devices sit
  * in an unmanaged IOMMU domain (page tables owned by VFIO, not the DMA API).
  *
- *   pvbvfio GROUP
+ *   pvbvfio GROUP [blocked]
  *
  * Opens /dev/vfio/vfio (a container) and /dev/vfio/GROUP (every device of
  * the group bound to vfio-pci, or to no driver), puts the group in the
  * container (VFIO_GROUP_SET_CONTAINER: VFIO claims the group's DMA
- * ownership) and gives the container an IOMMU (VFIO_SET_IOMMU, type1v2 or
- * type1: the group is attached to a new unmanaged domain).  Prints "held"
+ * ownership, the group goes to a blocking domain) and, unless "blocked"
+ * says to stop there, gives the container an IOMMU (VFIO_SET_IOMMU,
+ * type1v2 or type1: the group is attached to a new unmanaged domain).
+ * Prints "held"
  * and waits until its standard input reaches end of file, or a signal ends
  * it; closing the descriptors gives the group back to its default domain.
  * Exits 0 after a hold, 1 (with the failing step on stderr) if the group
@@ -36,8 +38,9 @@ int main(int argc, char **argv)
 	char path[64], buf[64];
 	int container, group, type;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: pvbvfio GROUP\n");
+	if (argc < 2 || argc > 3 ||
+	    (argc == 3 && strcmp(argv[2], "blocked"))) {
+		fprintf(stderr, "usage: pvbvfio GROUP [blocked]\n");
 		return 2;
 	}
 	container = open("/dev/vfio/vfio", O_RDWR);
@@ -60,6 +63,11 @@ int main(int argc, char **argv)
 	}
 	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
 		return fail("VFIO_GROUP_SET_CONTAINER");
+	if (argc == 3) {
+		/* owned by VFIO, no IOMMU for the container yet: blocked */
+		printf("held group %s (blocked)\n", argv[1]);
+		goto hold;
+	}
 	type = VFIO_TYPE1v2_IOMMU;
 	if (ioctl(container, VFIO_CHECK_EXTENSION, type) != 1)
 		type = VFIO_TYPE1_IOMMU;
@@ -67,6 +75,7 @@ int main(int argc, char **argv)
 		return fail("VFIO_SET_IOMMU");
 	printf("held group %s (%s)\n", argv[1],
 	       type == VFIO_TYPE1v2_IOMMU ? "type1v2" : "type1");
+hold:
 	fflush(stdout);
 	while (read(0, buf, sizeof(buf)) > 0)
 		;
