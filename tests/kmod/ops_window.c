@@ -40,6 +40,15 @@ MODULE_PARM_DESC(dev, "PCI name of a device attached to pvbounce");
 
 static int table_intact = -1;
 module_param(table_intact, int, 0444);
+/*
+ * A kernel built without preemption (no CONFIG_TASKS_RCU) cannot preempt a
+ * caller between its read and its call, and the window's thread can hold it
+ * only by yielding in cond_resched(), which there ends an RCU grace period:
+ * the window cannot be shown (the scenario skips it).
+ */
+static bool can_hold = IS_ENABLED(CONFIG_TASKS_RCU);
+module_param(can_hold, bool, 0444);
+MODULE_PARM_DESC(can_hold, "Y: the kernel can preempt a caller inside the window (CONFIG_TASKS_RCU)");
 MODULE_PARM_DESC(table_intact, "read-only: 1 if the ops table read before the teardown was unchanged after it, 0 if not, -1 before a release");
 
 static unsigned long held_max, late_max;

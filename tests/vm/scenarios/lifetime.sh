@@ -172,7 +172,14 @@ echo >"$PCI/$nic/driver_override"
 # call reaches pvbounce's op, which finds the ops no longer its own (no
 # limit: the old ops' answer), and unload waits until that call is done.
 OW=/sys/module/pvbounce_ops_window/parameters
-if [ -f "$PVB_OPS_WINDOW_KO" ]; then
+# A kernel without preemption (pvbounce_ops_window's can_hold=N) cannot
+# preempt a caller there, and the window cannot be held: skipped.
+can_hold=N
+[ -f "$PVB_OPS_WINDOW_KO" ] && insmod "$PVB_OPS_WINDOW_KO" 2>/dev/null &&
+	can_hold=$(cat $OW/can_hold) && rmmod pvbounce_ops_window
+if [ -f "$PVB_OPS_WINDOW_KO" ] && [ "$can_hold" != Y ]; then
+	tap_skip "ops window" "$(uname -r) has no preemption (no CONFIG_TASKS_RCU): no caller can be preempted between its read of the ops and its call"
+elif [ -f "$PVB_OPS_WINDOW_KO" ]; then
 	# a 1 MiB pool: its teardown is quick, so that a waiting rmmod is
 	# waiting for the callers, not still giving the pool back
 	check "ops window: load with devices=$nic pool_mb=1" pvb_load devices="$nic" pool_mb=1
