@@ -43,6 +43,7 @@ done
 # -- parameters
 in_src=$(sed -n 's/^[[:space:]]*module_param\(_cb\|_named\|_array\)\{0,1\}(\([a-z0-9_]*\),.*/\2/p' \
 	"$top"/src/*.c | sort -u)
+# shellcheck disable=SC2016 # the backquotes are markdown
 in_doc=$(sed -n 's/^| `\([a-z0-9_]*\)` |.*/\1/p' "$docs/parameters.md" 2>/dev/null | sort -u)
 atleast "module_param* in src/" "$(echo "$in_src" | wc -w)" 9
 none "every module parameter is a row of docs/parameters.md" \
@@ -63,22 +64,25 @@ atleast "sysfs and debugfs names in src/" "$(echo "$files" | wc -w)" 25
 missing=
 for f in $files; do
 	if echo "$dirs" | grep -qx "$f"; then
-		grep -q "\`$f/\`" "$docs/files.md" || missing="$missing$f/ "
+		grep -q "\`$f/\`" "$docs/files.md" || missing="$missing$f/
+"
 	else
 		# `name`, `<pci>/name`, or a name in a backquoted list of the table
-		grep -Eq "\`(<pci>/)?$f\`" "$docs/files.md" || missing="$missing$f "
+		grep -Eq "\`(<pci>/)?$f\`" "$docs/files.md" || missing="$missing$f
+"
 	fi
 done
-none "every sysfs and debugfs file and directory is in docs/files.md" "$(echo $missing | tr ' ' '\n')"
+none "every sysfs and debugfs file and directory is in docs/files.md" "$(printf '%b' "$missing")"
 
 # -- trace events
 events=$(sed -n 's/^TRACE_EVENT(\([a-z0-9_]*\),.*/\1/p' "$top/include/pvbounce/trace.h")
 atleast "trace events in include/pvbounce/trace.h" "$(echo "$events" | wc -w)" 3
 missing=
 for e in $events; do
-	grep -q "^| \`$e\` |" "$docs/tracepoints.md" || missing="$missing$e "
+	grep -q "^| \`$e\` |" "$docs/tracepoints.md" || missing="$missing$e
+"
 done
-none "every trace event is a row of docs/tracepoints.md" "$(echo $missing | tr ' ' '\n')"
+none "every trace event is a row of docs/tracepoints.md" "$(printf '%b' "$missing")"
 
 # -- messages
 # One line per message format: FILE:LINE<TAB>FORMAT (adjacent string literals
@@ -114,6 +118,7 @@ formats=$(perl -e '
 	}' "$top"/src/*.c)
 atleast "message formats in src/" "$(echo "$formats" | grep -c .)" 90
 # the backquoted texts of docs/messages.md, one a line
+# shellcheck disable=SC2016 # the backquotes are markdown
 doc_texts=$(grep -o '`[^`]*`' "$docs/messages.md" 2>/dev/null | sed 's/^`//; s/`$//')
 missing=$(printf '%s\n' "$formats" | DOCS="$doc_texts" perl -ne '
 	BEGIN { @docs = split /\n/, $ENV{DOCS}; }
