@@ -8,8 +8,6 @@
 #     (--dkmstree, DKMS_SOURCE_TREE, --installtree, --no-depmod), signed with a
 #     throw-away MOK key (dkms 3.0.10 signs every build and would make
 #     /var/lib/dkms/mok.key otherwise); version, signer, no tests/ shipped.
-#  1b. make deb, and the .deb's module sources through dkms add, build,
-#     install (what its postinst runs) for 6.1, into temporary trees.
 #  2. make install / make uninstall with INSTALL_MOD_PATH, each kernel: the file,
 #     its version, depmod's modules.dep entry, pvbounce-stat (its version)
 #     and the man pages under usr/local, and all gone again.
@@ -27,6 +25,8 @@
 # /etc only; a hook in the test's CONFDIR stands in for what dkms install and
 # copying pvbounce.conf to /etc/modprobe.d put there on a real system (copies
 # the same two files into the image), so nothing of the host is touched.
+#
+# The .deb (make deb) as apt installs it: tests/vm/deb-install.sh.
 #
 # Env: PVB_SHIP_MODES (default "6.1:native 6.12:xen": SERIES:MODE boots; the
 #      6.12 one is the Debian-initramfs boot), and what run.sh takes.
@@ -103,26 +103,6 @@ for s in 6.1 6.12; do
 done
 t "DKMS got the module sources only (no tests/)" test ! -e "$src/pvbounce-$version/tests" -a -f "$src/pvbounce-$version/dkms.conf"
 diag "DKMS builds and installs took $(($(date +%s) - start)) s"
-
-# ---- 1b. the .deb's sources through DKMS ---------------------------------------
-# make deb, and what its postinst (dh_dkms's) does with the sources it ships
-# (dkms add, build, install), for 6.1, into temporary trees
-r=${kver[6.1]:-}
-if [[ -n $r ]] && command -v dh_dkms >/dev/null; then
-	deb=$tmp/debbuild/deb/pvbounce-dkms_${version}_all.deb
-	t "make deb: pvbounce-dkms_${version}_all.deb" mk deb PVB_BUILD="$tmp/debbuild" &&
-	t "the .deb unpacks" dpkg-deb -x "$deb" "$tmp/debroot" && {
-		dflags="--sourcetree $tmp/debroot/usr/src --dkmstree $tmp/dkms-deb --installtree $tmp/root-deb/lib/modules --no-depmod"
-		mkdir -p "$tmp/dkms-deb" "$tmp/root-deb/lib/modules/$r"
-		t "6.1: the .deb's /usr/src/pvbounce-$version: dkms add, build, install" \
-			bash -c "dkms add $dflags -m pvbounce -v $version && dkms build $dflags -m pvbounce -v $version -k $r && dkms install $dflags -m pvbounce -v $version -k $r"
-		f=$(ls "$tmp/root-deb/lib/modules/$r/updates/dkms/pvbounce.ko"* 2>/dev/null | head -n 1)
-		eq "6.1: the .deb's module: modinfo -F version is $version" "$(modinfo -F version "$f" 2>&1)" "$version"
-		t "6.1: the .deb's module: dkms remove --all" dkms remove $dflags -m pvbounce -v "$version" --all
-	}
-elif [[ ${CI:-} == true ]]; then
-	emit "not ok" "dh-dkms installed for make deb (CI=true: .ci/run installs it)"
-fi
 
 # ---- 2. make install / uninstall -------------------------------------------------
 # 6.1 installs pvbounce.ko, 6.12 pvbounce.ko.xz (CONFIG_MODULE_COMPRESS_XZ)

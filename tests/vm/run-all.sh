@@ -36,8 +36,10 @@
 #
 # Group "ship" is not a list of scenarios: install.sh (DKMS, make install,
 # a boot per Debian kernel of PVB_KERNELS on the DKMS-built module, one of
-# them on Debian's own initramfs) and demo-check.sh (make demo on unpacked
-# headers); it has no boot on the debug kernel.
+# them on Debian's own initramfs), deb-install.sh (the .deb installed by apt
+# in an overlay of the Debian 13 build root, a native 7.3 boot on the
+# module dkms built there, apt-get remove and purge) and demo-check.sh
+# (make demo on unpacked headers); it has no boot on the debug kernel.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -195,8 +197,14 @@ prepare() {
 	# Fetch once, before parallel runs share the cache: the kernels, their
 	# Xen, and the toolstack of each domU boot's Xen
 	fetch=()
+	# ship's deb-install.sh boots 7.3 (its module is the one apt's dkms
+	# builds in the Debian 13 build root, not build/'s), when ship runs
+	# (a Debian 12 kernel in PVB_KERNELS)
+	if [[ " ${sel[*]} " == *" ship "* && " ${kernels[*]} " =~ \ 6\.12?\  ]]; then
+		fetch+=(7.3)
+	fi
 	for k in "${all_kernels[@]}"; do
-		[[ $k == 6.12-debug ]] || fetch+=("$k")
+		[[ $k == 6.12-debug || " ${fetch[*]} " == *" $k "* ]] || fetch+=("$k")
 		[[ " ${fetch[*]} " == *" $(xen_item "$k") "* ]] || fetch+=("$(xen_item "$k")")
 	done
 	for g in "${sel[@]}"; do
@@ -255,7 +263,8 @@ for g in "${sel[@]}"; do
 		[[ -n $sm ]] || continue
 		printf '#!/bin/sh\nPVB_SHIP_MODES="%s" exec "%s/install.sh"\n' "$sm" "$here" >"$tdir/ship-install.t"
 		printf '#!/bin/sh\nPVB_DEMO_KERNEL=%s exec "%s/demo-check.sh"\n' "$dk" "$here" >"$tdir/ship-demo.t"
-		tests+=("$tdir/ship-install.t" "$tdir/ship-demo.t")
+		printf '#!/bin/sh\nexec "%s/deb-install.sh"\n' "$here" >"$tdir/ship-deb.t"
+		tests+=("$tdir/ship-install.t" "$tdir/ship-deb.t" "$tdir/ship-demo.t")
 		continue
 	fi
 	[[ -n ${groups[$g]:-} ]] || die "unknown group $g (${group_order[*]} domu_pci debug debug_ci)"
