@@ -119,7 +119,8 @@ blk_load() {
 		sleep 0.1
 	done
 	attached "$nvme" nvme
-	DOMU_CFG="disk = [ 'format=raw, vdev=xvda, access=rw, backendtype=phy, target=$part, script=/lib/pvb/block-hotplug' ]"
+	# (target= last: it takes the rest of the spec)
+	DOMU_CFG="disk = [ 'format=raw, vdev=xvda, access=rw, backendtype=phy, script=/lib/pvb/block-hotplug, target=$part' ]"
 }
 
 # blk_guest TAG FORCE SEED: a domU's verified I/O on the partition, judged
