@@ -31,13 +31,13 @@ check "dom0 blk: nvme bound (no pvbounce yet)" nvme_up "$nvme" || exit 0
 disk=$NVME_DEV
 # one partition of 192 MiB from 1 MiB on, as a dom0 exports one
 printf 'o\nn\np\n1\n2048\n+192M\nw\n' | fdisk "$disk" >/tmp/fdisk.out 2>&1
-part=${disk}p1
+blk_part=${disk}p1
 for i in $(seq 1 100); do
-	[ -b "$part" ] && break
+	[ -b "$blk_part" ] && break
 	sleep 0.1
 done
-expect_eq "dom0 blk: $part made ($((192 * 2048)) sectors)" \
-	"$(cat "/sys/class/block/${part#/dev/}/size" 2>/dev/null)" $((192 * 2048)) ||
+expect_eq "dom0 blk: $blk_part made ($((192 * 2048)) sectors)" \
+	"$(cat "/sys/class/block/${blk_part#/dev/}/size" 2>/dev/null)" $((192 * 2048)) ||
 	{ diag_file /tmp/fdisk.out 10; exit 0; }
 unbind "$nvme"
 
@@ -103,11 +103,11 @@ blk_readback() {
 	guest_io_plan "$mk" "$sd" >/tmp/plan
 	while read -r args; do
 		# shellcheck disable=SC2086
-		pvbio_run "$1: the guest's data read back here from $part: pvbio -m r $args" \
-			-m r $args "$part"
+		pvbio_run "$1: the guest's data read back here from $blk_part: pvbio -m r $args" \
+			-m r $args "$blk_part"
 	done </tmp/plan
 	expect_eq "$1: the guest's buffered data read back here (md5)" \
-		"$(dd if="$part" bs=1M skip="$GUEST_BUF_AT" count="$GUEST_BUF_MB" iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)" "$md"
+		"$(dd if="$blk_part" bs=1M skip="$GUEST_BUF_AT" count="$GUEST_BUF_MB" iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)" "$md"
 }
 
 # blk_load TAG FORCE POOL: pvbounce on the NVMe, its partition back
@@ -115,12 +115,12 @@ blk_load() {
 	check "$1: insmod pvbounce devices=$nvme$3 force=$2" pvb_load devices="$nvme$3" force="$2" || return 1
 	check "$1: nvme bound again, on pvbounce's ops" nvme_up "$nvme" || return 1
 	for i in $(seq 1 100); do
-		[ -b "$part" ] && break
+		[ -b "$blk_part" ] && break
 		sleep 0.1
 	done
 	attached "$nvme" nvme
 	# (target= last: it takes the rest of the spec)
-	DOMU_CFG="disk = [ 'format=raw, vdev=xvda, access=rw, backendtype=phy, script=/lib/pvb/block-hotplug, target=$part' ]"
+	DOMU_CFG="disk = [ 'format=raw, vdev=xvda, access=rw, backendtype=phy, script=/lib/pvb/block-hotplug, target=$blk_part' ]"
 }
 
 # blk_guest TAG FORCE SEED: a domU's verified I/O on the partition, judged
