@@ -43,11 +43,13 @@ if [ "$mode" = loop ]; then
 	done
 fi
 
-w=0 r=0
+w=0 r=0 k=0
 guest_io_plan "$maxkb" "$seed" >/tmp/plan
 while read -r args; do
+	k=$((k + 1))
+	diag "domU blk: plan line $k: pvbio $args"
 	# shellcheck disable=SC2086
-	pvbio_run "domU blk: O_DIRECT write/read-back on $dev: pvbio $args" $args "$dev"
+	pvbio_run "domU blk: O_DIRECT write/read-back on $dev, plan line $k" $args "$dev"
 	w=$((w + ${IO_WRITTEN:-0})) r=$((r + ${IO_READ:-0}))
 done </tmp/plan
 
