@@ -16,6 +16,7 @@
 #  B  force=1, a private pool: first a domU destroyed (xl destroy) in the
 #     middle of its I/O, the backend gone and every slot back, then a new
 #     domU's verified I/O on the same load.
+# pvb.blk_rounds=A|B (run.sh's PVB_KARGS_EXTRA): only that round.
 . /scenarios/lib.sh
 skip_without_pvbounce "dom0 blkback"
 if [ ! -f /lib/pvb/domu-lib.sh ]; then
@@ -25,6 +26,8 @@ fi
 . /lib/pvb/domu-lib.sh
 nvme=$(nvme_pci)
 DOMU_MEM=256
+rounds=$(sed -n 's/.*[[:space:]]pvb\.blk_rounds=\([AB]*\).*/\1/p' /proc/cmdline)
+rounds=${rounds:-AB}
 
 check "dom0 blk: modprobe xen-blkback" modprobe xen-blkback || exit 0
 check "dom0 blk: nvme bound (no pvbounce yet)" nvme_up "$nvme" || exit 0
@@ -144,13 +147,13 @@ blk_unload() {
 }
 
 # ---- A: force=0, common pool --------------------------------------------------
-if blk_load "dom0 blk A" 0 ""; then
+if [ -z "${rounds##*A*}" ] && blk_load "dom0 blk A" 0 ""; then
 	blk_guest "dom0 blk A" 0 100
 	blk_unload "dom0 blk A"
 fi
 
 # ---- B: force=1, private pool; a domU destroyed in the middle of its I/O ------
-if blk_load "dom0 blk B" 1 "@32M"; then
+if [ -z "${rounds##*B*}" ] && blk_load "dom0 blk B" 1 "@32M"; then
 	counters "$nvme"
 	DOMU_ARGS="pvb.guest_blk=loop pvb.guest_seed=200"
 	domu_cmdline guest_blk
