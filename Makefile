@@ -21,7 +21,7 @@
 #                             debug kernel without KASAN, native and Xen PV dom0
 #   make bench-vm             pvbounce vs the kernel's swiotlb(-xen) throughput in QEMU (not a test)
 #   make bench                DMA API map/unmap, sg, sync timings: pvbounce vs swiotlb(-xen),
-#                             dma-direct and memcpy in QEMU; tables into README.md (not a test)
+#                             dma-direct and memcpy in QEMU; tables into docs/speed.md (not a test)
 #   make demo                 boot a Xen PV dom0 in QEMU and show pvbounce at work
 #   make install              modules_install for the kernel of KDIR (KERNELRELEASE) into
 #                             /lib/modules/<release>/updates/, then depmod (INSTALL_MOD_PATH=dir
@@ -161,7 +161,7 @@ demo:
 # The kernel's modules_install would sign with the kernel's own key, which
 # Debian's headers do not carry (sign-file fails, noisily and harmlessly), and
 # skips depmod without a System.map: no signing here (DKMS signs with its MOK
-# key, see README), and depmod run for the release of KDIR.
+# key, see docs/installing.md), and depmod run for the release of KDIR.
 define check_kver
 	@test -n "$(KVER)" || { echo "no kernel release in KDIR=$(KDIR) (include/generated/utsrelease.h)"; exit 1; }
 endef
@@ -195,7 +195,7 @@ uninstall-tools:
 
 # The Debian package, built in a copy of the tree under $(PVB_BUILD)/deb/
 # (dpkg-buildpackage writes into the parent directory of the tree it builds).
-DEB_SOURCES := $(MODULE_SOURCES) tools man etc debian README.md
+DEB_SOURCES := $(MODULE_SOURCES) tools man etc debian README.md docs
 deb:
 	rm -rf $(PVB_BUILD)/deb
 	mkdir -p $(PVB_BUILD)/deb/pvbounce-$(VERSION)

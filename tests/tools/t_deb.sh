@@ -4,7 +4,7 @@
 # temporary PVB_BUILD), its version the one version (dkms.conf's, and
 # debian/changelog's), its contents (DKMS's module sources and dkms.conf,
 # pvbounce-stat with its version, the man pages, the commented modprobe.d
-# example as a conffile, no tests/), dh_dkms's dependency and maintainer
+# example as a conffile, README.md and docs/, no tests/), dh_dkms's dependency and maintainer
 # scripts, and lintian without an error or a warning.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,6 +55,13 @@ if [ -f "$deb" ]; then
 	done
 	is "contents: module sources and dkms.conf, the tool, the man pages, the example" "$missing" ""
 	is "no tests/ shipped" "$(grep -c '/tests/' "$tmp/files")" 0
+	# the documentation: README.md and docs/ (dh_compress gzips the larger ones)
+	missing=
+	for f in README.md docs/parameters.md docs/files.md docs/messages.md docs/installing.md \
+		 docs/troubleshooting.md docs/xen.md; do
+		grep -Eqx "usr/share/doc/pvbounce-dkms/$f(\.gz)?" "$tmp/files" || missing="$missing $f"
+	done
+	is "documentation: README.md and docs/ in /usr/share/doc/pvbounce-dkms" "$missing" ""
 	dpkg-deb -x "$deb" "$tmp/root"
 	dpkg-deb -e "$deb" "$tmp/ctl"
 	is "dkms.conf in /usr/src is the tree's" \

@@ -136,28 +136,28 @@ awk 'FNR == NR { if (/^pvb-domu: attempt [0-9]+ discarded/) gone[$3] = 1; next }
 	function flush(   i) { for (i = 1; i <= nb; i++) print buf[i]; nb = 0; blk = 0; w = 0; sym = 0; other = 0 }' "$1" "$1"
 }
 
-# doc_params README: the Parameters table of README as name:mode+name:mode
-# (its "at run time" column: "read-only" 444, "**writable** (0644)" 644),
-# for the docs scenario (pvb.doc_params; no commas: Xen's multiboot line)
+# doc_params FILE: the Parameters table of docs/parameters.md (every row of
+# FILE that starts with | `name` |) as name:mode+name:mode (its "at run time"
+# column: "read-only" 444, "**writable** (0644)" 644), for the docs scenario
+# (pvb.doc_params; no commas: Xen's multiboot line)
 doc_params() {
-	awk -F'|' '/^## Parameters/ { p = 1; next } /^## / { p = 0 }
-		p && /^\| `[a-z_]+` \|/ {
+	awk -F'|' '/^\| `[a-z_]+` \|/ {
 			n = $2; gsub(/[ `]/, "", n)
 			m = $5 ~ /writable[*]* [(]0644[)]/ ? "644" : $5 ~ /read-only/ ? "444" : "unknown"
 			print n ":" m
 		}' "$1" | sort | paste -sd+
 }
 
-# doc_files README: README's Files table for the docs scenario, one line
+# doc_files FILE: docs/files.md's table (every row of FILE that starts with
+# | `), for the docs scenario, one line
 # per list, "KEY name name ...": top_sys, top_dbg (the top-level files of
 # sysfs and debugfs, fail/ as fail), dev_sys, dev_dbg (a device's files),
 # priv_sys, priv_dbg (those only a device with a private pool has), fail
 # and fail_xen (the fail/ row's knobs, those marked "(xen backend)" apart).
 # mkinitramfs.sh packs it as /lib/pvb/doc_files.
 doc_files() {
-	awk -F'|' '/^## Files/ { p = 1; next } /^## / { p = 0 }
-		function add(k, n) { v[k] = v[k] " " n }
-		p && /^\| `/ {
+	awk -F'|' 'function add(k, n) { v[k] = v[k] " " n }
+		/^\| `/ {
 			names = $2; sys = $3 ~ /yes/; dbg = $4 ~ /yes/; what = $5
 			if (names ~ /`fail\/`/) {
 				if (dbg) add("top_dbg", "fail")
@@ -181,13 +181,13 @@ doc_files() {
 		END { for (k in v) print k v[k] }' "$1" | sort
 }
 
-# doc_messages README: README's Messages tables for the docs scenario, one
-# line per message as the first column writes it, "msg TEMPLATE" (a "\|"
-# of the table is "|"), and "why TEXT" for each reason README lists for a
-# bad devices= item.  mkinitramfs.sh packs it as /lib/pvb/doc_messages.
+# doc_messages FILE: docs/messages.md's tables (every row of FILE that starts
+# with | `) for the docs scenario, one line per message as the first column
+# writes it, "msg TEMPLATE" (a "\|" of the table is "|"), and "why TEXT" for
+# each reason it lists for a bad devices= item.  mkinitramfs.sh packs it as
+# /lib/pvb/doc_messages.
 doc_messages() {
-	awk '/^## Messages/ { p = 1; next } /^## / { p = 0 }
-		p && /^\| `/ {
+	awk '/^\| `/ {
 			gsub(/\\\|/, "\001")
 			split($0, c, "|")
 			m = c[2]

@@ -11,8 +11,10 @@
 #   direct  no swiotlb=force: pvbounce force=0 vs dma-direct (swiotlb-xen in a
 #           Xen PV dom0, which maps a reachable buffer directly)
 # The twins are two QEMU pci-testdev, which have no driver.  The tables go to
-# stdout and to $PVB_LOGDIR/mapbench-*.table, and (PVB_MAPBENCH_README=1, the
-# default) into README.md between <!-- bench:begin --> and <!-- bench:end -->.
+# stdout and to $PVB_LOGDIR/mapbench-*.table, and (PVB_MAPBENCH_DOCS=1, the
+# default) into docs/speed.md between <!-- bench:begin --> and <!-- bench:end -->,
+# headed by the date, the version (dkms.conf's) and PVB_MAPBENCH_LABEL: user
+# docs carry no commit hashes.
 # Under TCG on a shared host the numbers are noisy: only ratios within a boot
 # mean much, and the min-max spread says how much.
 #
@@ -20,8 +22,9 @@
 #      PVB_MAPBENCH_KINDS (default "bounce direct"),
 #      PVB_MAPBENCH_ROUNDS (default 5), PVB_MAPBENCH_MS ms per cell (default 40),
 #      PVB_MAPBENCH_PVB more pvbounce parameters, '+' between them
-#      (e.g. max_mapping_kb=1024), PVB_MAPBENCH_README (default 1),
-#      PVB_MAPBENCH_LABEL what was measured, for README (default: git describe),
+#      (e.g. max_mapping_kb=1024), PVB_MAPBENCH_DOCS (default 1),
+#      PVB_MAPBENCH_LABEL how it was measured, for docs/speed.md (e.g. "on a
+#      host shared with two other QEMUs"; default none),
 #      PVB_MAPBENCH_REUSE=1: no boot, the tables already in PVB_LOGDIR,
 #      and what run.sh takes.  One QEMU at a time.
 set -euo pipefail
@@ -47,13 +50,8 @@ logdir=${PVB_LOGDIR:-$top/build/vm-logs}
 mkdir -p "$logdir"
 build=${PVB_BUILD:-$top/build}
 reuse=${PVB_MAPBENCH_REUSE:-0}
-if [[ -n ${PVB_MAPBENCH_LABEL:-} ]]; then
-	label=$PVB_MAPBENCH_LABEL
-elif [[ $(git -C "$top" rev-parse --show-toplevel 2>/dev/null) == "$top" ]]; then
-	label=$(git -C "$top" describe --always --dirty)
-else
-	label="an unknown version"
-fi
+label="pvbounce $(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")"
+[[ -n ${PVB_MAPBENCH_LABEL:-} ]] && label+=" $PVB_MAPBENCH_LABEL"
 
 # the modules, built for the kernels if missing or older than their sources
 for k in "${kernels[@]}"; do
@@ -108,13 +106,13 @@ for k in "${kernels[@]}"; do
 	done
 done
 
-# README.md: the tables between the markers, in a code block each
-readme=$top/README.md
-if [[ ${PVB_MAPBENCH_README:-1} == 1 && ${#tables[@]} -gt 0 ]]; then
+# docs/speed.md: the tables between the markers, in a code block each
+readme=$top/docs/speed.md
+if [[ ${PVB_MAPBENCH_DOCS:-1} == 1 && ${#tables[@]} -gt 0 ]]; then
 	if grep -q '^<!-- bench:begin -->$' "$readme" && grep -q '^<!-- bench:end -->$' "$readme"; then
 		block=$(mktemp)
 		{
-			echo "Measured $(date -u -r "${tables[0]}" +%Y-%m-%d) on $label, QEMU TCG, $(nproc) host CPUs,"
+			echo "Measured $(date -u -r "${tables[0]}" +%Y-%m-%d) with $label, QEMU TCG, $(nproc) host CPUs,"
 			echo "by \`make bench\` ($(sed -n 's/.*median \[min-max\] of \(.*\)$/\1/p' "${tables[0]}" | head -n 1) per cell)."
 			for t in "${tables[@]}"; do
 				n=${t##*/mapbench-}
@@ -131,9 +129,9 @@ if [[ ${PVB_MAPBENCH_README:-1} == 1 && ${#tables[@]} -gt 0 ]]; then
 			!skip' "$readme" >"$readme.$$"
 		mv "$readme.$$" "$readme"
 		rm -f "$block"
-		echo "== README.md: ${#tables[@]} tables written between the bench markers"
+		echo "== docs/speed.md: ${#tables[@]} tables written between the bench markers"
 	else
-		echo "== README.md has no <!-- bench:begin --> / <!-- bench:end --> markers; not updated"
+		echo "== docs/speed.md has no <!-- bench:begin --> / <!-- bench:end --> markers; not updated"
 	fi
 fi
 exit $status

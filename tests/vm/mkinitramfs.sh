@@ -5,7 +5,7 @@
 # the test modules tests/kmod/pvbounce_*.ko when build/<release>/ has them, the pvbio
 # checker, the pvbbench throughput tool, the pvbfail fault injector, the pvbvfio VFIO
 # group holder (and vfio-pci when the kernel has it), tools/pvbounce-stat, /init, the scenarios
-# and README's Files and Messages tables (/lib/pvb/doc_files, doc_messages, for docs).  The result is cached by content: the same
+# and docs/files.md's and docs/messages.md's tables (/lib/pvb/doc_files, doc_messages, for docs).  The result is cached by content: the same
 # inputs give the same file, which is reused.
 #
 # Usage: tests/vm/mkinitramfs.sh RELEASE    (prints the cpio.gz path)
@@ -155,9 +155,10 @@ chmod 755 "$stage/bin/pvbounce-stat"
 install -m 755 "$here/guest-init.sh" "$stage/init"
 cp "$here"/scenarios/*.sh "$stage/scenarios/"
 echo "$rel" >"$stage/lib/pvb/release"
-# README's Files table, for the docs scenario (the guest has no README)
-doc_files "$top/README.md" >"$stage/lib/pvb/doc_files"
-doc_messages "$top/README.md" >"$stage/lib/pvb/doc_messages"
+# docs/files.md's and docs/messages.md's tables, for the docs scenario (the
+# guest has no docs/)
+doc_files "$top/docs/files.md" >"$stage/lib/pvb/doc_files"
+doc_messages "$top/docs/messages.md" >"$stage/lib/pvb/doc_messages"
 if [[ -n ${PVB_NO_KMODS:-} ]]; then
 	mkdir "$stage/usr"
 	mv "$stage/bin" "$stage/usr/bin"

@@ -136,8 +136,8 @@ kargs+=" pvb.mode=${mode/domu/domu-host} pvb.scenario=$scenarios pvb.tap=ttyS1"
 [[ -n ${PVB_SRIOV:-} ]] && kargs+=" pvb.sriov=$PVB_SRIOV"
 # CI: a scenario that only SKIPs fails (guest-init.sh)
 [[ ${CI:-} == true ]] && kargs+=" pvb.ci=1"
-# docs: README's Parameters table, read here (the guest has no README)
-[[ :$scenarios: == *:docs:* ]] && kargs+=" pvb.doc_params=$(doc_params "$top/README.md")"
+# docs: docs/parameters.md's table, read here (the guest has no docs/)
+[[ :$scenarios: == *:docs:* ]] && kargs+=" pvb.doc_params=$(doc_params "$top/docs/parameters.md")"
 [[ -z ${PVB_DOMU_PCI:-} || $mode == domu ]] || die "PVB_DOMU_PCI is for the domu mode"
 # the debug kernel: a scenario may take 3-5 times as long
 ((debug)) && kargs+=" pvb.timeout=2400"

@@ -65,7 +65,7 @@ if check "loads with no parameter" pvb_load; then
 	check_fails "no xen_fail_exchange parameter" test -e "$PVB_PARAMS/xen_fail_exchange"
 	expect_eq "debugfs fail/chunk_alloc: mode 0600, off" \
 		"$(stat -c %a "$PVB_DBG/fail/chunk_alloc" 2>&1) $(dbg fail/chunk_alloc 2>&1)" "600 0"
-	# devices= holds at most 1023 characters (README): the device and
+	# devices= holds at most 1023 characters (docs/parameters.md): the device and
 	# trailing blanks (the grammar allows them at the end) up to 1023 are
 	# taken and kept as written; one more is refused, the old text stays
 	long=$(printf '%-1023s' "$nvme")

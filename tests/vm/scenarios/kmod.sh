@@ -90,7 +90,7 @@ fi
 # rate limit's state new): the refusals no driver makes, each with its
 # pvbounce_refuse reason, counted exactly by the test module and here
 # compared with the trace and the log; a burst of 30 refused maps at one
-# site logs 10 lines (README: at most 10 every 5 seconds per message; the
+# site logs 10 lines (docs/messages.md: at most 10 every 5 seconds per message; the
 # burst takes well under a second), all 30 counted and traced; the mmap and
 # get_required_mask ops.
 TR=/sys/kernel/tracing
@@ -140,7 +140,7 @@ refuse_run() { # TAG "PVBOUNCE PARAMS" EXPECT_BOUNCE(0|1)
 
 # foreign_ops: another module's DMA ops on the device (pvbounce_refuse.ko
 # foreign=1 sets them until its rmmod): a devices= write refuses the device
-# with README's line; set while the device is attached, the detach finds
+# with docs/messages.md's line; set while the device is attached, the detach finds
 # them, says so and leaves them.  Attached as usual once they are gone.
 foreign_ops() {
 	check "foreign ops: load pvbounce" pvb_load pool_mb=4 || return

@@ -9,7 +9,7 @@
 # built is correct, and after unload every frame is back (free memory as
 # before).
 # Natively there is no exchange to fail: the native backend must offer no
-# such knob (README: fail/xen_exchange is the xen backend's); that is all
+# such knob (docs/files.md: fail/xen_exchange is the xen backend's); that is all
 # this scenario checks there, rather than a SKIP (which fails under CI).
 . /scenarios/lib.sh
 skip_without_pvbounce "exchange failure injection"
