@@ -52,6 +52,7 @@ declare -A groups=(
 	[stress]=hotplug:fio_stress
 	[domu]=domu
 	[domu_pci]=domu:domu_pci:kmod
+	[dom0]=dom0_blkback
 	[debug]=kmod:masks:nvme_force:lifecycle:lifetime:memory:faults
 	[debug_ci]=kmod:nvme_force:lifecycle:lifetime:memory
 	[matrix]=kmod:nvme_force:lifecycle:lifetime:net
@@ -61,7 +62,7 @@ declare -A groups=(
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
 # when asked: PVB_GROUPS=domu_pci; debug and debug_ci (the debug kernel's core subset)
 # too, as it needs the debug kernel built
-group_order=(io races matrix ship domu life core stress drivers iommu)
+group_order=(io races matrix ship domu dom0 life core stress drivers iommu)
 # groups on a kernel of their own (debug_ci: the core subset as CI runs it,
 # without faults, which takes 25 minutes a boot)
 # (matrix: Debian 13's kernels, one boot per kernel and mode)
@@ -108,7 +109,10 @@ declare -A group_iommu=([iommu]="translate pt")
 # domu_pci: QEMU's NVMe passed through; a domain with a device may exchange
 # order 12 (16 MiB) by default (a 4 MiB coherent allocation succeeds),
 # 9,,,9 keeps it at 2 MiB so that it fails, naming memop-max-order
-declare -A group_domu=([domu]="- 6.12-deb13/memop-max-order=10" [domu_pci]="- memop-max-order=9,,,9")
+# dom0: the dom0 serving its guests (dom0_* scenarios create their domUs):
+# Debian 12's 6.12 on Xen 4.17
+declare -A group_domu=([domu]="- 6.12-deb13/memop-max-order=10" [domu_pci]="- memop-max-order=9,,,9"
+	[dom0]="-")
 # domu_kernel ENTRY, domu_xenargs ENTRY: the parts of a group_domu entry
 domu_kernel() {
 	if [[ $1 == */* ]]; then echo "${1%%/*}"; else echo 6.12; fi
