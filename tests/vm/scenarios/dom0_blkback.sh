@@ -15,7 +15,10 @@
 #  A  force=0, common pool;
 #  B  force=1, a private pool: first a domU destroyed (xl destroy) in the
 #     middle of its I/O, the backend gone and every slot back, then a new
-#     domU's verified I/O on the same load.
+#     domU's verified I/O on the same load, during which the pool is held
+#     full for a while (tests/kmod/pvbounce_hold.ko, as nvme_exhaust does):
+#     the guest's requests are refused (counted, logged naming the device
+#     and its pool), nvme requeues them, and the guest sees only a delay.
 # pvb.blk_rounds=A|B (run.sh's PVB_KARGS_EXTRA): only that round.
 . /scenarios/lib.sh
 skip_without_pvbounce "dom0 blkback"
@@ -72,11 +75,15 @@ blk_judge() {
 	tr -d '\r' <"$DOMU_LAST_LOG" >/tmp/guest.log
 	gw=$(sed -n 's/.*guest-io: written=\([0-9]*\) read=.*/\1/p' /tmp/guest.log | tail -n 1)
 	gr=$(sed -n 's/.*guest-io: written=[0-9]* read=\([0-9]*\).*/\1/p' /tmp/guest.log | tail -n 1)
-	maps=$(delta "$nvme" maps)
-	b=$(delta "$nvme" bounced_maps)
+	# (the holder's own maps, one slot each, to the device, left out)
+	hb=$(cat /tmp/hold.bytes 2>/dev/null || echo 0)
+	hm=$((hb / 2048))
+	maps=$(($(delta "$nvme" maps) - hm))
+	b=$(($(delta "$nvme" bounced_maps) - hm))
 	d=$(delta "$nvme" direct_maps)
-	to=$(delta "$nvme" bytes_to_device)
+	to=$(($(delta "$nvme" bytes_to_device) - hb))
 	from=$(delta "$nvme" bytes_from_device)
+	full=$(delta "$nvme" errors_pool_full)
 	diag "$1: the guest wrote ${gw:-?} and read ${gr:-?} bytes; pvbounce: maps $maps (bounced $b, direct $d), $to bytes to the device, $from from it"
 	expect_ge "$1: the guest's I/O went through pvbounce's maps" "$maps" 1000
 	if [ "$2" = 1 ]; then
@@ -84,7 +91,18 @@ blk_judge() {
 	else
 		expect_eq "$1: force=0: every map of the guest's pages direct (reachable foreign frames)" "$d" "$maps"
 	fi
-	expect_eq "$1: no map error" "$(delta "$nvme" map_errors)" 0
+	if [ "$hb" -gt 0 ]; then
+		# the refusals while the pool was held full are maps counted
+		# in maps, neither bounced nor direct
+		b=$((b + full))
+		d=$((d + full))
+		expect_ge "$1: the guest's requests refused while the pool was held full (errors_pool_full)" "$full" 1
+		expect_eq "$1: no map error but those refusals" "$(delta "$nvme" map_errors)" "$full"
+		dmesg_has "$1: the refusal's message names the device and its pool" \
+			"pvbounce $nvme: map of [0-9]+ bytes refused: pool $nvme .*full"
+	else
+		expect_eq "$1: no map error" "$(delta "$nvme" map_errors)" 0
+	fi
 	expect_eq "$1: no DMA-API misuse" "$(delta "$nvme" misuse)" 0
 	expect_ge "$1: bytes to the device at least the guest's writes" "$to" "${gw:-1}"
 	expect_ge "$1: bytes from the device at least the guest's reads" "$from" "${gr:-1}"
@@ -128,11 +146,51 @@ blk_load() {
 	DOMU_CFG="disk = [ 'format=raw, vdev=xvda, access=rw, backendtype=phy, script=/lib/pvb/block-hotplug, target=$blk_part' ]"
 }
 
-# blk_guest TAG FORCE SEED: a domU's verified I/O on the partition, judged
+# blk_hold_bg: in the background, once the guest's I/O has begun: every
+# free slot of the NVMe's pool held (pvbounce_hold.ko) until the guest's
+# requests were refused, then 2 s more, then given back; the bytes held in
+# /tmp/hold.bytes, what happened in /tmp/hold.log
+blk_hold_bg() {
+	for i in $(seq 1 1200); do
+		grep -q 'guest-io: maxkb' "$DOMU_LOG" 2>/dev/null && break
+		sleep 0.5
+	done
+	f0=$(cat "$PVB_DBG/$nvme/errors_pool_full")
+	free=$(($(cat "$PVB_DBG/$nvme/nslabs") - $(cat "$PVB_DBG/$nvme/used")))
+	if ! insmod "$PVB_HOLD_KO" dev="$nvme" size=$((free * 2048)) >/tmp/hold.log 2>&1; then
+		echo "insmod pvbounce_hold failed" >>/tmp/hold.log
+		return
+	fi
+	cat /sys/module/pvbounce_hold/parameters/held >/tmp/hold.bytes
+	for i in $(seq 1 1200); do
+		[ "$(cat "$PVB_DBG/$nvme/errors_pool_full")" -gt "$f0" ] && break
+		sleep 0.1
+	done
+	echo "held $(cat /tmp/hold.bytes) bytes; refused after $((i / 10)) s" >>/tmp/hold.log
+	sleep 2
+	rmmod pvbounce_hold >>/tmp/hold.log 2>&1 && echo released >>/tmp/hold.log
+}
+
+# blk_guest TAG FORCE SEED [hold]: a domU's verified I/O on the partition,
+# judged; with hold, its pool held full for a while (blk_hold_bg)
 blk_guest() {
 	counters "$nvme"
+	rm -f /tmp/hold.bytes /tmp/hold.log
 	DOMU_ARGS="pvb.guest_blk=verify pvb.guest_seed=$3"
+	dmesg -c >/dev/null
+	hold=
+	if [ "$4" = hold ]; then
+		blk_hold_bg &
+		hold=$!
+	fi
 	domu_boot guest_blk || return
+	if [ -n "$hold" ]; then
+		wait "$hold"
+		diag "$1: $(tr '\n' ' ' </tmp/hold.log)"
+		expect_eq "$1: the pool was held full during the guest's I/O and given back" \
+			"$(tail -n 1 /tmp/hold.log)" released
+		dmesg >/tmp/dmesg.now
+	fi
 	blk_backend_gone "$1"
 	slots_back "$1"
 	blk_judge "$1" "$2"
@@ -184,6 +242,6 @@ if [ -z "${rounds##*B*}" ] && blk_load "dom0 blk B" 1 "@32M"; then
 		dmesg | grep -iE 'pvbounce|blkback' | tail -n 5 >/tmp/destroy.log
 		diag_file /tmp/destroy.log 5
 	fi
-	blk_guest "dom0 blk B" 1 300
+	blk_guest "dom0 blk B" 1 300 hold
 	blk_unload "dom0 blk B"
 fi
