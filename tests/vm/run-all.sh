@@ -95,7 +95,8 @@ declare -A group_only_on=([core]=6.1:xen)
 # (io: observe alone takes 3 minutes of a loaded Xen boot)
 # domu: the first domU boot crashes on purpose before any scenario, for
 # domu-host.sh's second attempt (a boot crash under TCG) to be tested too.
-declare -A group_env=([drivers]="PVB_DRIVERS=1" [core]="PVB_TIMEOUT=1800" [domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
+# (dom0: dom0_blkback boots three domUs, past 600 s on a loaded host)
+declare -A group_env=([dom0]="PVB_KARGS_EXTRA='pvb.timeout=2000'" [drivers]="PVB_DRIVERS=1" [core]="PVB_TIMEOUT=1800" [domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
 	[stress]="PVB_HOTPLUG=1 PVB_FIO=1 PVB_NVME_COUNT=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
