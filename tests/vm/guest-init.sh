@@ -106,7 +106,7 @@ if [ -n "$PVB_DOMU" ] && [ "$(arg crash_in_boot)" = 1 ]; then
 fi
 if [ "$PVB_MODE" = domu-host ]; then
 	. /lib/pvb/domu-host.sh
-	set --
+	set -- $DOM0_SCENARIOS
 else
 	set -- $(arg scenario | tr ':,' '  ')
 fi

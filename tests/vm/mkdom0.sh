@@ -6,7 +6,8 @@
 # xenstored, xenconsoled, xen-init-dom0 and the xenstore tools, with every
 # shared library they load and the dynamic loader), the domU's kernel and its
 # initramfs (the ordinary one: the domU runs the same /init and scenarios)
-# and tests/vm/domu-host.sh, which starts the toolstack and the domU.
+# and tests/vm/domu-host.sh, which starts the toolstack and the domU, with
+# tests/vm/domu-lib.sh, its tools, which the dom0 scenarios use too.
 # Cached by content like mkinitramfs.sh.
 #
 # The toolstack is Debian's (fetch.sh xentools, xentools-4.20), unpacked,
@@ -111,6 +112,8 @@ printf 'autoballoon="off"\n' >"$stage/etc/xen/xl.conf"
 cp "$vmlinuz" "$stage/domu/vmlinuz"
 cp "$domu_initrd" "$stage/domu/initrd.gz"
 install -m 755 "$here/domu-host.sh" "$stage/lib/pvb/domu-host.sh"
+install -m 644 "$here/domu-lib.sh" "$stage/lib/pvb/domu-lib.sh"
+install -m 755 "$here/block-hotplug.sh" "$stage/lib/pvb/block-hotplug"
 mkdir -p "$stage/bin"
 cp "$(build_static_tool pvbfollow)" "$stage/bin/pvbfollow"
 

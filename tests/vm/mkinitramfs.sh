@@ -43,6 +43,8 @@ wanted=(nvme e1000e)
 # does not)
 optional=(xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-pciback
 	  xen-pcifront)
+# a dom0's backends and a domU's frontends (dom0_* scenarios)
+optional+=(xen-blkback xen-blkfront)
 # a VFIO user's IOMMU group (the iommu scenario; type1 is not a dependency
 # of vfio, which asks for it when a container sets its IOMMU)
 optional+=(vfio-pci vfio_iommu_type1)

@@ -237,6 +237,21 @@ pvbio_run() {
 	return $rc
 }
 
+# guest_io_plan MAXKB SEED: the verified disk I/O of a guest served by a
+# dom0's blkback (guest_blk.sh runs it on /dev/xvda, dom0_blkback.sh reads
+# the same back on the partition it exported, with -m r), one pvbio argument
+# list per line, each in its own region of the first 96 MiB: the sizes 512 B
+# to MAXKB (at most 1024) four times, the same from buffers 512 B past a page
+# boundary, four parallel jobs; the data of seeds SEED to SEED+2
+guest_io_plan() {
+	echo "-s $(size_list "$1") -n 4 -S $2"
+	echo "-s $(size_list "$1") -b 512 -n 2 -o 32M -S $(($2 + 1))"
+	echo "-s 4K,12K,64K,${1}K -n 8 -j 4 -o 64M -S $(($2 + 2))"
+}
+# where a guest's buffered write lands (guest_blk.sh): MiB offset and size
+GUEST_BUF_AT=128
+GUEST_BUF_MB=32
+
 # ---- pvbounce -----------------------------------------------------------------
 
 have_pvbounce() {
