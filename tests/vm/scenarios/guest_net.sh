@@ -42,10 +42,11 @@ fi
 check "domU net: $IF up as 10.99.0.1" sh -c "ip addr add 10.99.0.1/24 dev $IF && ip link set $IF up"
 diag "domU net: $IF mtu $(cat /sys/class/net/$IF/mtu)"
 
-# net_stats: netfront's counters, one line
+# net_stats: netfront's counters and TCP's retransmitted segments and
+# checksum errors (so far), one line
 net_stats() {
 	s=/sys/class/net/$IF/statistics
-	echo "rx $(cat $s/rx_packets)/$(cat $s/rx_bytes)B drop $(cat $s/rx_dropped) err $(cat $s/rx_errors) tx $(cat $s/tx_packets)/$(cat $s/tx_bytes)B drop $(cat $s/tx_dropped) err $(cat $s/tx_errors)"
+	echo "rx $(cat $s/rx_packets)/$(cat $s/rx_bytes)B drop $(cat $s/rx_dropped) err $(cat $s/rx_errors) tx $(cat $s/tx_packets)/$(cat $s/tx_bytes)B drop $(cat $s/tx_dropped) err $(cat $s/tx_errors); TCP $(awk '/^Tcp: [0-9]/ { print "retransmitted " $13 ", checksum errors " $16 }' /proc/net/snmp)"
 }
 
 mkfifo /tmp/never
