@@ -114,6 +114,7 @@ cp "$domu_initrd" "$stage/domu/initrd.gz"
 install -m 755 "$here/domu-host.sh" "$stage/lib/pvb/domu-host.sh"
 install -m 644 "$here/domu-lib.sh" "$stage/lib/pvb/domu-lib.sh"
 install -m 755 "$here/block-hotplug.sh" "$stage/lib/pvb/block-hotplug"
+install -m 755 "$here/vif-hotplug.sh" "$stage/lib/pvb/vif-hotplug"
 mkdir -p "$stage/bin"
 cp "$(build_static_tool pvbfollow)" "$stage/bin/pvbfollow"
 

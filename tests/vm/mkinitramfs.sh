@@ -3,7 +3,7 @@
 # Build the guest initramfs for one kernel release: busybox, the kernel's own
 # nvme and e1000e modules with their dependencies (decompressed), pvbounce.ko,
 # the test modules tests/kmod/pvbounce_*.ko when build/<release>/ has them, the pvbio
-# checker, the pvbbench throughput tool, the pvbfail fault injector, the pvbvfio VFIO
+# checker, the pvbbench throughput tool, the pvbfail fault injector, the pvbudp UDP checker, the pvbvfio VFIO
 # group holder (and vfio-pci when the kernel has it), tools/pvbounce-stat, /init, the scenarios
 # and docs/files.md's and docs/messages.md's tables (/lib/pvb/doc_files, doc_messages, for docs).  The result is cached by content: the same
 # inputs give the same file, which is reused.
@@ -44,7 +44,7 @@ wanted=(nvme e1000e)
 optional=(xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-pciback
 	  xen-pcifront)
 # a dom0's backends and a domU's frontends (dom0_* scenarios)
-optional+=(xen-blkback xen-blkfront)
+optional+=(xen-blkback xen-blkfront xen-netback xen-netfront bridge)
 # a VFIO user's IOMMU group (the iommu scenario; type1 is not a dependency
 # of vfio, which asks for it when a container sets its IOMMU)
 optional+=(vfio-pci vfio_iommu_type1)
@@ -53,6 +53,7 @@ pvbio=$(build_pvbio)
 pvbbench=$(build_static_tool pvbbench)
 pvbfail=$(build_static_tool pvbfail)
 pvbvfio=$(build_static_tool pvbvfio)
+pvbudp=$(build_static_tool pvbudp)
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -148,6 +149,7 @@ fi
 cp "$pvbbench" "$stage/bin/pvbbench"
 cp "$pvbfail" "$stage/bin/pvbfail"
 cp "$pvbvfio" "$stage/bin/pvbvfio"
+cp "$pvbudp" "$stage/bin/pvbudp"
 # the tool as make install installs it: the one version (dkms.conf's) put in
 sed "s/@PVB_VERSION@/$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")/" \
 	"$top/tools/pvbounce-stat" >"$stage/bin/pvbounce-stat"
