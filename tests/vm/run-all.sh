@@ -55,6 +55,7 @@ declare -A groups=(
 	[domu]=domu
 	[domu_pci]=domu:domu_pci:kmod
 	[dom0]=dom0_blkback
+	[dom0net]=dom0_netback
 	[debug]=kmod:masks:nvme_force:lifecycle:lifetime:memory:faults
 	[debug_ci]=kmod:nvme_force:lifecycle:lifetime:memory
 	[matrix]=kmod:nvme_force:lifecycle:lifetime:net
@@ -64,7 +65,7 @@ declare -A groups=(
 # into the domU, one boot of about 5 to 25 minutes under TCG) runs only
 # when asked: PVB_GROUPS=domu_pci; debug and debug_ci (the debug kernel's core subset)
 # too, as it needs the debug kernel built
-group_order=(io races matrix ship domu dom0 life core stress drivers iommu)
+group_order=(io races matrix ship domu dom0 dom0net life core stress drivers iommu)
 # groups on a kernel of their own (debug_ci: the core subset as CI runs it,
 # without faults, which takes 25 minutes a boot)
 # (matrix: Debian 13's kernels, one boot per kernel and mode)
@@ -83,10 +84,12 @@ declare -A group_modes=([drivers]=native)
 # groups run on its newest, 6.12), io, races and life give way to one boot
 # of core: what meets the kernel's DMA, driver-core and Xen interfaces
 # (lifetime, memory, xen_exchange, kmod, masks, nvme_force, pool_placement,
-# net); the rest of io and life, and races, run on 6.1 natively and on 6.12
-# in both modes.  PVB_EVERY_KERNEL=1 runs every group everywhere (and no
+# net); the rest of io and life run on 6.1 natively and on 6.12 in both
+# modes.  races (pvbounce's own locking against attach, detach, unbind and
+# devices= writes) runs on 6.12 in both modes only, for the dom0 groups'
+# boots.  PVB_EVERY_KERNEL=1 runs every group everywhere (and no
 # core).
-declare -A group_not_on=([stress]=6.1 [io]=6.1:xen [races]=6.1:xen [life]=6.1:xen)
+declare -A group_not_on=([stress]=6.1 [io]=6.1:xen [races]=6.1 [life]=6.1:xen)
 # groups that run only there (KERNEL:MODE), unless PVB_EVERY_KERNEL=1
 declare -A group_only_on=([core]=6.1:xen)
 # environment of a group's boots (see run.sh)
@@ -97,8 +100,9 @@ declare -A group_only_on=([core]=6.1:xen)
 # (io: observe alone takes 3 minutes of a loaded Xen boot)
 # domu: the first domU boot crashes on purpose before any scenario, for
 # domu-host.sh's second attempt (a boot crash under TCG) to be tested too.
-# (dom0: dom0_blkback boots three domUs, past 600 s on a loaded host)
-declare -A group_env=([dom0]="PVB_KARGS_EXTRA='pvb.timeout=2000'" [drivers]="PVB_DRIVERS=1" [core]="PVB_TIMEOUT=1800" [domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
+# (dom0, dom0net: their scenario boots three domUs, one through two
+# rounds, past 600 s on a loaded host)
+declare -A group_env=([dom0]="PVB_KARGS_EXTRA='pvb.timeout=2000'" [dom0net]="PVB_KARGS_EXTRA='pvb.timeout=1500'" [drivers]="PVB_DRIVERS=1" [core]="PVB_TIMEOUT=1800" [domu]="PVB_KARGS_EXTRA='pvb.domu_crash_first=1'" [io]="PVB_TIMEOUT=1800" [races]="PVB_SRIOV=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.races=@RACES@ pvb.timeout=1500'"
 	[stress]="PVB_HOTPLUG=1 PVB_FIO=1 PVB_NVME_COUNT=2 PVB_TIMEOUT=1800 PVB_KARGS_EXTRA='pvb.timeout=1500${PVB_HOTPLUG_CYCLES:+ pvb.hotplug=$PVB_HOTPLUG_CYCLES}'")
 # groups booted with QEMU's intel-iommu (native only), once per PVB_IOMMU mode
 declare -A group_iommu=([iommu]="translate pt")
@@ -112,10 +116,11 @@ declare -A group_iommu=([iommu]="translate pt")
 # domu_pci: QEMU's NVMe passed through; a domain with a device may exchange
 # order 12 (16 MiB) by default (a 4 MiB coherent allocation succeeds),
 # 9,,,9 keeps it at 2 MiB so that it fails, naming memop-max-order
-# dom0: the dom0 serving its guests (dom0_* scenarios create their domUs):
-# Debian 12's 6.12 on Xen 4.17
+# dom0, dom0net: the dom0 serving its guests (dom0_* scenarios create their
+# domUs), a guest's disk through blkback, its network through netback (two
+# groups, two boots beside each other under -j): Debian 12's 6.12 on Xen 4.17
 declare -A group_domu=([domu]="- 6.12-deb13/memop-max-order=10" [domu_pci]="- memop-max-order=9,,,9"
-	[dom0]="-")
+	[dom0]="-" [dom0net]="-")
 # domu_kernel ENTRY, domu_xenargs ENTRY: the parts of a group_domu entry
 domu_kernel() {
 	if [[ $1 == */* ]]; then echo "${1%%/*}"; else echo 6.12; fi
