@@ -523,39 +523,55 @@ static unsigned int spend_credit(struct pvb_area *a, unsigned int n)
  * not have raises the mark.  No more than @need: credit taken beyond it
  * would leave the areas it came from short in turn (measured: more reads
  * of other areas per map, not fewer).  Serialised by the gather lock, so
- * no credit is ever in two gatherers' hands at once.
+ * no credit is ever in two gatherers' hands at once, and only a gatherer
+ * clears a bit of the map.
+ *
+ * Still short after a pass, it passes again until one finds the map empty:
+ * an area passed over may have been given runs back (and listed) since,
+ * while another not yet visited spent its credit on a map; ending the
+ * first pass there would count slots that were free as a peak, even above
+ * the pool's size.  Every area a short pass visits it leaves unlisted, so
+ * the last pass reads the map and no area, unless some were listed since.
  */
 static void gather_credit(struct pvb_slots *s, unsigned int home,
 			  unsigned int need)
 {
-	unsigned int got = 0, w;
-	unsigned long flags;
+	unsigned long flags, bflags;
+	bool seen = true;
+	unsigned int w;
 
 	spin_lock_irqsave(&s->stats.gather_lock, flags);
-	for (w = 0; w < BITS_TO_LONGS(s->nareas) && got < need; w++) {
-		unsigned long bits = READ_ONCE(s->listed[w]);
+	while (need && seen) {
+		seen = false;
+		/* The map as it is after every visit of the previous pass. */
+		smp_mb();
+		for (w = 0; w < BITS_TO_LONGS(s->nareas) && need; w++) {
+			unsigned long bits = READ_ONCE(s->listed[w]);
 
-		while (bits && got < need) {
-			unsigned int j = w * BITS_PER_LONG + __ffs(bits);
-			struct pvb_area *b = &s->area[j];
-			unsigned int take;
+			if (bits)
+				seen = true;
+			while (bits && need) {
+				unsigned int j = w * BITS_PER_LONG + __ffs(bits);
+				struct pvb_area *b = &s->area[j];
+				unsigned int take;
 
-			bits &= bits - 1;
-			if (j != home)
-				count_area_reads(1);
-			spin_lock(&b->lock);
-			take = min(b->credit, need - got);
-			b->credit -= take;
-			got += take;
-			if (!b->credit && b->listed) {
-				b->listed = false;
-				clear_bit(j, s->listed);
+				bits &= bits - 1;
+				if (j != home)
+					count_area_reads(1);
+				spin_lock_irqsave(&b->lock, bflags);
+				take = min(b->credit, need);
+				b->credit -= take;
+				need -= take;
+				if (!b->credit && b->listed) {
+					b->listed = false;
+					clear_bit(j, s->listed);
+				}
+				spin_unlock_irqrestore(&b->lock, bflags);
 			}
-			spin_unlock(&b->lock);
 		}
 	}
-	if (got < need)
-		atomic_add(need - got, &s->stats.hiwater);
+	if (need)
+		atomic_add(need, &s->stats.hiwater);
 	spin_unlock_irqrestore(&s->stats.gather_lock, flags);
 }
 

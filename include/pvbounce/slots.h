@@ -452,9 +452,10 @@ unsigned int pvb_slots_used(const struct pvb_slots *s);
  * gathers the rest from the areas that hold some, one at a time; what none
  * has raises the mark.  No sum over the areas: an allocation reads other
  * areas only when its own is short, a bounded number of them amortised.
- * With concurrent callers the mark is that of one order of the calls,
- * never above the pool's slots; it may lag the slots in use while an
- * allocation short of credit is still gathering.
+ * With concurrent callers, a gather that comes up short looks again until
+ * it finds no area listed, so slots given back meanwhile are not counted
+ * as a peak; the mark may lag the slots in use while an allocation short
+ * of credit is still gathering.
  *
  * Return: number of slots.
  */

@@ -14,7 +14,13 @@
  *                  map's (the worst placement for per-area bookkeeping)
  *
  * Each starts on an empty pool: the ramp to the first peak is counted too.
+ *
+ * And a race, played in order through the shim's lock hook: while a map
+ * short of credit gathers it, an area it has passed over is given a run
+ * back and one it has not visited yet spends its credit; the mark must not
+ * count the slots given back as a new peak.
  */
+#include <linux/spinlock.h>
 #include "slots_test.h"
 
 #define KB(x)		((size_t)(x) << 10)
@@ -139,9 +145,61 @@ static void test_reads(bool rotate)
 	      "per-CPU rings: reads of other areas per map bounded from 2 to 128 areas, flat from 32; hiwater exact");
 }
 
+static struct tpool rp;
+static struct pvb_mapping ry, rz;
+static int race_step;
+
+/*
+ * Runs before each spin_lock_irqsave(): after the gather lock, before the
+ * first area lock of the gather, as another CPU would: give back Y (area
+ * 0, already passed over: unlisted when the pass read the map), then map 5
+ * slots on area 1, spending the credit the gather is about to look for.
+ */
+static void race_hook(spinlock_t *l)
+{
+	if (race_step == 0 && l == &rp.s.stats.gather_lock) {
+		race_step = 1;
+	} else if (race_step == 1) {
+		race_step = 2;
+		expect(!pvb_slots_free_mapping(&rp.s, &ry), "give Y back");
+		expect(!pvb_slots_alloc(&rp.s, &(struct pvb_map_req){ .size = 5 * SLOT },
+					1, &rz) && rz.index >= 32, "Z on area 1");
+		race_step = 3;
+	}
+}
+
+static void test_race(void)
+{
+	struct pvb_mapping x, g;
+	u64 rng = 5;
+
+	/* Two areas of one 32-slot segment each. */
+	expect(!tpool_make(&rp, 2, KB(64), 2, LAYOUT_CONTIG, 0x400000, &rng) &&
+	       rp.s.nareas == 2, "pool");
+	expect(!pvb_slots_alloc(&rp.s, &(struct pvb_map_req){ .size = 5 * SLOT }, 1, &x) &&
+	       x.index >= 32, "X on area 1");
+	expect(!pvb_slots_alloc(&rp.s, &(struct pvb_map_req){ .size = 5 * SLOT }, 0, &ry) &&
+	       ry.index < 32, "Y on area 0");
+	/* Used 10, the mark 10; X back: 5 slots of credit on area 1. */
+	expect(!pvb_slots_free_mapping(&rp.s, &x), "give X back");
+	/* G on area 0, which has no credit: the gather meets the race. */
+	shim_lock_hook = race_hook;
+	expect(!pvb_slots_alloc(&rp.s, &(struct pvb_map_req){ .size = 3 * SLOT }, 0, &g) &&
+	       g.index < 32, "G on area 0");
+	shim_lock_hook = NULL;
+	expect(race_step == 3, "the race was played (step %d)", race_step);
+	/* In use: 5 + 3 - 5 + 5 = 8 at most, and 10 before. */
+	expect(pvb_slots_used(&rp.s) == 8 && pvb_slots_hiwater(&rp.s) == 10,
+	       "used %u hiwater %u, want 8 and 10", pvb_slots_used(&rp.s),
+	       pvb_slots_hiwater(&rp.s));
+	tpool_free(&rp);
+	point("a gather passed over an area given runs back: no peak counted that never was");
+}
+
 int main(void)
 {
 	test_reads(false);
 	test_reads(true);
+	test_race();
 	return tap_done();
 }
