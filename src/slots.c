@@ -52,6 +52,22 @@
 #include <pvbounce/slots.h>
 
 /*
+ * The unit tests (tests/unit) count the areas a call reads besides the one
+ * it works in; the module counts nothing.
+ */
+#ifdef PVB_COUNT_AREA_READS
+unsigned long pvb_area_reads;
+static void count_area_reads(unsigned int n)
+{
+	__atomic_add_fetch(&pvb_area_reads, n, __ATOMIC_RELAXED);
+}
+#else
+static inline void count_area_reads(unsigned int n)
+{
+}
+#endif
+
+/*
  * struct pvb_head - a mapping, recorded at the first slot of its run.
  * @orig: original address of the mapping.
  * @size: size of the mapping.
@@ -80,9 +96,14 @@ struct pvb_head {
  * @first: first slot of the area.
  * @nslots: slot numbers of the area (present segments or not).
  * @avail: slots of its present segments (@nslots unless the pool grows).
- * @used: slots in use in the area (read without the lock for statistics).
+ * @used: slots in use in the area (read without the lock for statistics;
+ *	nothing reads it per map, so it shares the lock's line, which every
+ *	writer holds anyway).
  * @drift: slots taken less slots given back since the area last added
  *	that to the pool's approximate count.
+ * @credit: headroom parked here: slots this area may take before the pool
+ *	can reach a new peak (see gather_credit()).
+ * @listed: the area's bit in the pool's @listed map is set.
  * @cursor: slot where the next search starts.
  * @refused: a search here failed since the area last handed out a run; until
  *	it does again, runs given back leave @cursor where it is.
@@ -100,7 +121,9 @@ struct pvb_area {
 	unsigned int avail;
 	unsigned int used;
 	int drift;
+	unsigned int credit;
 	unsigned int cursor;
+	bool listed;
 	bool refused;
 	bool hot;
 	unsigned int hot_end;
@@ -453,8 +476,109 @@ static bool in_cyclic(const struct pvb_area *a, unsigned int i,
 	return cyc_dist(a, from, i) < cyc_dist(a, from, to);
 }
 
-static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
-		     const struct pvb_map_req *req, const struct pvb_fit *f)
+/*
+ * The high-water mark is kept without summing the areas: the mark less the
+ * slots in use (the headroom) is held as credit, in the areas and in a
+ * gatherer's hands.  A run given back adds its slots to its area's credit; a
+ * run taken spends its area's credit, and only if that is short does the
+ * allocation, after unlocking, gather the rest from the areas listed as
+ * holding some (gather_credit()); what no area has is a new peak, and the
+ * mark rises by exactly that.  Credit only moves under an area lock or the
+ * gather lock, so when calls do not overlap the mark is exact.
+ *
+ * Per map, in steady state (a CPU maps and unmaps on its own area): the
+ * area's own credit, nothing else.  A gather visits the listed areas only;
+ * each visit but the last takes an area's whole credit and unlists it, and
+ * an area is listed again only by a later give of its own, so the visits
+ * are at most the gathers plus the gives that listed an area: O(1) per map
+ * amortised, whatever the number of areas.
+ */
+
+/* The area holds credit: a gather must look at it. */
+static void list_area(struct pvb_slots *s, struct pvb_area *a)
+	__must_hold(&a->lock)
+{
+	if (!a->listed) {
+		a->listed = true;
+		set_bit(a - s->area, s->listed);
+	}
+}
+
+/* Spend @n slots of @a's credit; return how many it was short. */
+static unsigned int spend_credit(struct pvb_area *a, unsigned int n)
+	__must_hold(&a->lock)
+{
+	if (likely(a->credit >= n)) {
+		a->credit -= n;
+		return 0;
+	}
+	n -= a->credit;
+	a->credit = 0;
+	return n;
+}
+
+/*
+ * After an allocation in area @home found its credit @need slots short:
+ * take that much from the listed areas, one lock at a time; what they do
+ * not have raises the mark.  No more than @need: credit taken beyond it
+ * would leave the areas it came from short in turn (measured: more reads
+ * of other areas per map, not fewer).  Serialised by the gather lock, so
+ * no credit is ever in two gatherers' hands at once, and only a gatherer
+ * clears a bit of the map.
+ *
+ * Still short after a pass, it passes again until one finds the map empty:
+ * an area passed over may have been given runs back (and listed) since,
+ * while another not yet visited spent its credit on a map; ending the
+ * first pass there would count slots that were free as a peak, even above
+ * the pool's size.  Every area a short pass visits it leaves unlisted, so
+ * the last pass reads the map and no area, unless some were listed since.
+ */
+static void gather_credit(struct pvb_slots *s, unsigned int home,
+			  unsigned int need)
+{
+	unsigned long flags, bflags;
+	bool seen = true;
+	unsigned int w;
+
+	spin_lock_irqsave(&s->stats.gather_lock, flags);
+	while (need && seen) {
+		seen = false;
+		/* The map as it is after every visit of the previous pass. */
+		smp_mb();
+		for (w = 0; w < BITS_TO_LONGS(s->nareas) && need; w++) {
+			unsigned long bits = READ_ONCE(s->listed[w]);
+
+			if (bits)
+				seen = true;
+			while (bits && need) {
+				unsigned int j = w * BITS_PER_LONG + __ffs(bits);
+				struct pvb_area *b = &s->area[j];
+				unsigned int take;
+
+				bits &= bits - 1;
+				if (j != home)
+					count_area_reads(1);
+				spin_lock_irqsave(&b->lock, bflags);
+				take = min(b->credit, need);
+				b->credit -= take;
+				need -= take;
+				if (!b->credit && b->listed) {
+					b->listed = false;
+					clear_bit(j, s->listed);
+				}
+				spin_unlock_irqrestore(&b->lock, bflags);
+			}
+		}
+	}
+	if (need)
+		atomic_add(need, &s->stats.hiwater);
+	spin_unlock_irqrestore(&s->stats.gather_lock, flags);
+}
+
+/* Take the run at slot @i; return how short of credit @a was (see above). */
+static unsigned int take_run(struct pvb_slots *s, struct pvb_area *a,
+			     unsigned int i, const struct pvb_map_req *req,
+			     const struct pvb_fit *f)
 	__must_hold(&a->lock)
 {
 	unsigned int seg = seg_of(s, i), pos = i & (s->seg_slots - 1);
@@ -478,6 +602,7 @@ static void take_run(struct pvb_slots *s, struct pvb_area *a, unsigned int i,
 		       !in_cyclic(a, next, a->cursor, a->hot_end)))
 		WRITE_ONCE(a->hot, false);
 	a->cursor = next;
+	return spend_credit(a, f->nslots);
 }
 
 static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
@@ -489,6 +614,8 @@ static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
 	change_range(s, s->start_map, seg, pos, 1, false);
 	change_range(s, s->used_map, seg, pos, n, false);
 	count_slots(s, a, -(int)n);
+	a->credit += n;
+	list_area(s, a);
 	/*
 	 * The area's last allocation given back: the next search starts on
 	 * its slots again, which are still in the CPU's caches and TLB (a
@@ -524,29 +651,10 @@ static unsigned int sum_used(const struct pvb_slots *s)
 {
 	unsigned int i, used = 0;
 
+	count_area_reads(s->nareas);
 	for (i = 0; i < s->nareas; i++)
 		used += READ_ONCE(s->area[i].used);
 	return used;
-}
-
-/*
- * After an allocation: raise the high-water mark if this may be a new
- * maximum.  The areas' drifts are each below PVB_USED_BATCH, so when the
- * approximate count plus that margin is no more than the mark, nothing
- * needs reading; otherwise sum the areas.
- */
-static void note_hiwater(struct pvb_slots *s)
-{
-	int hi = atomic_read(&s->stats.hiwater);
-	int used;
-
-	if ((s64)atomic_read(&s->stats.approx) +
-	    (s64)s->nareas * (PVB_USED_BATCH - 1) <= hi)
-		return;
-	used = sum_used(s);
-	while (hi < used &&
-	       !atomic_try_cmpxchg(&s->stats.hiwater, &hi, used))
-		;
 }
 
 /*
@@ -840,7 +948,8 @@ static int setup(struct pvb_slots *s, const struct pvb_seg *segs,
 	s->start_map = kvcalloc((size_t)max_segs * s->map_words, sizeof(u64), GFP_KERNEL);
 	s->head = kvcalloc(max_slabs, sizeof(*s->head), GFP_KERNEL);
 	s->area = kcalloc(nareas, sizeof(*s->area), GFP_KERNEL);
-	if (!s->used_map || !s->start_map || !s->head || !s->area)
+	s->listed = kcalloc(BITS_TO_LONGS(nareas), sizeof(long), GFP_KERNEL);
+	if (!s->used_map || !s->start_map || !s->head || !s->area || !s->listed)
 		goto err;
 	for (i = 0; i < nareas; i++) {
 		struct pvb_area *ar = &s->area[i];
@@ -857,6 +966,7 @@ static int setup(struct pvb_slots *s, const struct pvb_seg *segs,
 			hide_seg(s, j);
 	atomic_set(&s->stats.approx, 0);
 	atomic_set(&s->stats.hiwater, 0);
+	spin_lock_init(&s->stats.gather_lock);
 	kvfree(by_bus);
 	kvfree(pos);
 	return 0;
@@ -1051,6 +1161,7 @@ u64 pvb_slots_new_owner(void)
  */
 void pvb_slots_destroy(struct pvb_slots *s)
 {
+	kfree(s->listed);
 	kfree(s->area);
 	kvfree(s->head);
 	kvfree(s->start_map);
@@ -1076,7 +1187,7 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 	bool fenced = false;
 	struct pvb_head hd;
 	struct pvb_fit f;
-	unsigned int k, pass;
+	unsigned int k, pass, short_by;
 	int ret;
 
 	ret = make_fit(s, req, &f);
@@ -1099,18 +1210,21 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 			bool fence = !pass;
 			int i;
 
+			if (k || pass)
+				count_area_reads(1);
 			spin_lock_irqsave(&a->lock, flags);
 			i = area_search_for(s, a, &f, req->owner, &fence);
 			fenced |= fence;
 			if (i >= 0) {
-				take_run(s, a, i, req, &f);
+				short_by = take_run(s, a, i, req, &f);
 				spin_unlock_irqrestore(&a->lock, flags);
+				if (unlikely(short_by))
+					gather_credit(s, a - s->area, short_by);
 				hd.orig = req->orig;
 				hd.size = req->size;
 				hd.delta = f.off;
 				hd.owner = req->owner;
 				fill_mapping(s, i, &hd, m);
-				note_hiwater(s);
 				return 0;
 			}
 			a->refused = true;

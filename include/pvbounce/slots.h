@@ -119,12 +119,15 @@ struct pvb_seg_info {
  * @approx: slots in use as the areas last reported them: each area adds its
  *	own count here only when it has drifted by PVB_USED_BATCH or more.
  * @hiwater: most slots in use at once (see pvb_slots_hiwater()).
+ * @gather_lock: serialises moving credit between areas (slots.c).
  *
- * On a cache line of their own, away from the read-mostly fields.
+ * On a cache line of their own, away from the read-mostly fields; written
+ * when a batch is folded or an allocation is short of its area's credit.
  */
 struct pvb_slots_stats {
 	atomic_t approx;
 	atomic_t hiwater;
+	spinlock_t gather_lock;
 } ____cacheline_aligned_in_smp;
 
 /**
@@ -158,6 +161,8 @@ struct pvb_slots_stats {
  * @start_map: per segment, a bit per slot that starts a used run.
  * @head: per slot, meaningful at the first slot of a used run: the mapping.
  * @area: the areas, each with its lock and counters.
+ * @listed: a bit per area that may hold credit (set under the area's lock
+ *	when it gets some; cleared by a gather that takes it all).
  * @max_slabs: slot numbers run from 0 to @max_slabs - 1 (@nslabs for a
  *	pool that cannot grow, its capacity for one that can; public).
  * @growable: segments may be added and removed (pvb_slots_add_seg()).
@@ -186,6 +191,7 @@ struct pvb_slots {
 	u64 *start_map;
 	struct pvb_head *head;
 	struct pvb_area *area;
+	unsigned long *listed;
 	unsigned int max_slabs;
 	bool growable;
 	struct pvb_slots_stats stats;
@@ -440,13 +446,16 @@ unsigned int pvb_slots_used(const struct pvb_slots *s);
  * pvb_slots_hiwater() - most slots ever in use at once.
  * @s: pool.
  *
- * Exact when allocations and frees do not overlap in time (each is then
- * checked against the maximum).  An allocation compares the pool-wide
- * approximate count, which lags the truth by less than PVB_USED_BATCH
- * slots per area, with the maximum, and only when it may be a new maximum
- * sums the areas' counters without their locks; so with concurrent callers
- * that sum is a snapshot, and a peak may be missed by up to the slots other
- * CPUs give back while it is being taken.
+ * Exact when allocations and frees do not overlap in time.  The mark less
+ * the slots in use is kept as credit spread over the areas: a free adds to
+ * its area's, an allocation spends its area's and only when that is short
+ * gathers the rest from the areas that hold some, one at a time; what none
+ * has raises the mark.  No sum over the areas: an allocation reads other
+ * areas only when its own is short, a bounded number of them amortised.
+ * With concurrent callers, a gather that comes up short looks again until
+ * it finds no area listed, so slots given back meanwhile are not counted
+ * as a peak; the mark may lag the slots in use while an allocation short
+ * of credit is still gathering.
  *
  * Return: number of slots.
  */

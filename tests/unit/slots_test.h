@@ -28,6 +28,12 @@
 #include "shim.h"
 
 #define SLOT		PVB_SLOT_SIZE
+
+/*
+ * Areas read by calls besides the one each works in (slots.c counts them
+ * when built with -DPVB_COUNT_AREA_READS, as the tests are).
+ */
+extern unsigned long pvb_area_reads;
 #define TPAGE		4096ULL
 
 /* xorshift64*: deterministic per seed. */

@@ -17,6 +17,9 @@ typedef struct {
 	long counter;
 } atomic_long_t;
 
+/* A full barrier, as the kernel's. */
+#define smp_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
+
 #define ATOMIC_INIT(i)	{ (i) }
 #define ATOMIC64_INIT(i)	{ (i) }
 
