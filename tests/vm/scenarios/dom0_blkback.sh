@@ -21,12 +21,7 @@
 #     and its pool), nvme requeues them, and the guest sees only a delay.
 # pvb.blk_rounds=A|B (run.sh's PVB_KARGS_EXTRA): only that round.
 . /scenarios/lib.sh
-skip_without_pvbounce "dom0 blkback"
-if [ ! -f /lib/pvb/domu-lib.sh ]; then
-	tap_skip "dom0 blkback" "not booted as the domU lane's dom0 (run.sh 6.12 domu dom0_blkback)"
-	exit 0
-fi
-. /lib/pvb/domu-lib.sh
+dom0_lane "dom0 blkback" dom0_blkback
 nvme=$(nvme_pci)
 DOMU_MEM=256
 rounds=$(sed -n 's/.*[[:space:]]pvb\.blk_rounds=\([AB]*\).*/\1/p' /proc/cmdline)

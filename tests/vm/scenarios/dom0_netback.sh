@@ -26,12 +26,7 @@
 #  B  force=1, common pool.
 # pvb.net_rounds=N+A+B picks rounds (default A+B).
 . /scenarios/lib.sh
-skip_without_pvbounce "dom0 netback"
-if [ ! -f /lib/pvb/domu-lib.sh ]; then
-	tap_skip "dom0 netback" "not booted as the domU lane's dom0 (run.sh 6.12 domu dom0_netback)"
-	exit 0
-fi
-. /lib/pvb/domu-lib.sh
+dom0_lane "dom0 netback" dom0_netback
 set -- $(nic_pcis)
 a=$1 b=$2
 BR=pvbbr0
@@ -58,12 +53,7 @@ net_ns() {
 	bind "$b" e1000e 2>/dev/null
 	# (loading e1000e bound both: A waits for pvbounce)
 	unbind "$a"
-	IF_B=
-	for i in $(seq 1 300); do
-		IF_B=$(net_if "$b")
-		[ -n "$IF_B" ] && break
-		sleep 0.1
-	done
+	IF_B=$(net_if_wait "$b")
 	[ -n "$IF_B" ] || { tap_not_ok "dom0 net: $b's interface appeared"; return 1; }
 	unshare -n sleep 100000 &
 	NS_PID=$!
@@ -96,12 +86,7 @@ net_uplink() {
 		done >"/tmp/net.$1.base"
 	fi
 	bind "$a" e1000e 2>/dev/null
-	IF_A=
-	for i in $(seq 1 300); do
-		IF_A=$(net_if "$a")
-		[ -n "$IF_A" ] && break
-		sleep 0.1
-	done
+	IF_A=$(net_if_wait "$a")
 	brctl addif $BR "$IF_A" 2>/dev/null && ip link set "$IF_A" up
 	echo "uplink=$? $IF_A" >>"$f"
 	[ "$2" != - ] && grep "^$a " "$PVB_DBG/devices" | sed 's/^/devices=/' >>"$f"

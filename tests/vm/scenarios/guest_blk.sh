@@ -9,10 +9,7 @@
 # pvb.guest_blk=loop: writes and reads without end, for a dom0 that destroys
 # the domain in the middle of its I/O.  pvb.guest_seed: the data's seed.
 . /scenarios/lib.sh
-if [ -z "$PVB_DOMU" ]; then
-	tap_skip "guest disk through blkback" "not booted as a domU (dom0_blkback.sh creates one)"
-	exit 0
-fi
+skip_unless_domu "guest disk through blkback" "dom0_blkback.sh creates one"
 mode=$(sed -n 's/.*[[:space:]]pvb\.guest_blk=\([a-z]*\).*/\1/p' /proc/cmdline)
 seed=$(sed -n 's/.*[[:space:]]pvb\.guest_seed=\([0-9]*\).*/\1/p' /proc/cmdline)
 seed=${seed:-100}

@@ -13,10 +13,7 @@
 #   TCP down: the namespace's stream, its md5 as pvb.net_md5 says;
 # then "guest-net: round R done" on the console, for the dom0.
 . /scenarios/lib.sh
-if [ -z "$PVB_DOMU" ]; then
-	tap_skip "guest network through netback" "not booted as a domU (dom0_netback.sh creates one)"
-	exit 0
-fi
+skip_unless_domu "guest network through netback" "dom0_netback.sh creates one"
 bytes=$(sed -n 's/.*[[:space:]]pvb\.net_bytes=\([0-9]*\).*/\1/p' /proc/cmdline)
 want=$(sed -n 's/.*[[:space:]]pvb\.net_md5=\([0-9a-f]*\).*/\1/p' /proc/cmdline)
 rounds=$(sed -n 's/.*[[:space:]]pvb\.net_rounds=\([A-Z+]*\).*/\1/p' /proc/cmdline)

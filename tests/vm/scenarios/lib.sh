@@ -265,6 +265,26 @@ skip_without_pvbounce() {
 	exit 0
 }
 
+# skip_unless_domu NAME HOW: one SKIP line and exit unless booted as a domU
+# (HOW: what creates one)
+skip_unless_domu() {
+	[ -n "$PVB_DOMU" ] && return 0
+	tap_skip "$1" "not booted as a domU ($2)"
+	exit 0
+}
+
+# dom0_lane NAME SCENARIO: one SKIP line and exit unless pvbounce is built
+# and this is the domU lane's dom0; then its tools (domu-lib.sh, which
+# create domUs) are here
+dom0_lane() {
+	skip_without_pvbounce "$1"
+	if [ ! -f /lib/pvb/domu-lib.sh ]; then
+		tap_skip "$1" "not booted as the domU lane's dom0 (run.sh 6.12 domu $2)"
+		exit 0
+	fi
+	. /lib/pvb/domu-lib.sh
+}
+
 # pvb_load PARAMS...: insmod with a fresh dmesg (kept in /tmp/dmesg.load)
 pvb_load() {
 	dmesg -c >/dev/null
@@ -395,6 +415,16 @@ net_if() {
 	for i in /sys/class/net/*; do
 		case $(readlink -f "$i") in */$1/*) echo "${i##*/}"; return 0 ;; esac
 	done
+}
+
+# net_if_wait PCI: its interface, once its driver made it (up to 30 s)
+net_if_wait() {
+	for i in $(seq 1 300); do
+		w=$(net_if "$1")
+		[ -n "$w" ] && { echo "$w"; return 0; }
+		sleep 0.1
+	done
+	return 1
 }
 
 # net_up PCI_A PCI_B [DRIVER]: bind DRIVER (default e1000e; - when the
