@@ -17,6 +17,8 @@
  *                                              (xen backend only)
  *       attach_delay_ms                        sleep this long in the race
  *                                              windows of attach.c
+ *       coherent_delay_ms                      a coherent allocation sleeps
+ *                                              this long inside the op
  *       shrink_idle_ms                         idle delay before a grown
  *                                              chunk goes (0: 10 s)
  *       noncoherent                            the Nth device checked
@@ -220,6 +222,8 @@ static void fail_files(struct dentry *root)
 	debugfs_create_u32("chunk_alloc", 0600, dir, &pvb_fail_chunk_alloc);
 	debugfs_create_u32("attach_delay_ms", 0600, dir,
 			   &pvb_fail_attach_delay_ms);
+	debugfs_create_u32("coherent_delay_ms", 0600, dir,
+			   &pvb_fail_coherent_delay_ms);
 	debugfs_create_u32("shrink_idle_ms", 0600, dir, &pvb_shrink_idle_ms);
 	debugfs_create_u32("noncoherent", 0600, dir, &pvb_fail_noncoherent);
 	if (pvb_cfg.backend == &pvb_backend_xen)

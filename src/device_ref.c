@@ -40,22 +40,34 @@
  *  - the table is freed (with the rest of the state) by call_rcu_tasks()
  *    queued after the old ops are back: an RCU Tasks grace period waits for
  *    every task to switch voluntarily (or be in user space or idle), which
- *    none does between the DMA API's read of dev->dma_ops and its return
- *    from our op (the DMA API does not sleep there, and the ops that may
- *    sleep inside our text are the coherent allocation, which holds a
- *    reference of its device across, and dma_mmap_coherent()'s and
- *    dma_get_sgtable()'s page table and sg table allocations, which touch
- *    no state of the device);
+ *    none does between the DMA API's read of dev->dma_ops and its entry
+ *    into our op (the DMA API does not sleep there);
  *  - the table is cleared just before it is freed: a call that reached it
  *    too late (a bug) oopses on a NULL pointer rather than calling what the
  *    freed memory holds;
+ *  - the ops that may sleep inside our text (the coherent allocation, which
+ *    holds a reference of its device across its sleeps, and
+ *    dma_mmap_coherent()'s and dma_get_sgtable()'s page table and sg table
+ *    allocations, which touch no state of the device) run inside the SRCU
+ *    domain pvb_sleepers, entered by their first instruction and left just
+ *    before their return.  A sleeping task is quiescent for RCU Tasks; an
+ *    SRCU reader is not quiescent for SRCU.  The instructions between the
+ *    DMA API's read and the entry, and between the exit and the return,
+ *    cannot sleep voluntarily: RCU Tasks covers them;
+ *  - a teardown forced at unload (something still out after the wait: the
+ *    state goes although a reference is held) waits, after the swap and
+ *    before it frees anything, for the readers of pvb_sleepers: a
+ *    coherent allocation asleep with its reference has then put its
+ *    record on the list (forgotten with the others) or given its
+ *    reference back, and one that enters after the swap finds the ops are
+ *    no longer ours;
  *  - module exit, after every device's teardown, waits with
- *    rcu_barrier_tasks() for those frees, hence for every caller that had
- *    read one of our tables, before the module text goes away.  Not
- *    covered: a task asleep in one of those three ops when an unload
- *    forces a device's teardown (a caller still using the coherent memory
- *    of a device whose driver left it out, during rmmod): a sleeping task
- *    is quiescent for RCU Tasks, so it may return into freed text.
+ *    rcu_barrier_tasks() for those frees: every caller that had read one
+ *    of our tables is then done or inside one of our ops (a grace period
+ *    after each swap has ended); then for the readers of pvb_sleepers
+ *    (those inside the ops that may sleep); then for an RCU Tasks grace
+ *    period (their last instructions after leaving the domain); then the
+ *    module text may go.
  * Before its teardown a device's table is alive and the module loaded
  * (module exit tears every device down before the barrier).
  */
@@ -66,8 +78,9 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
-#include <linux/workqueue.h>
 #include <linux/spinlock.h>
+#include <linux/srcu.h>
+#include <linux/workqueue.h>
 #include <linux/string.h>
 #include <pvbounce/attach.h>
 #include <pvbounce/device.h>
@@ -80,6 +93,9 @@
  * module_put() (the module can go once the count is 0).
  */
 static struct workqueue_struct *end_wq;
+
+/* The ops that may sleep: see "The ops table" above. */
+DEFINE_SRCU(pvb_sleepers);
 
 /**
  * pvb_dev_live_maps() - bounced streaming mappings of a device still out.
@@ -183,12 +199,31 @@ static void free_after_callers(struct rcu_head *head)
 	kfree(pd);
 }
 
+/* Unloading with some of a released driver's memory out: said, and leaked. */
+static void leftovers(struct pvb_device *pd)
+{
+	size_t coh = pvb_coherent_count(pd), maps = pvb_dev_live_maps(pd);
+	unsigned int left;
+
+	if (coh)
+		pvb_dev_err(pd->pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
+			    coh);
+	if (maps)
+		pvb_dev_err(pd->pdev, "unloading while the released driver still holds %zu streaming mappings: unmapped later, they reach the old DMA ops and their data is not copied back\n",
+			    maps);
+	left = pvb_coherent_forget_all(pd);
+	if (left)
+		pvb_dev_err(pd->pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
+			    left);
+}
+
 /*
- * The end of a device whose last reference is back: its old ops back, its
- * private pool and state freed, @pd->end_how logged.  Off the list already;
- * its files are removed here if attach.c left them for the last reference.
+ * The end of a device whose last reference is back (or, @forced at unload,
+ * with some still out): its old ops back, its private pool and state freed,
+ * @pd->end_how logged.  Off the list already; its files are removed here if
+ * attach.c left them for the last reference.
  */
-static void teardown(struct pvb_device *pd)
+static void teardown(struct pvb_device *pd, bool forced)
 {
 	struct pci_dev *pdev = pd->pdev;
 	unsigned long flags;
@@ -210,6 +245,15 @@ static void teardown(struct pvb_device *pd)
 			     get_dma_ops(&pdev->dev));
 	/* Ops calls that found our ops before the swap are done after this. */
 	synchronize_rcu();
+	if (forced) {
+		/*
+		 * And those that may sleep: a coherent allocation asleep with
+		 * its reference now has its record on the list, or gave the
+		 * reference back (see "The ops table" above).
+		 */
+		synchronize_srcu(&pvb_sleepers);
+		leftovers(pd);
+	}
 	if (pd->has_private)
 		pvb_pool_destroy(&pd->private_pool);
 	pvb_dev_info(pdev, "%s\n", pd->end_how);
@@ -230,24 +274,6 @@ static void teardown(struct pvb_device *pd)
 		module_put(THIS_MODULE);
 }
 
-/* Unloading with some of a released driver's memory out: said, and leaked. */
-static void leftovers(struct pvb_device *pd)
-{
-	size_t coh = pvb_coherent_count(pd), maps = pvb_dev_live_maps(pd);
-	unsigned int left;
-
-	if (coh)
-		pvb_dev_err(pd->pdev, "unloading while the released driver still holds %zu coherent allocations (a disk still open?): freed later, they reach the old DMA ops\n",
-			    coh);
-	if (maps)
-		pvb_dev_err(pd->pdev, "unloading while the released driver still holds %zu streaming mappings: unmapped later, they reach the old DMA ops and their data is not copied back\n",
-			    maps);
-	left = pvb_coherent_forget_all(pd);
-	if (left)
-		pvb_dev_err(pd->pdev, "%u coherent allocations left by the driver: leaked, not freed, since the device may still write them\n",
-			    left);
-}
-
 static void end_work(struct work_struct *work)
 {
 	struct pvb_device *pd = container_of(work, struct pvb_device, end_work);
@@ -259,7 +285,7 @@ static void end_work(struct work_struct *work)
 	 * and its bus notifications see either our ops or the old ones.
 	 */
 	device_lock(&pdev->dev);
-	teardown(pd);
+	teardown(pd, false);
 	pvb_attach_recheck(pdev);	/* a devices= write made meanwhile */
 	device_unlock(&pdev->dev);
 	pci_dev_put(pdev);
@@ -301,14 +327,20 @@ int pvb_dev_ref_module_init(void)
 /**
  * pvb_dev_ref_module_exit() - wait for the last teardown's return, free the
  *	queue, then wait for every caller still on one of the devices' ops
- *	tables.  At module exit: every teardown queued has put its module
- *	reference by then, and every device is torn down.
+ *	tables or asleep inside an op.  At module exit: every teardown queued
+ *	has put its module reference by then, and every device is torn down.
  */
 void pvb_dev_ref_module_exit(void)
 {
 	destroy_workqueue(end_wq);
-	/* the frees of the ops tables, after their last callers (see above) */
+	/*
+	 * The frees of the ops tables: every caller that read one is done or
+	 * inside an op; then those asleep inside an op; then their last
+	 * instructions after it (see "The ops table" above).
+	 */
 	pvb_rcu_barrier_tasks();
+	synchronize_srcu(&pvb_sleepers);
+	synchronize_rcu_tasks();
 }
 
 /**
@@ -380,8 +412,10 @@ bool pvb_dev_end_later(struct pvb_device *pd, const char *how)
  * The attachment's reference goes and the caller waits (an RCU grace period
  * when nothing is out).  If @timeout passes first, the teardown is left to
  * the last reference (as pvb_dev_end_later()) if a module reference can be
- * had; if not (unloading), it is torn down anyway, with a line for what is
- * still out: the pool leaks it, and its unmaps or frees reach the old ops.
+ * had; if not (unloading), it is torn down anyway once the ops asleep
+ * inside pvbounce (a coherent allocation under way) are done, with a line
+ * for what is still out: the pool leaks it, and its unmaps or frees reach
+ * the old ops.
  *
  * Context: process; sleeps.
  * Return: true if everything came back and @pd was torn down; false if it
@@ -399,7 +433,7 @@ bool pvb_dev_end_now(struct pvb_device *pd, const char *how,
 	percpu_ref_switch_to_atomic_sync(&pd->ref);
 	percpu_ref_kill(&pd->ref);
 	if (wait_for_completion_timeout(&pd->drained, timeout)) {
-		teardown(pd);
+		teardown(pd, false);
 		return true;
 	}
 	if (try_module_get(THIS_MODULE)) {
@@ -409,11 +443,10 @@ bool pvb_dev_end_now(struct pvb_device *pd, const char *how,
 		/* the last one came back meanwhile */
 		module_put(THIS_MODULE);
 		wait_for_completion(&pd->drained);
-		teardown(pd);
+		teardown(pd, false);
 		return true;
 	}
 	/* Unloading: no later is possible (a leaked pool keeps its memory). */
-	leftovers(pd);
-	teardown(pd);
+	teardown(pd, true);
 	return false;
 }

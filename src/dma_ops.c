@@ -20,9 +20,12 @@
  * direct unmap holds no reference) is done by then, and one that comes
  * after the swap finds the ops are no longer ours and leaves the state alone.
  * The table itself (and the module text) outlive a caller that read
- * dev->dma_ops before the swap and reaches the op after it: see "The ops
- * table" in src/device_ref.c.
+ * dev->dma_ops before the swap and reaches the op after it, and the ops that
+ * may sleep (the coherent allocation, mmap, get_sgtable) run inside the SRCU
+ * domain pvb_sleepers, which a forced teardown and module exit wait for:
+ * see "The ops table" in src/device_ref.c.
  */
+#include <linux/delay.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
@@ -30,6 +33,7 @@
 #include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/srcu.h>
 #include <linux/stacktrace.h>
 #include <pvbounce/device.h>
 #include <pvbounce/device_ref.h>
@@ -567,6 +571,22 @@ static struct pvb_device *dev_get(struct device *dev)
 	return pd;
 }
 
+/* debugfs fail/coherent_delay_ms: milliseconds, 0 off (tests only). */
+u32 pvb_fail_coherent_delay_ms;
+
+/*
+ * A coherent allocation that found its device sleeps here, with its
+ * reference, when a test asks (fail/coherent_delay_ms): a task asleep inside
+ * the op while the module is unloaded.
+ */
+static void coherent_window(void)
+{
+	u32 ms = READ_ONCE(pvb_fail_coherent_delay_ms);
+
+	if (unlikely(ms))
+		msleep(ms);
+}
+
 static struct pvb_coherent *coherent_get(struct device *dev, size_t size,
 					 gfp_t gfp)
 {
@@ -580,6 +600,7 @@ static struct pvb_coherent *coherent_get(struct device *dev, size_t size,
 
 	if (unlikely(!pd))
 		return NULL;
+	coherent_window();
 	pool = pd->pool;
 	co = kzalloc(sizeof(*co), gfp & GFP_KERNEL);
 	if (!co)
@@ -762,15 +783,24 @@ unsigned int pvb_coherent_forget_all(struct pvb_device *pd)
 	return n;
 }
 
+/*
+ * The ops that may sleep (below) run inside pvb_sleepers from their first
+ * instruction to their last before the return: a forced teardown and module
+ * exit wait for them (see "The ops table" in src/device_ref.c).
+ */
 static void *pvb_alloc(struct device *dev, size_t size, dma_addr_t *bus,
 		       gfp_t gfp, unsigned long attrs)
 {
+	int idx = srcu_read_lock(&pvb_sleepers);
 	struct pvb_coherent *co = coherent_get(dev, size, gfp);
+	void *cpu = NULL;
 
-	if (!co)
-		return NULL;
-	*bus = co->chunk.bus;
-	return page_address(co->chunk.page);
+	if (co) {
+		*bus = co->chunk.bus;
+		cpu = page_address(co->chunk.page);
+	}
+	srcu_read_unlock(&pvb_sleepers, idx);
+	return cpu;
 }
 
 static void pvb_free(struct device *dev, size_t size, void *cpu,
@@ -783,12 +813,16 @@ static struct page *pvb_alloc_pages(struct device *dev, size_t size,
 				    dma_addr_t *bus,
 				    enum dma_data_direction dir, gfp_t gfp)
 {
+	int idx = srcu_read_lock(&pvb_sleepers);
 	struct pvb_coherent *co = coherent_get(dev, size, gfp);
+	struct page *page = NULL;
 
-	if (!co)
-		return NULL;
-	*bus = co->chunk.bus;
-	return co->chunk.page;
+	if (co) {
+		*bus = co->chunk.bus;
+		page = co->chunk.page;
+	}
+	srcu_read_unlock(&pvb_sleepers, idx);
+	return page;
 }
 
 static void pvb_free_pages(struct device *dev, size_t size, struct page *page,
@@ -801,25 +835,31 @@ static int pvb_mmap(struct device *dev, struct vm_area_struct *vma,
 		    void *cpu, dma_addr_t bus, size_t size,
 		    unsigned long attrs)
 {
+	int idx = srcu_read_lock(&pvb_sleepers);
 	unsigned long count = PAGE_ALIGN(size) >> PAGE_SHIFT;
 	unsigned long user_count = vma_pages(vma);
 	unsigned long off = vma->vm_pgoff;
+	int ret = -ENXIO;
 
-	if (off >= count || user_count > count - off)
-		return -ENXIO;
-	return remap_pfn_range(vma, vma->vm_start,
-			       page_to_pfn(virt_to_page(cpu)) + off,
-			       user_count << PAGE_SHIFT, vma->vm_page_prot);
+	if (off < count && user_count <= count - off)
+		ret = remap_pfn_range(vma, vma->vm_start,
+				      page_to_pfn(virt_to_page(cpu)) + off,
+				      user_count << PAGE_SHIFT,
+				      vma->vm_page_prot);
+	srcu_read_unlock(&pvb_sleepers, idx);
+	return ret;
 }
 
 static int pvb_get_sgtable(struct device *dev, struct sg_table *sgt,
 			   void *cpu, dma_addr_t bus, size_t size,
 			   unsigned long attrs)
 {
+	int idx = srcu_read_lock(&pvb_sleepers);
 	int ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
 
 	if (!ret)
 		sg_set_page(sgt->sgl, virt_to_page(cpu), PAGE_ALIGN(size), 0);
+	srcu_read_unlock(&pvb_sleepers, idx);
 	return ret;
 }
 

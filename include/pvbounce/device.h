@@ -114,6 +114,7 @@ static inline struct pvb_device *pvb_dev_of(struct device *dev)
 }
 
 /* dma_ops.c */
+extern u32 pvb_fail_coherent_delay_ms;	/* debugfs fail/coherent_delay_ms */
 void pvb_dma_ops_init(struct dma_map_ops *ops);
 bool pvb_is_our_ops(const struct dma_map_ops *ops);
 unsigned int pvb_coherent_forget_all(struct pvb_device *pd);

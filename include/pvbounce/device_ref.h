@@ -11,6 +11,7 @@
 #include <linux/compiler.h>
 #include <linux/percpu.h>
 #include <linux/percpu-refcount.h>
+#include <linux/srcu.h>
 #include <pvbounce/device.h>
 
 /* pvb_device.end_mode */
@@ -18,6 +19,14 @@
 #define PVB_END_WAIT	1	/* a waiter in process context tears it down */
 #define PVB_END_WORK	2	/* end_work tears it down (holds a module ref) */
 #define PVB_END_DONE	3	/* the waiter was told */
+
+/*
+ * The ops that may sleep inside pvbounce's text (the coherent allocation,
+ * mmap, get_sgtable) run inside this SRCU domain, from their first
+ * instruction to their last before the return: a forced teardown and
+ * module exit wait for them (src/device_ref.c, "The ops table").
+ */
+extern struct srcu_struct pvb_sleepers;
 
 int pvb_dev_ref_module_init(void);
 void pvb_dev_ref_module_exit(void);

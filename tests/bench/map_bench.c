@@ -49,6 +49,8 @@
 #include <linux/utsname.h>
 #include <xen/xen.h>
 
+#include "../kmod/counters.h"
+
 static char *pvb_dev;
 module_param_named(dev, pvb_dev, charp, 0444);
 MODULE_PARM_DESC(dev, "PCI address (DDDD:BB:DD.F) of a driverless device attached to pvbounce; required");
@@ -154,30 +156,11 @@ static struct {
 
 /* ---- sysfs counters of pvbounce ------------------------------------------- */
 
-static int read_num(const char *dir, const char *name, s64 *val)
-{
-	char path[160], buf[32];
-	struct file *f;
-	loff_t pos = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = filp_open(path, O_RDONLY, 0);
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
-	filp_close(f, NULL);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return kstrtos64(strim(buf), 10, val);
-}
-
 /* maps and bounced_maps of the pvbounce device; -1 when unreadable */
 static void pvb_counters(s64 *maps, s64 *bounced)
 {
-	if (read_num(B.t[PVB].sysfs, "maps", maps) ||
-	    read_num(B.t[PVB].sysfs, "bounced_maps", bounced))
+	if (pvb_read_num(B.t[PVB].sysfs, "maps", maps) ||
+	    pvb_read_num(B.t[PVB].sysfs, "bounced_maps", bounced))
 		*maps = *bounced = -1;
 }
 
@@ -908,16 +891,16 @@ static int __init bench_init(void)
 		ret = get_target(&B.t[PEER], peer_dev, "peer");
 	if (ret)
 		goto out;
-	scnprintf(B.t[PVB].sysfs, sizeof(B.t[PVB].sysfs), "/sys/kernel/pvbounce/%s",
+	scnprintf(B.t[PVB].sysfs, sizeof(B.t[PVB].sysfs), PVB_SYSFS_DIR "/%s",
 		  pci_name(B.t[PVB].pdev));
-	scnprintf(B.t[PEER].sysfs, sizeof(B.t[PEER].sysfs), "/sys/kernel/pvbounce/%s",
+	scnprintf(B.t[PEER].sysfs, sizeof(B.t[PEER].sysfs), PVB_SYSFS_DIR "/%s",
 		  pci_name(B.t[PEER].pdev));
-	if (read_num(B.t[PVB].sysfs, "maps", &m0)) {
+	if (pvb_read_num(B.t[PVB].sysfs, "maps", &m0)) {
 		pr_err("%s is not attached to pvbounce (no %s)\n", pvb_dev, B.t[PVB].sysfs);
 		ret = -ENODEV;
 		goto out;
 	}
-	if (!read_num(B.t[PEER].sysfs, "maps", &m0)) {
+	if (!pvb_read_num(B.t[PEER].sysfs, "maps", &m0)) {
 		pr_err("%s is attached to pvbounce: it must stay on the kernel's ops\n", peer_dev);
 		ret = -EINVAL;
 		goto out;

@@ -39,7 +39,9 @@
 #include <linux/string.h>
 #include <xen/xen.h>
 
+#include "counters.h"
 #include "ktap.h"
+#include "too_large.h"
 #include "xen_check.h"
 
 static char *target;
@@ -313,50 +315,14 @@ static void sync_dev(struct t *t, dma_addr_t bus, size_t off, size_t len,
 
 /* ---- counters --------------------------------------------------------------- */
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	struct file *f = filp_open(path, O_RDONLY, 0);
-	loff_t pos = 0;
-	ssize_t n;
-
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	n = kernel_read(f, buf, len - 1, &pos);
-	filp_close(f, NULL);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return n;
-}
-
-/* @dir/<name> as a decimal number. */
-static int read_num(const char *dir, const char *name, s64 *val)
-{
-	char path[128], buf[32];
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	ret = read_file(path, buf, sizeof(buf));
-	if (ret < 0)
-		return ret;
-	return kstrtos64(buf, 10, val);
-}
-
 static int read_counters(const char *dir, s64 *val)
 {
-	int i, ret;
-
-	for (i = 0; i < NR_COUNTERS; i++) {
-		ret = read_num(dir, counter_name[i], &val[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return pvb_read_nums(dir, counter_name, NR_COUNTERS, val);
 }
 
 static void sysfs_dir(struct t *t, char *buf, size_t len)
 {
-	snprintf(buf, len, "/sys/kernel/pvbounce/%s", pci_name(t->pdev));
+	pvb_dev_dir(buf, len, pci_name(t->pdev));
 }
 
 static void debugfs_dir(struct t *t, char *buf, size_t len)
@@ -1128,23 +1094,20 @@ out:
  */
 static void t_too_large_refused(struct t *t)
 {
-	size_t n = dma_max_mapping_size(t->dev) +
-		   ALIGN(dma_get_min_align_mask(t->dev), 2048) + PAGE_SIZE;
-	unsigned int order = get_order(n);
+	unsigned int order;
 	struct page *page;
 	dma_addr_t bus;
+	size_t n;
 
 	if (!expect_bounce) {
 		skip(t, "needs expect_bounce=1 (pvbounce force=1)");
 		return;
 	}
-	if (order > PVB_MAX_PAGE_ORDER) {
-		skip(t, "larger than the largest page allocation");
-		return;
-	}
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	page = pvb_too_large_pages(t->dev, &n, &order);
 	if (!page) {
-		skip(t, "no contiguous memory that large");
+		skip(t, order > PVB_MAX_PAGE_ORDER ?
+		     "larger than the largest page allocation" :
+		     "no contiguous memory that large");
 		return;
 	}
 	bus = dma_map_page(t->dev, page, 0, n, DMA_TO_DEVICE);
@@ -1521,8 +1484,8 @@ static void t_alloc_pages_carved_sync(struct t *t)
 	}
 	pool_dir(t, pdir, sizeof(pdir));
 	sysfs_dir(t, dir, sizeof(dir));
-	if (!CHECK(t, !read_num(pdir, "used", &used0) &&
-		   !read_num(dir, "misuse", &mis0), "reading %s/used, %s/misuse",
+	if (!CHECK(t, !pvb_read_num(pdir, "used", &used0) &&
+		   !pvb_read_num(dir, "misuse", &mis0), "reading %s/used, %s/misuse",
 		   pdir, dir))
 		return;
 	page = dma_alloc_pages(t->dev, n, &bus, DMA_BIDIRECTIONAL, GFP_KERNEL);
@@ -1534,7 +1497,7 @@ static void t_alloc_pages_carved_sync(struct t *t)
 		CHECK(t, dev_view(t, bus, n) == cpu,
 		      "pages at %px are not what bus %pad names", cpu, &bus);
 	check_xen(t, cpu, bus, n, "carved dma_alloc_pages");
-	CHECK(t, !read_num(pdir, "used", &used1) && used1 > used0,
+	CHECK(t, !pvb_read_num(pdir, "used", &used1) && used1 > used0,
 	      "%s/used %lld, was %lld: not carved from the pool (did fail/chunk_alloc=1 reach it?)",
 	      pdir, used1, used0);
 	fill(cpu, n, 710);
@@ -1545,11 +1508,11 @@ static void t_alloc_pages_carved_sync(struct t *t)
 	dma_sync_single_range_for_cpu(t->dev, bus, 100, 3000, DMA_FROM_DEVICE);
 	dma_sync_single_range_for_device(t->dev, bus, PAGE_SIZE, 7, DMA_TO_DEVICE);
 	t->syncs += 4;
-	CHECK(t, !read_num(dir, "misuse", &mis1) && mis1 == mis0,
+	CHECK(t, !pvb_read_num(dir, "misuse", &mis1) && mis1 == mis0,
 	      "syncs on carved dma_alloc_pages() memory counted as misuse (%lld -> %lld)",
 	      mis0, mis1);
 	dma_free_pages(t->dev, n, page, bus, DMA_BIDIRECTIONAL);
-	CHECK(t, !read_num(pdir, "used", &used2) && used2 == used0,
+	CHECK(t, !pvb_read_num(pdir, "used", &used2) && used2 == used0,
 	      "%s/used %lld after the free, was %lld", pdir, used2, used0);
 }
 
@@ -1746,12 +1709,12 @@ static void t_sysfs_pool(struct t *t)
 	unsigned int i;
 	int ret;
 
-	ret = read_file("/sys/kernel/pvbounce/backend", backend, sizeof(backend));
+	ret = pvb_read_file(PVB_SYSFS_DIR "/backend", backend, sizeof(backend));
 	if (CHECK(t, ret > 0, "reading %s/backend: %d", dir, ret))
 		CHECK(t, !strcmp(backend, xen_pv_domain() ? "xen\n" : "native\n"),
 		      "backend is %s", backend);
 	for (i = 0; i < ARRAY_SIZE(pool_files); i++) {
-		ret = read_num(dir, pool_files[i], &v[i]);
+		ret = pvb_read_num(dir, pool_files[i], &v[i]);
 		if (!CHECK(t, !ret, "reading %s/%s: %d", dir, pool_files[i], ret))
 			return;
 	}
@@ -1802,7 +1765,7 @@ static void t_private_pool_drained(struct t *t)
 	s64 used;
 
 	sysfs_dir(t, dir, sizeof(dir));
-	if (read_num(dir, "used", &used)) {
+	if (pvb_read_num(dir, "used", &used)) {
 		skip(t, "device has no private pool");
 		return;
 	}

@@ -38,6 +38,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "counters.h"
 #include "ktap.h"
 #include "xen_check.h"
 
@@ -198,44 +199,6 @@ static struct page *low_buffer(struct m *m, u64 limit)
 
 /* ---- counters ----------------------------------------------------------- */
 
-static int read_path(const char *path, s64 *val)
-{
-	struct file *f = filp_open(path, O_RDONLY, 0);
-	char buf[32];
-	loff_t pos = 0;
-	ssize_t n;
-
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
-	filp_close(f, NULL);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return kstrtos64(strim(buf), 10, val);
-}
-
-/* The device's counter @name, from /sys/kernel/pvbounce/<dev>/. */
-static int read_num(const char *name, s64 *val)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), "/sys/kernel/pvbounce/%s/%s", target, name);
-	return read_path(path, val);
-}
-
-static int read_all(s64 *val)
-{
-	int i, ret;
-
-	for (i = 0; i < NR_C; i++) {
-		ret = read_num(cname[i], &val[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /* ---- served: the pool lies below the mask --------------------------------- */
 
 static void t_set_mask_served(struct m *m)
@@ -380,8 +343,8 @@ static void t_limit_refused(struct m *m)
 		return;
 	}
 	/* a private pool's slots, else the common pool's */
-	if (read_num("nslabs", &nslabs) &&
-	    !CHECK(m, !read_path("/sys/kernel/pvbounce/nslabs", &nslabs),
+	if (pvb_read_dev(target, "nslabs", &nslabs) &&
+	    !CHECK(m, !pvb_read_path(PVB_SYSFS_DIR "/nslabs", &nslabs),
 		   "reading the pool's nslabs"))
 		goto out;
 	max = nslabs * 2048 / BUF_SIZE + 1;
@@ -433,7 +396,7 @@ out:
 static void t_counters_exact(struct m *m)
 {
 	s64 now[NR_C];
-	int i, ret = read_all(now);
+	int i, ret = pvb_read_dev_nums(target, cname, NR_C, now);
 
 	if (!CHECK(m, !ret, "reading the counters: %d", ret))
 		return;
@@ -490,7 +453,7 @@ static int __init pvbm_init(void)
 		fail = 1;
 		goto out;
 	}
-	ret = read_all(m->base);
+	ret = pvb_read_dev_nums(target, cname, NR_C, m->base);
 	if (ret) {
 		diag("reading /sys/kernel/pvbounce/%s: %d", target, ret);
 		ktap("not ok 1 setup");

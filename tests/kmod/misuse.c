@@ -52,6 +52,7 @@
 #include <linux/pci.h>
 #include <linux/string.h>
 
+#include "counters.h"
 #include "xen_check.h"
 
 #define FILL	0x5a
@@ -80,21 +81,7 @@ static int ntest;
 
 static int read_misuse(s64 *val)
 {
-	char path[96], num[32];
-	struct file *f;
-	loff_t pos = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/kernel/pvbounce/%s/misuse", dev_name(dev));
-	f = filp_open(path, O_RDONLY, 0);
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	n = kernel_read(f, num, sizeof(num) - 1, &pos);
-	filp_close(f, NULL);
-	if (n < 0)
-		return n;
-	num[n] = '\0';
-	return kstrtos64(strim(num), 10, val);
+	return pvb_read_dev(dev_name(dev), "misuse", val);
 }
 
 /* Bytes of [off, off + len) of buf that are not @want. */

@@ -20,12 +20,20 @@
  * (table_intact: 1 if unchanged, 0 if not, -1 before) and, only if
  * unchanged, calls max_mapping_size through the table it read (late_max),
  * then ends; the write returns when it has.
+ *
+ * A write to alloc plays a caller asleep inside one of pvbounce's ops: the
+ * writer itself allocates one page of coherent memory on dev (with
+ * pvbounce's debugfs fail/coherent_delay_ms set, it sleeps inside the op),
+ * and allocated says how it went (1 allocated, 0 failed, -1 before).  A
+ * write to free frees it (through whichever ops dev has then); rmmod frees
+ * it too.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -57,7 +65,15 @@ MODULE_PARM_DESC(held_max, "read-only: max_mapping_size called right after the r
 module_param(late_max, ulong, 0444);
 MODULE_PARM_DESC(late_max, "read-only: max_mapping_size called through the same table after the release");
 
+static int allocated = -1;
+module_param(allocated, int, 0444);
+MODULE_PARM_DESC(allocated, "read-only: 1 if the last write to alloc got its coherent page, 0 if not, -1 before");
+
 static DEFINE_MUTEX(window_lock);
+static DEFINE_MUTEX(coh_lock);
+static struct device *coh_dev;
+static void *coh_cpu;
+static dma_addr_t coh_bus;
 static struct device *window_dev;
 static const struct dma_map_ops *window_ops;
 static struct dma_map_ops window_copy;
@@ -164,12 +180,71 @@ static int release_set(const char *val, const struct kernel_param *kp)
 	return ret;
 }
 
+static int alloc_set(const char *val, const struct kernel_param *kp)
+{
+	struct device *dev;
+	int ret = 0;
+
+	mutex_lock(&coh_lock);
+	if (coh_dev) {
+		ret = -EBUSY;
+		goto out;
+	}
+	dev = bus_find_device_by_name(&pci_bus_type, NULL, dev_name_param);
+	if (!dev) {
+		pr_err("no PCI device %s\n", dev_name_param);
+		ret = -ENODEV;
+		goto out;
+	}
+	allocated = -1;
+	pr_info("%s: allocating a coherent page\n", dev_name_param);
+	coh_cpu = dma_alloc_coherent(dev, PAGE_SIZE, &coh_bus, GFP_KERNEL);
+	allocated = !!coh_cpu;
+	if (!coh_cpu) {
+		put_device(dev);
+		pr_info("%s: coherent allocation failed\n", dev_name_param);
+		goto out;
+	}
+	coh_dev = dev;
+	pr_info("%s: coherent page at %pad\n", dev_name_param, &coh_bus);
+out:
+	mutex_unlock(&coh_lock);
+	return ret;
+}
+
+static void coh_free(void)
+{
+	dma_free_coherent(coh_dev, PAGE_SIZE, coh_cpu, coh_bus);
+	put_device(coh_dev);
+	coh_dev = NULL;
+	coh_cpu = NULL;
+}
+
+static int free_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = 0;
+
+	mutex_lock(&coh_lock);
+	if (coh_dev)
+		coh_free();
+	else
+		ret = -EINVAL;
+	mutex_unlock(&coh_lock);
+	return ret;
+}
+
 static const struct kernel_param_ops hold_ops = { .set = hold_set };
 static const struct kernel_param_ops release_ops = { .set = release_set };
 module_param_cb(hold, &hold_ops, NULL, 0200);
 MODULE_PARM_DESC(hold, "write: start a thread that reads dev's dma_ops and waits before calling them");
 module_param_cb(release, &release_ops, NULL, 0200);
 MODULE_PARM_DESC(release, "write: let that thread check the table and call through it, wait for it");
+static const struct kernel_param_ops alloc_ops = { .set = alloc_set };
+static const struct kernel_param_ops free_ops = { .set = free_set };
+module_param_cb(alloc, &alloc_ops, NULL, 0200);
+MODULE_PARM_DESC(alloc, "write: allocate a coherent page on dev in the writer's context");
+module_param_cb(free, &free_ops, NULL, 0200);
+MODULE_PARM_DESC(free, "write: free the coherent page");
 
 static int __init window_init(void)
 {
@@ -182,9 +257,13 @@ static void __exit window_exit(void)
 	if (window_task)
 		window_end();
 	mutex_unlock(&window_lock);
+	mutex_lock(&coh_lock);
+	if (coh_dev)
+		coh_free();
+	mutex_unlock(&coh_lock);
 }
 
 module_init(window_init);
 module_exit(window_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("pvbounce test: a DMA API caller between its read of dma_ops and the call");
+MODULE_DESCRIPTION("pvbounce test: a DMA API caller between its read of dma_ops and the call, or asleep inside an op");

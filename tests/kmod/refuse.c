@@ -33,7 +33,9 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "counters.h"
 #include "ktap.h"
+#include "too_large.h"
 #include "xen_check.h"
 
 static char *target;
@@ -97,37 +99,6 @@ static void skip(struct r *r, const char *why)
 
 /* ---- counters ----------------------------------------------------------- */
 
-static int read_num(const char *name, s64 *val)
-{
-	char path[96], buf[32];
-	struct file *f;
-	loff_t pos = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/kernel/pvbounce/%s/%s", target, name);
-	f = filp_open(path, O_RDONLY, 0);
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
-	filp_close(f, NULL);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return kstrtos64(strim(buf), 10, val);
-}
-
-static int read_all(s64 *val)
-{
-	int i, ret;
-
-	for (i = 0; i < NR_C; i++) {
-		ret = read_num(cname[i], &val[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /*
  * Every counter moved by exactly @want since the last call (maps and
  * map_errors by @maps, the counter @err, if any, by @maps too, every other
@@ -138,7 +109,7 @@ static void moved_exactly(struct r *r, s64 maps, int err)
 	s64 now[NR_C], want;
 	int i, ret;
 
-	ret = read_all(now);
+	ret = pvb_read_dev_nums(target, cname, NR_C, now);
 	if (!CHECK(r, !ret, "reading /sys/kernel/pvbounce/%s: %d", target, ret))
 		return;
 	for (i = 0; i < NR_C; i++) {
@@ -176,17 +147,16 @@ static void t_zero_size(struct r *r)
  */
 static void t_too_large(struct r *r)
 {
-	size_t n = dma_max_mapping_size(r->dev) +
-		   ALIGN(dma_get_min_align_mask(r->dev), 2048) + PAGE_SIZE;
-	unsigned int order = get_order(n);
+	unsigned int order;
 	struct page *page;
 	dma_addr_t bus;
+	size_t n;
 
 	if (!expect_bounce) {
 		skip(r, "force=0: a large buffer the device reaches goes direct");
 		return;
 	}
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	page = pvb_too_large_pages(r->dev, &n, &order);
 	if (!CHECK(r, page, "no order %u block", order))
 		return;
 	bus = dma_map_page(r->dev, page, 0, n, DMA_TO_DEVICE);
@@ -425,7 +395,7 @@ static int __init pvbr_init(void)
 	ktap("KTAP version 1");
 	ktap("1..%zu", ARRAY_SIZE(tests) + 1);
 	if (!dev || dev->driver || (expect_bounce && !pool_top) || !burst ||
-	    read_all(r->base)) {
+	    pvb_read_dev_nums(target, cname, NR_C, r->base)) {
 		diag("dev=%s %s, pool_top=%#llx, burst=%u: need an attached device without a driver (and the pool's top with expect_bounce)",
 		     target ?: "-", dev ? (dev->driver ? "has a driver" : "found") : "not found",
 		     pool_top, burst);

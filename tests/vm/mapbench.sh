@@ -60,6 +60,7 @@ for k in "${kernels[@]}"; do
 	out=$build/${kdir##*/linux-headers-}
 	if [[ ! -f $out/pvbounce.ko || ! -f $out/tests/bench/pvbounce_bench.ko ]] ||
 	   [[ -n $(find "$top/src" "$top/include" "$top/Kbuild" "$top/tests/bench" \
+		   "$top/tests/kmod/counters.h" \
 		   -newer "$out/tests/bench/pvbounce_bench.ko" -type f 2>/dev/null | head -n 1) ]]; then
 		"$top/scripts/build-one.sh" "$kdir" "$out" >&2
 	fi

@@ -220,3 +220,54 @@ elif [ -f "$PVB_OPS_WINDOW_KO" ]; then
 else
 	tap_skip "ops window" "pvbounce_ops_window.ko not built for $(uname -r)"
 fi
+
+# -- a caller asleep inside one of pvbounce's ops that may sleep (the
+# coherent allocation, held asleep with its device's reference by debugfs
+# fail/coherent_delay_ms) while pvbounce is unloaded: the teardown, forced
+# since the reference is still out, waits for it before it frees the
+# device's state, and module exit before the text goes.  The allocation
+# completes; unload says it leaves it to the old ops, which free it after.
+if [ -f "$PVB_OPS_WINDOW_KO" ]; then
+	check "asleep: load with devices=$nic pool_mb=1" pvb_load devices="$nic" pool_mb=1
+	check "asleep: insmod pvbounce_ops_window dev=$nic" \
+		run_cmd insmod "$PVB_OPS_WINDOW_KO" dev="$nic"
+	echo 6000 >"$PVB_DBG/fail/coherent_delay_ms"
+	dmesg -c >/dev/null
+	sh -c "echo 1 >$OW/alloc" &
+	apid=$!
+	n=0
+	while [ $n -lt 100 ] && ! grep -q '\[pvbounce\]' /proc/$apid/stack 2>/dev/null; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	check "asleep: a coherent allocation on $nic sleeps inside pvbounce's op" \
+		grep -q '\[pvbounce\]' /proc/$apid/stack
+	echo 0 >"$PVB_DBG/fail/coherent_delay_ms"
+	rmmod pvbounce &
+	rmpid=$!
+	# until rmmod waits for the callers asleep inside the ops (after the
+	# 1 s wait for the device's references), at most 10 s
+	n=0
+	while [ $n -lt 100 ] && kill -0 $rmpid 2>/dev/null &&
+		! grep -q synchronize_srcu /proc/$rmpid/stack 2>/dev/null; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	check "asleep: rmmod pvbounce waits for the allocation asleep inside the op" \
+		grep -q synchronize_srcu /proc/$rmpid/stack
+	check "asleep: ... which is still inside it" \
+		grep -q '\[pvbounce\]' /proc/$apid/stack
+	check "asleep: the allocation returned" wait $apid
+	expect_eq "asleep: ... with its page" "$(cat $OW/allocated)" 1
+	check "asleep: rmmod pvbounce finished after it" wait $rmpid
+	check_fails "asleep: pvbounce unloaded" pvb_loaded
+	dmesg_has "asleep: unload leaves the page to the old ops" \
+		"pvbounce $nic: unloading while the released driver still holds 1 coherent allocations"
+	check "asleep: the old ops free it" sh -c "echo 1 >$OW/free"
+	dmesg >/tmp/dmesg.asleep
+	check_fails "asleep: no splat" \
+		grep -Eq "WARNING|BUG:|Oops|general protection|Bad page" /tmp/dmesg.asleep
+	rmmod pvbounce_ops_window
+else
+	tap_skip "asleep" "pvbounce_ops_window.ko not built for $(uname -r)"
+fi
