@@ -577,13 +577,14 @@ u32 pvb_fail_coherent_delay_ms;
 /*
  * A coherent allocation that found its device sleeps here, with its
  * reference, when a test asks (fail/coherent_delay_ms): a task asleep inside
- * the op while the module is unloaded.
+ * the op while the module is unloaded.  Only an allocation that may block
+ * (@gfp): one made under a spinlock or in an interrupt does not sleep.
  */
-static void coherent_window(void)
+static void coherent_window(gfp_t gfp)
 {
 	u32 ms = READ_ONCE(pvb_fail_coherent_delay_ms);
 
-	if (unlikely(ms))
+	if (unlikely(ms) && gfpflags_allow_blocking(gfp))
 		msleep(ms);
 }
 
@@ -600,7 +601,7 @@ static struct pvb_coherent *coherent_get(struct device *dev, size_t size,
 
 	if (unlikely(!pd))
 		return NULL;
-	coherent_window();
+	coherent_window(gfp);
 	pool = pd->pool;
 	co = kzalloc(sizeof(*co), gfp & GFP_KERNEL);
 	if (!co)
