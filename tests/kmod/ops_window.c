@@ -114,6 +114,17 @@ static int window_fn(void *unused)
 	kthread_complete_and_exit(&window_done, 0);
 }
 
+/* The device dev= names (a reference held), or NULL, said. */
+static struct device *find_dev(void)
+{
+	struct device *dev;
+
+	dev = bus_find_device_by_name(&pci_bus_type, NULL, dev_name_param);
+	if (!dev)
+		pr_err("no PCI device %s\n", dev_name_param);
+	return dev;
+}
+
 static int hold_set(const char *val, const struct kernel_param *kp)
 {
 	struct device *dev;
@@ -124,9 +135,8 @@ static int hold_set(const char *val, const struct kernel_param *kp)
 		ret = -EBUSY;
 		goto out;
 	}
-	dev = bus_find_device_by_name(&pci_bus_type, NULL, dev_name_param);
+	dev = find_dev();
 	if (!dev) {
-		pr_err("no PCI device %s\n", dev_name_param);
 		ret = -ENODEV;
 		goto out;
 	}
@@ -190,9 +200,8 @@ static int alloc_set(const char *val, const struct kernel_param *kp)
 		ret = -EBUSY;
 		goto out;
 	}
-	dev = bus_find_device_by_name(&pci_bus_type, NULL, dev_name_param);
+	dev = find_dev();
 	if (!dev) {
-		pr_err("no PCI device %s\n", dev_name_param);
 		ret = -ENODEV;
 		goto out;
 	}

@@ -12,6 +12,20 @@
 # debug kernel's "pending DMA allocations while released from device"):
 # declared around it, counted, not warned about.
 . /scenarios/lib.sh
+
+# rmmod_waiting_in FUNC TENTHS: rmmod pvbounce in the background (its pid in
+# rmpid), until its kernel stack shows FUNC or TENTHS tenths of a second
+# have passed
+rmmod_waiting_in() {
+	rmmod pvbounce &
+	rmpid=$!
+	n=0
+	while [ $n -lt "$2" ] && kill -0 $rmpid 2>/dev/null &&
+		! grep -q "$1" /proc/$rmpid/stack 2>/dev/null; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
 skip_without_pvbounce "a driver's mappings after its remove()"
 if [ ! -f "$PVB_LATE_KO" ]; then
 	tap_skip "a driver's mappings after its remove()" "pvbounce_late.ko not built for $(uname -r)"
@@ -199,16 +213,9 @@ elif [ -f "$PVB_OPS_WINDOW_KO" ]; then
 	echo >"$PVB_PARAMS/devices"
 	dmesg_has "ops window: devices= cleared: $nic detached while the table is held" \
 		"pvbounce $nic: detached"
-	rmmod pvbounce &
-	rmpid=$!
 	# until rmmod waits in module exit's barrier (rcu_barrier_tasks(), or
 	# rcu_barrier() on a kernel without preemption), at most 120 s
-	n=0
-	while [ $n -lt 1200 ] && kill -0 $rmpid 2>/dev/null &&
-		! grep -q rcu_barrier /proc/$rmpid/stack 2>/dev/null; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	rmmod_waiting_in rcu_barrier 1200
 	check "ops window: rmmod pvbounce waits in module exit's RCU barrier while the thread may still call the ops" \
 		grep -q rcu_barrier /proc/$rmpid/stack
 	check "ops window: ... and is still there" kill -0 $rmpid
@@ -248,16 +255,9 @@ if [ -f "$PVB_OPS_WINDOW_KO" ]; then
 	check "asleep: a coherent allocation on $nic sleeps inside pvbounce's op" \
 		grep -q '\[pvbounce\]' /proc/$apid/stack
 	echo 0 >"$PVB_DBG/fail/coherent_delay_ms"
-	rmmod pvbounce &
-	rmpid=$!
 	# until rmmod waits for the callers asleep inside the ops (after the
 	# 1 s wait for the device's references), at most 10 s
-	n=0
-	while [ $n -lt 100 ] && kill -0 $rmpid 2>/dev/null &&
-		! grep -q synchronize_srcu /proc/$rmpid/stack 2>/dev/null; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	rmmod_waiting_in synchronize_srcu 100
 	check "asleep: rmmod pvbounce waits for the allocation asleep inside the op" \
 		grep -q synchronize_srcu /proc/$rmpid/stack
 	check "asleep: ... which is still inside it" \
