@@ -57,11 +57,7 @@ blk_backend_gone() {
 slots_back() {
 	f=$PVB_DBG/used
 	[ -f "$PVB_DBG/$nvme/used" ] && f=$PVB_DBG/$nvme/used
-	for i in $(seq 1 300); do
-		[ "$(cat "$f")" = 0 ] && break
-		sleep 0.1
-	done
-	expect_eq "$1: every slot of the pool back ($f)" "$(cat "$f")" 0
+	expect_eq "$1: every slot of the pool back ($f)" "$(pool_drain "$f")" 0
 }
 
 # blk_judge TAG FORCE: the counters since the last snapshot, for the domU's

@@ -55,18 +55,9 @@ net_ns() {
 	unbind "$a"
 	IF_B=$(net_if_wait "$b")
 	[ -n "$IF_B" ] || { tap_not_ok "dom0 net: $b's interface appeared"; return 1; }
-	unshare -n sleep 100000 &
-	NS_PID=$!
-	for i in $(seq 1 100); do
-		ns=$(readlink "/proc/$NS_PID/ns/net" 2>/dev/null)
-		[ -n "$ns" ] && [ "$ns" != "$(readlink /proc/$$/ns/net)" ] && break
-		sleep 0.1
-	done
+	check "dom0 net: $IF_B ($b) in a network namespace as 10.99.0.2" net_ns_of "$IF_B" || return 1
 	NS="nsenter -t $NS_PID -n"
-	check "dom0 net: $IF_B ($b) in a network namespace as 10.99.0.2; bridge $BR" sh -c "
-		ip link set $IF_B netns $NS_PID &&
-		$NS ip addr add 10.99.0.2/24 dev $IF_B &&
-		$NS ip link set $IF_B up && $NS ip link set lo up &&
+	check "dom0 net: bridge $BR" sh -c "
 		brctl addbr $BR && echo 0 >/sys/class/net/$BR/bridge/stp_state &&
 		echo 0 >/sys/class/net/$BR/bridge/forward_delay && ip link set $BR up"
 }
@@ -127,11 +118,7 @@ net_end() {
 			echo "show=$(for g in "$PVB_DBG/$a"/*; do
 				[ "${g##*/}" = pool ] || printf '%s=%s ' "${g##*/}" "$(cat "$g")"
 			done)"
-			for i in $(seq 1 300); do
-				[ "$(cat "$PVB_DBG/used")" = 0 ] && break
-				sleep 0.1
-			done
-			echo "used=$(cat "$PVB_DBG/used")"
+			echo "used=$(pool_drain "$PVB_DBG/used")"
 			rmmod pvbounce >/tmp/net.rmmod 2>&1
 			echo "rmmod=$?"
 		fi

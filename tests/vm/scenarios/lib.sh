@@ -427,6 +427,41 @@ net_if_wait() {
 	return 1
 }
 
+# net_ns_of IF: IF in a network namespace of its own as 10.99.0.2, up, with
+# its loopback (the namespace's holder in NS_PID)
+net_ns_of() {
+	unshare -n sleep 100000 &
+	NS_PID=$!
+	# wait until the child has its own namespace: moving IF "into" it
+	# before that (a fixed 0.2 s once) leaves both NICs here, and the
+	# traffic goes through loopback instead of the hub
+	ns=
+	for i in $(seq 1 100); do
+		ns=$(readlink "/proc/$NS_PID/ns/net" 2>/dev/null)
+		[ -n "$ns" ] && [ "$ns" != "$(readlink /proc/$$/ns/net)" ] && break
+		ns=
+		sleep 0.1
+	done
+	if [ -z "$ns" ]; then
+		diag "unshare -n (pid $NS_PID) made no network namespace"
+		return 1
+	fi
+	ip link set "$1" netns "$NS_PID" &&
+	nsenter -t "$NS_PID" -n ip addr add 10.99.0.2/24 dev "$1" &&
+	nsenter -t "$NS_PID" -n ip link set "$1" up &&
+	nsenter -t "$NS_PID" -n ip link set lo up
+}
+
+# pool_drain FILE: FILE (a pool's used) once it reads 0, or after 30 s (a
+# device's last requests may still be completing); its last value
+pool_drain() {
+	for i in $(seq 1 300); do
+		[ "$(cat "$1")" = 0 ] && break
+		sleep 0.1
+	done
+	cat "$1"
+}
+
 # net_up PCI_A PCI_B [DRIVER]: bind DRIVER (default e1000e; - when the
 # caller bound it), A stays here (10.99.0.1), B goes to its own network
 # namespace (10.99.0.2); sets IF_A, IF_B and NS_PID
@@ -446,28 +481,9 @@ net_up() {
 		diag "NICs did not appear ($1: '$IF_A', $2: '$IF_B')"
 		return 1
 	fi
-	unshare -n sleep 100000 &
-	NS_PID=$!
-	# wait until the child has its own namespace: moving IF_B "into" it
-	# before that (a fixed 0.2 s once) leaves both NICs here, and the
-	# traffic goes through loopback instead of the hub
-	ns=
-	for i in $(seq 1 100); do
-		ns=$(readlink "/proc/$NS_PID/ns/net" 2>/dev/null)
-		[ -n "$ns" ] && [ "$ns" != "$(readlink /proc/$$/ns/net)" ] && break
-		ns=
-		sleep 0.1
-	done
-	if [ -z "$ns" ]; then
-		diag "unshare -n (pid $NS_PID) made no network namespace"
-		return 1
-	fi
-	ip link set "$IF_B" netns "$NS_PID" &&
+	net_ns_of "$IF_B" &&
 	ip addr add 10.99.0.1/24 dev "$IF_A" &&
-	ip link set "$IF_A" up &&
-	nsenter -t "$NS_PID" -n ip addr add 10.99.0.2/24 dev "$IF_B" &&
-	nsenter -t "$NS_PID" -n ip link set "$IF_B" up &&
-	nsenter -t "$NS_PID" -n ip link set lo up || return 1
+	ip link set "$IF_A" up || return 1
 	# e1000e takes a few seconds to report the link
 	for i in $(seq 1 100); do
 		ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1 && return 0
