@@ -194,8 +194,12 @@ static void *run_job(void *arg)
 		return NULL;
 	}
 
-	for (loop = 0; loop < opt.loops; loop++) {
+	/* -l 0: passes until an I/O fails (the device went away) */
+	for (loop = 0; !opt.loops || loop < opt.loops; loop++) {
 		uint64_t seed = opt.seed + loop;
+
+		if (!opt.loops && j->io_errors)
+			break;
 		uint64_t off;
 
 		if (opt.do_write) {
@@ -257,7 +261,8 @@ static void usage(void)
 		"  -o OFF     start offset on the device (default 0)\n"
 		"  -n COUNT   I/Os of each size per loop and job (default 1)\n"
 		"  -j JOBS    parallel jobs (threads), each in its own region (default 1)\n"
-		"  -l LOOPS   write+read passes, each with the next seed (default 1)\n"
+		"  -l LOOPS   write+read passes, each with the next seed (default 1);\n"
+		"             0 (with -e): passes until an I/O fails, as when the device goes\n"
 		"  -S SEED    data seed (default 1)\n"
 		"  -b BUFOFF  user buffer offset from a page boundary, multiple of 512 (default 0)\n"
 		"  -m MODE    wr (write, read back; default), w (write only), r (verify only)\n"
@@ -329,7 +334,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc - 1 || opt.count < 1 || opt.jobs < 1 || opt.loops < 1)
+	if (optind != argc - 1 || opt.count < 1 || opt.jobs < 1 || opt.loops < 0 ||
+	    (!opt.loops && !opt.allow_errors))
 		usage();
 	opt.dev = argv[optind];
 	if (!opt.nsizes)

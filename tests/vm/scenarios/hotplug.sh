@@ -48,14 +48,16 @@ pvbio_run "$hp: I/O verified before any unplug" -s 4K,64K,252K -S 90 "$NVME_DEV"
 
 fail=
 for n in $(seq 1 "$cycles"); do
-	# long enough to be running when the device goes; ends by itself
-	# once every I/O fails on the removed device
-	pvbio -e -s 4K,64K,252K -n 4 -j 4 -l 50 -S $((100 + n)) "$NVME_DEV" >/tmp/hp.io 2>&1 &
+	# passes until an I/O fails (-l 0): running when the device goes,
+	# however long the host takes to remove it; ends by itself then
+	pvbio -e -s 4K,64K,252K -n 4 -j 4 -l 0 -S $((100 + n)) "$NVME_DEV" >/tmp/hp.io 2>&1 &
 	io=$!
 	sleep 1
 	diag "hotplug: del $n"
 	if ! wait_gone "$hp"; then
 		fail="cycle $n: $hp still there 120 s after device_del"
+		kill "$io" 2>/dev/null
+		wait "$io"
 		break
 	fi
 	wait "$io"
@@ -69,7 +71,7 @@ for n in $(seq 1 "$cycles"); do
 	errs=$(sed -n 's/.*io_errors=\([0-9]*\).*/\1/p' /tmp/hp.io)
 	diag "cycle $n: $(tail -n 1 /tmp/hp.io)"
 	if [ "${errs:-0}" -eq 0 ]; then
-		fail="cycle $n: pvbio finished before the unplug (no I/O failed): nothing ran across it"
+		fail="cycle $n: pvbio ended with no I/O failed: nothing ran across the unplug"
 		break
 	fi
 	# the PCI directory goes before the bus notifier runs: wait for ours
@@ -123,6 +125,12 @@ if [ -n "$fail" ]; then
 	tap_not_ok "$cycles unplug/re-plug cycles with I/O running: $fail"
 	dmesg >>/tmp/hp.dmesg
 	diag_file /tmp/hp.dmesg 30
+	# a cycle that failed with the device removed: have it back for the
+	# checks that follow
+	if [ ! -e "$PCI/$hp" ]; then
+		diag "hotplug: add $n"
+		wait_back "$hp" && nvme_up "$hp" >/dev/null
+	fi
 else
 	tap_ok "$cycles unplug/re-plug cycles with I/O running: no mismatch, detached on removal with every slot back and the module free, attached before nvme on re-plug, I/O verified"
 fi
