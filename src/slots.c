@@ -532,16 +532,24 @@ static unsigned int spend_credit(struct pvb_area *a, unsigned int n)
  * first pass there would count slots that were free as a peak, even above
  * the pool's size.  Every area a short pass visits it leaves unlisted, so
  * the last pass reads the map and no area, unless some were listed since.
+ *
+ * Other CPUs listing areas again and again (each giving a run back and
+ * spending it before the gather comes by) could keep it passing with
+ * interrupts off: it stops after GATHER_PASSES and counts what it still
+ * needs as a peak.  Only such overlapping calls can make the mark read
+ * high then, and never above the pool's size.
  */
+#define GATHER_PASSES	4
+
 static void gather_credit(struct pvb_slots *s, unsigned int home,
 			  unsigned int need)
 {
+	unsigned int w, pass = 0;
 	unsigned long flags, bflags;
 	bool seen = true;
-	unsigned int w;
 
 	spin_lock_irqsave(&s->stats.gather_lock, flags);
-	while (need && seen) {
+	while (need && seen && pass++ < GATHER_PASSES) {
 		seen = false;
 		/* The map as it is after every visit of the previous pass. */
 		smp_mb();
@@ -570,8 +578,13 @@ static void gather_credit(struct pvb_slots *s, unsigned int home,
 			}
 		}
 	}
-	if (need)
-		atomic_add(need, &s->stats.hiwater);
+	if (need) {
+		/* (the only writer: under the gather lock) */
+		unsigned int hi = atomic_read(&s->stats.hiwater);
+
+		atomic_set(&s->stats.hiwater,
+			   max(hi, min(hi + need, READ_ONCE(s->nslabs))));
+	}
 	spin_unlock_irqrestore(&s->stats.gather_lock, flags);
 }
 

@@ -18,7 +18,9 @@
  * And a race, played in order through the shim's lock hook: while a map
  * short of credit gathers it, an area it has passed over is given a run
  * back and one it has not visited yet spends its credit; the mark must not
- * count the slots given back as a new peak.
+ * count the slots given back as a new peak.  And areas listed again and
+ * again while a gather runs (others giving a run back and spending it before
+ * it comes by): the gather, interrupts off in the kernel, ends anyway.
  */
 #include <linux/spinlock.h>
 #include "slots_test.h"
@@ -196,10 +198,91 @@ static void test_race(void)
 	point("a gather passed over an area given runs back: no peak counted that never was");
 }
 
+static struct tpool lp;
+static struct pvb_mapping la, lb;
+static bool l_gathering, l_in_hook;
+static unsigned int l_plays;
+static spinlock_t *l_lock[3], **l_record;
+
+/* (the first lock a call takes: its area's, struct pvb_area being slots.c's) */
+static void record_hook(spinlock_t *l)
+{
+	if (l_record && !*l_record)
+		*l_record = l;
+}
+
+/* Give @m back and take it again on area @area: listed, no credit. */
+static void relist(struct pvb_mapping *m, unsigned int area)
+{
+	expect(!pvb_slots_free_mapping(&lp.s, m) &&
+	       !pvb_slots_alloc(&lp.s, &(struct pvb_map_req){ .size = 5 * SLOT },
+				area, m), "relist area %u", area);
+}
+
+/*
+ * Before the gather locks area 1, another CPU lists area 2 again (with no
+ * credit left to take), and before it locks area 2, area 1: every pass
+ * finds listed areas, for as long as the other CPUs go on (here up to
+ * 1000 times).
+ */
+static void relist_hook(spinlock_t *l)
+{
+	if (l_in_hook)
+		return;
+	if (l == &lp.s.stats.gather_lock)
+		l_gathering = true;
+	if (!l_gathering || l_plays >= 1000)
+		return;
+	l_in_hook = true;
+	if (l == l_lock[1]) {
+		relist(&lb, 2);
+		l_plays++;
+	} else if (l == l_lock[2]) {
+		relist(&la, 1);
+		l_plays++;
+	}
+	l_in_hook = false;
+}
+
+static void test_relisting(void)
+{
+	struct pvb_mapping y, g;
+	u64 rng = 9;
+
+	/* Four areas of one 32-slot segment each (a power of two). */
+	expect(!tpool_make(&lp, 4, KB(64), 4, LAYOUT_CONTIG, 0x400000, &rng) &&
+	       lp.s.nareas == 4, "pool");
+	expect(!pvb_slots_alloc(&lp.s, &(struct pvb_map_req){ .size = 5 * SLOT }, 0, &y) &&
+	       !pvb_slots_alloc(&lp.s, &(struct pvb_map_req){ .size = 5 * SLOT }, 1, &la) &&
+	       !pvb_slots_alloc(&lp.s, &(struct pvb_map_req){ .size = 5 * SLOT }, 2, &lb),
+	       "5 slots on each area");
+	shim_lock_hook = record_hook;
+	l_record = &l_lock[1];
+	relist(&la, 1);
+	l_record = &l_lock[2];
+	relist(&lb, 2);
+	l_record = NULL;
+	expect(l_lock[1] && l_lock[2] && l_lock[1] != l_lock[2], "area locks seen");
+	/* G on area 0, which has no credit: a gather, which others harry. */
+	shim_lock_hook = relist_hook;
+	expect(!pvb_slots_alloc(&lp.s, &(struct pvb_map_req){ .size = 3 * SLOT }, 0, &g),
+	       "G on area 0");
+	shim_lock_hook = NULL;
+	expect(l_plays >= 2 && l_plays <= 16,
+	       "the gather passed %u times over areas listed again (at most 16: it gives up after a few passes)",
+	       l_plays);
+	expect(pvb_slots_used(&lp.s) == 18 && pvb_slots_hiwater(&lp.s) == 18,
+	       "used %u hiwater %u, want 18 and 18", pvb_slots_used(&lp.s),
+	       pvb_slots_hiwater(&lp.s));
+	tpool_free(&lp);
+	point("areas listed again and again while a gather runs: it ends after a few passes, the mark right");
+}
+
 int main(void)
 {
 	test_reads(false);
 	test_reads(true);
 	test_race();
+	test_relisting();
 	return tap_done();
 }
