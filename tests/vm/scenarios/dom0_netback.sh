@@ -72,9 +72,7 @@ net_uplink() {
 		echo "insmod=$?" >>"$f"
 		# the counters at the round's start, for net_end (which may
 		# run in another shell), before the driver maps anything
-		for g in "$PVB_DBG/$a"/*; do
-			[ "${g##*/}" = pool ] || echo "C_${g##*/}=$(cat "$g")"
-		done >"/tmp/net.$1.base"
+		counter_lines "$a" | sed 's/^/C_/' >"/tmp/net.$1.base"
 	fi
 	bind "$a" e1000e 2>/dev/null
 	IF_A=$(net_if_wait "$a")
@@ -115,9 +113,7 @@ net_end() {
 				map_errors misuse; do
 				echo "$n=$(delta "$a" $n)"
 			done
-			echo "show=$(for g in "$PVB_DBG/$a"/*; do
-				[ "${g##*/}" = pool ] || printf '%s=%s ' "${g##*/}" "$(cat "$g")"
-			done)"
+			echo "show=$(counter_lines "$a" | tr '\n' ' ')"
 			echo "used=$(pool_drain "$PVB_DBG/used")"
 			rmmod pvbounce >/tmp/net.rmmod 2>&1
 			echo "rmmod=$?"

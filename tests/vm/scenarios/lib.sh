@@ -305,20 +305,24 @@ dbg() {
 
 # counters PCI: snapshot of a device's counters as shell assignments C_<name>
 counters() {
+	while IFS='=' read -r n v; do
+		eval "C_$n=\$v"
+	done <<EOF
+$(counter_lines "$1")
+EOF
+}
+
+# counter_lines PCI: every counter of a device, a NAME=VALUE line each
+counter_lines() {
 	for f in "$PVB_DBG/$1"/*; do
-		n=${f##*/}
-		case $n in pool) continue ;; esac
-		eval "C_$n=\$(cat \"\$f\" 2>/dev/null)"
+		[ "${f##*/}" = pool ] && continue
+		echo "${f##*/}=$(cat "$f" 2>/dev/null)"
 	done
 }
 
 # show PCI: every counter of a device as a diagnostic
 show() {
-	for f in "$PVB_DBG/$1"/*; do
-		[ "${f##*/}" = pool ] && continue
-		printf '%s=%s ' "${f##*/}" "$(cat "$f" 2>/dev/null)"
-	done >/tmp/show.out
-	diag "$1: $(cat /tmp/show.out)"
+	diag "$1: $(counter_lines "$1" | tr '\n' ' ')"
 }
 
 # delta PCI NAME: how much counter NAME moved since the last `counters PCI`
