@@ -144,8 +144,10 @@ build-debug:
 		scripts/build-one.sh "$$6" "$(PVB_BUILD)/$$3" "$(EXTRA)"; \
 	done
 
+# (the groups that boot PVB_KERNELS; matrix and drivers boot kernels of
+# their own, ship and domu Debian's; debug adds faults)
 check-debug: build-debug
-	PVB_KERNELS=6.12-debug tests/vm/run-all.sh
+	PVB_KERNELS=6.12-debug PVB_GROUPS="io races life stress iommu debug" tests/vm/run-all.sh
 
 # CI's share of the lane (.ci/run, when make check left it the time): one
 # build, the flavour without KASAN, booted natively and as a Xen dom0, with
