@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <linux/fs.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ static struct {
 	bool do_write, do_read;
 	bool allow_errors;
 	bool verbose;
+	bool huge;		/* buffers in transparent huge pages */
 } opt = {
 	.jobs = 1, .count = 1, .loops = 1, .seed = 1,
 	.do_write = true, .do_read = true,
@@ -169,6 +171,43 @@ static int do_io(struct job *j, bool write, uint8_t *buf, uint64_t off,
 	return -1;
 }
 
+#define HUGE_SZ (2UL << 20)
+
+/*
+ * A job's buffer: page-aligned; with -H in whole 2 MiB transparent huge
+ * pages (where the kernel has them), so that the block layer sees each I/O
+ * up to 2 MiB as one physically contiguous segment, not as luck of the
+ * page allocator would have it.
+ */
+static uint8_t *buf_alloc(uint64_t len)
+{
+	uint8_t *p;
+	size_t span;
+
+	if (!opt.huge) {
+		void *m;
+
+		return posix_memalign(&m, 4096, len) ? NULL : m;
+	}
+	span = (len + HUGE_SZ - 1) / HUGE_SZ * HUGE_SZ;
+	/* a 2 MiB-aligned span inside a mapping one huge page longer */
+	p = mmap(NULL, span + HUGE_SZ, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	p = (uint8_t *)(((uintptr_t)p + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+	madvise(p, span, MADV_HUGEPAGE);
+	return p;
+}
+
+static void buf_free(uint8_t *p, uint64_t len)
+{
+	if (!opt.huge)
+		free(p);
+	/* (-H: a process's few mappings, gone at its exit) */
+	(void)len;
+}
+
 static void *run_job(void *arg)
 {
 	struct job *j = arg;
@@ -180,7 +219,8 @@ static void *run_job(void *arg)
 	for (i = 0; i < opt.nsizes; i++)
 		if (opt.sizes[i] > maxsz)
 			maxsz = opt.sizes[i];
-	if (posix_memalign((void **)&mem, 4096, maxsz + opt.bufoff)) {
+	mem = buf_alloc(maxsz + opt.bufoff);
+	if (!mem) {
 		say("job %d: out of memory\n", j->id);
 		j->io_errors++;
 		return NULL;
@@ -190,7 +230,7 @@ static void *run_job(void *arg)
 	if (!failed) {
 		say("job %d: out of memory\n", j->id);
 		j->io_errors++;
-		free(mem);
+		buf_free(mem, maxsz + opt.bufoff);
 		return NULL;
 	}
 
@@ -229,7 +269,7 @@ static void *run_job(void *arg)
 		}
 	}
 	free(failed);
-	free(mem);
+	buf_free(mem, maxsz + opt.bufoff);
 	return NULL;
 }
 
@@ -268,6 +308,8 @@ static void usage(void)
 		"  -m MODE    wr (write, read back; default), w (write only), r (verify only)\n"
 		"  -e         I/O errors are expected: count them, fail only on bad data\n"
 		"  -v         one line per verified I/O\n"
+		"  -H         buffers in 2 MiB transparent huge pages (physically contiguous\n"
+		"             where the kernel has THP)\n"
 		"Prints a summary line: ios= bytes_written= bytes_read= io_errors= mismatches= bad_bytes=\n"
 		"Exit: 0 ok, 1 data mismatch, 2 I/O error, 3 usage/setup error\n");
 	exit(3);
@@ -281,7 +323,7 @@ int main(int argc, char **argv)
 	int c, i, fd;
 	char *s, *tok;
 
-	while ((c = getopt(argc, argv, "s:o:n:j:l:S:b:m:ev")) != -1) {
+	while ((c = getopt(argc, argv, "s:o:n:j:l:S:b:m:evH")) != -1) {
 		switch (c) {
 		case 's':
 			opt.nsizes = 0;
@@ -329,6 +371,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			opt.verbose = true;
+			break;
+		case 'H':
+			opt.huge = true;
 			break;
 		default:
 			usage();
