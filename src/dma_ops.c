@@ -35,6 +35,7 @@
 #include <linux/slab.h>
 #include <linux/srcu.h>
 #include <linux/stacktrace.h>
+#include <asm/processor.h>
 #include <pvbounce/device.h>
 #include <pvbounce/device_ref.h>
 #include <pvbounce/log.h>
@@ -1025,6 +1026,24 @@ static u64 pvb_get_required_mask(struct device *dev)
 	return mask;
 }
 
+/*
+ * Can no streaming mapping of @dev bounce?  Natively, without force, a
+ * device that reaches every address the CPU can give memory (2^phys_bits,
+ * which memory hot-plugged later stays below too) gets every buffer
+ * directly.  On Xen a buffer that is not machine-contiguous bounces
+ * whatever the mask.
+ */
+static bool never_bounces(struct device *dev)
+{
+	if (pvb_cfg.force || static_branch_unlikely(&pvb_backend_xen_key))
+		return false;
+	return stream_limit(dev) >= DMA_BIT_MASK(boot_cpu_data.x86_phys_bits);
+}
+
+/*
+ * The largest bounced mapping, or no limit (as dma-direct's) where nothing
+ * can bounce: NVMe then sees its own transfer size.
+ */
 static size_t pvb_max_mapping_size(struct device *dev)
 {
 	size_t max = SIZE_MAX;
@@ -1032,7 +1051,7 @@ static size_t pvb_max_mapping_size(struct device *dev)
 
 	rcu_read_lock();
 	pd = dev_rcu(dev);
-	if (likely(pd))
+	if (likely(pd) && !never_bounces(dev))
 		max = pvb_slots_max_mapping(&pd->pool->slots,
 					    dma_get_min_align_mask(dev));
 	rcu_read_unlock();
