@@ -28,6 +28,9 @@
  * yet).  dma_max_mapping_size(): without a limit natively with the 64-bit
  * mask (no mapping can bounce), pvbounce's largest bounced mapping with the
  * narrow one and on Xen.
+ *
+ * With state=1 or 2 it only reads the device's skip-sync flag into the
+ * parameter skip_sync (see read_state()).
  */
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
@@ -51,6 +54,14 @@ MODULE_PARM_DESC(dev, "PCI address (DDDD:BB:DD.F) of a device attached to pvboun
 static unsigned int bits = 28;
 module_param(bits, uint, 0444);
 MODULE_PARM_DESC(bits, "width of the narrow DMA mask, pvbounce's address_bits, 24..40 (default 28)");
+
+static int state;
+module_param(state, int, 0444);
+MODULE_PARM_DESC(state, "instead of the tests: 1 reads the device's skip-sync flag into skip_sync, 2 sets its DMA mask again first (the kernel computes the flag for its ops) (default 0)");
+
+static int skip_sync = -1;
+module_param(skip_sync, int, 0444);
+MODULE_PARM_DESC(skip_sync, "read-only result of state=: the device's skip-sync flag, 0 or 1 (-1: the kernel has none)");
 
 static int failed = -1;
 module_param(failed, int, 0444);
@@ -291,6 +302,31 @@ static const struct test tests[] = {
 	{ "max_mapping_size_unlimited_where_nothing_bounces", t_max_mapping },
 };
 
+/*
+ * state=: the flag as the kernel left it, before pvbounce attaches the
+ * device and after it let it go (its old ops and flag back), for the
+ * scenario to compare.
+ */
+static int read_state(void)
+{
+	struct device *dev = NULL;
+
+	if (target)
+		dev = bus_find_device_by_name(&pci_bus_type, NULL, target);
+	if (!dev || dev->driver || !dev->dma_mask) {
+		pr_err("pvbounce_skipsync: dev=%s: no such device without a driver\n",
+		       target ?: "-");
+		if (dev)
+			put_device(dev);
+		return -ENODEV;
+	}
+	if (state == 2 && dma_set_mask(dev, *dev->dma_mask))
+		pr_err("pvbounce_skipsync: dma_set_mask(%#llx) refused\n", *dev->dma_mask);
+	skip_sync = PVB_LAZY_SYNC ? pvb_dev_skip_sync(dev) : -1;
+	put_device(dev);
+	return 0;
+}
+
 static int __init pvbs_init(void)
 {
 	unsigned int i, pass = 0, fail = 0, skipped = 0;
@@ -298,6 +334,8 @@ static int __init pvbs_init(void)
 	struct device *dev = NULL;
 	struct s *s;
 
+	if (state)
+		return read_state();
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
