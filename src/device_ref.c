@@ -241,9 +241,10 @@ static void teardown(struct pvb_device *pd, bool forced)
 	if (get_dma_ops(&pdev->dev) == &pd->ops) {
 		set_dma_ops(&pdev->dev, pd->old_ops);
 		pvb_dev_assign_skip_sync(&pdev->dev, pd->old_skip_sync);
-	} else
+	} else {
 		pvb_dev_warn(pdev, "DMA ops changed while attached (to %ps): left as they are\n",
 			     get_dma_ops(&pdev->dev));
+	}
 	/* Ops calls that found our ops before the swap are done after this. */
 	synchronize_rcu();
 	if (forced) {
