@@ -295,8 +295,8 @@ struct test {
 };
 
 static const struct test tests[] = {
-	{ "direct_mapping_syncs_skipped", t_direct_skips },
-	{ "narrow_mask_syncs_still_skipped", t_narrow_mask_skips },
+	{ "direct_mapping_syncs_before_any_bounce", t_direct_skips },
+	{ "direct_mapping_syncs_after_dma_set_mask", t_narrow_mask_skips },
 	{ "first_bounce_from_device_synced", t_first_bounce_syncs },
 	{ "syncs_reach_pvbounce_after_bounce", t_syncs_after_bounce },
 	{ "max_mapping_size_unlimited_where_nothing_bounces", t_max_mapping },
