@@ -139,8 +139,10 @@ static int attach(struct pci_dev *pdev, const struct pvb_selector *s)
 	INIT_LIST_HEAD(&pd->coh_list);
 	pd->pdev = pci_dev_get(pdev);
 	pd->old_ops = pdev->dev.dma_ops;
+	pd->old_skip_sync = pvb_dev_skip_sync(&pdev->dev);
 	set_dma_ops(&pdev->dev, &pd->ops);
-	pvb_dev_force_sync(&pdev->dev);
+	/* What dma_set_mask() makes of it: no sync op, no sync to call. */
+	pvb_dev_assign_skip_sync(&pdev->dev, !pd->ops.sync_single_for_cpu);
 	list_add_tail(&pd->node, &pvb_devices);
 	pvb_debugfs_add_device(pd);
 	if (pvb_sysfs_add_device(pd))

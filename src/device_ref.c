@@ -238,11 +238,13 @@ static void teardown(struct pvb_device *pd, bool forced)
 	 * Someone replaced our ops while the device was unbound (on 6.1,
 	 * writing its iommu_group type installs the IOMMU's): theirs stay.
 	 */
-	if (get_dma_ops(&pdev->dev) == &pd->ops)
+	if (get_dma_ops(&pdev->dev) == &pd->ops) {
 		set_dma_ops(&pdev->dev, pd->old_ops);
-	else
+		pvb_dev_assign_skip_sync(&pdev->dev, pd->old_skip_sync);
+	} else {
 		pvb_dev_warn(pdev, "DMA ops changed while attached (to %ps): left as they are\n",
 			     get_dma_ops(&pdev->dev));
+	}
 	/* Ops calls that found our ops before the swap are done after this. */
 	synchronize_rcu();
 	if (forced) {

@@ -35,6 +35,7 @@
 #include <linux/slab.h>
 #include <linux/srcu.h>
 #include <linux/stacktrace.h>
+#include <asm/processor.h>
 #include <pvbounce/device.h>
 #include <pvbounce/device_ref.h>
 #include <pvbounce/log.h>
@@ -144,6 +145,8 @@ static void report_misuse(struct pvb_device *pd, unsigned int misuse,
 				misuse & PVB_MISUSE_CPU_WROTE_FROM ? " the CPU wrote a DMA_FROM_DEVICE buffer the device owned (before sync_for_cpu or unmap; the write is lost)" : "");
 }
 
+static void syncs_on(struct pvb_device *pd, struct device *dev);
+
 /*
  * The bounced half of map_phys(), out of line: the direct path then builds
  * no request on the stack (and needs no stack canary).  @quiet: a refusal
@@ -218,6 +221,7 @@ static noinline dma_addr_t map_bounced(struct pvb_device *pd,
 		ret = -EIO;
 		goto err;
 	}
+	syncs_on(pd, dev);
 	pvb_dev_mapped(pd);
 	stat_inc(pd, bounced_maps);
 	if (to_device(dir))
@@ -507,6 +511,36 @@ static void pvb_sync_sg_for_device(struct device *dev, struct scatterlist *sgl,
 				   int nents, enum dma_data_direction dir)
 {
 	sync_sg(dev, sgl, nents, dir, false);
+}
+
+static void ops_set_syncs(struct dma_map_ops *ops)
+{
+	WRITE_ONCE(ops->sync_single_for_cpu, pvb_sync_single_for_cpu);
+	WRITE_ONCE(ops->sync_single_for_device, pvb_sync_single_for_device);
+	WRITE_ONCE(ops->sync_sg_for_cpu, pvb_sync_sg_for_cpu);
+	WRITE_ONCE(ops->sync_sg_for_device, pvb_sync_sg_for_device);
+}
+
+/*
+ * Syncs where the kernel can skip them (PVB_LAZY_SYNC, compat.h): a device
+ * whose mappings have all gone direct needs none, so its ops start without
+ * sync ops, and dma_set_mask() then lets the DMA API skip every
+ * dma_sync_*() of the device before it calls anything (as it does for
+ * dma-direct): page_pool and NIC drivers sync each packet.  The first
+ * bounced mapping installs them and clears the device's skip flag before
+ * its address is returned (swiotlb's dma_reset_need_sync()): whoever syncs
+ * that mapping learnt its address after this, through the driver's own
+ * ordering, and so sees both.  For good: dma_set_mask() finds sync ops
+ * from then on and keeps the flag clear.  (A driver that maps while it
+ * sets its mask races the flag as it would with swiotlb.)
+ */
+static void syncs_on(struct pvb_device *pd, struct device *dev)
+{
+	if (likely(READ_ONCE(pd->ops.sync_sg_for_device)))
+		return;		/* written last below */
+	ops_set_syncs(&pd->ops);
+	smp_wmb();	/* the ops before the flag that sends syncs to them */
+	pvb_dev_reset_need_sync(dev);
 }
 
 /*
@@ -992,6 +1026,24 @@ static u64 pvb_get_required_mask(struct device *dev)
 	return mask;
 }
 
+/*
+ * Can no streaming mapping of @dev bounce?  Natively, without force, a
+ * device that reaches every address the CPU can give memory (2^phys_bits,
+ * which memory hot-plugged later stays below too) gets every buffer
+ * directly.  On Xen a buffer that is not machine-contiguous bounces
+ * whatever the mask.
+ */
+static bool never_bounces(struct device *dev)
+{
+	if (pvb_cfg.force || static_branch_unlikely(&pvb_backend_xen_key))
+		return false;
+	return stream_limit(dev) >= DMA_BIT_MASK(boot_cpu_data.x86_phys_bits);
+}
+
+/*
+ * The largest bounced mapping, or no limit (as dma-direct's) where nothing
+ * can bounce: NVMe then sees its own transfer size.
+ */
 static size_t pvb_max_mapping_size(struct device *dev)
 {
 	size_t max = SIZE_MAX;
@@ -999,7 +1051,7 @@ static size_t pvb_max_mapping_size(struct device *dev)
 
 	rcu_read_lock();
 	pd = dev_rcu(dev);
-	if (likely(pd))
+	if (likely(pd) && !never_bounces(dev))
 		max = pvb_slots_max_mapping(&pd->pool->slots,
 					    dma_get_min_align_mask(dev));
 	rcu_read_unlock();
@@ -1009,6 +1061,9 @@ static size_t pvb_max_mapping_size(struct device *dev)
 /**
  * pvb_dma_ops_init() - fill a device's ops table with pvbounce's ops.
  * @ops: the table inside a struct pvb_device.
+ *
+ * Where the kernel can skip syncs (PVB_LAZY_SYNC) the sync ops are left out
+ * until the device's first bounced mapping (syncs_on()).
  */
 void pvb_dma_ops_init(struct dma_map_ops *ops)
 {
@@ -1022,10 +1077,8 @@ void pvb_dma_ops_init(struct dma_map_ops *ops)
 	pvb_ops_set_phys(ops, pvb_map_phys, pvb_unmap_phys);
 	ops->map_sg = pvb_map_sg;
 	ops->unmap_sg = pvb_unmap_sg;
-	ops->sync_single_for_cpu = pvb_sync_single_for_cpu;
-	ops->sync_single_for_device = pvb_sync_single_for_device;
-	ops->sync_sg_for_cpu = pvb_sync_sg_for_cpu;
-	ops->sync_sg_for_device = pvb_sync_sg_for_device;
+	if (!PVB_LAZY_SYNC)
+		ops_set_syncs(ops);	/* else at the first bounce */
 	ops->dma_supported = pvb_dma_supported;
 	ops->get_required_mask = pvb_get_required_mask;
 	ops->max_mapping_size = pvb_max_mapping_size;

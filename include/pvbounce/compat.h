@@ -81,16 +81,40 @@
 #endif
 
 /*
- * 6.11+ lets a device skip sync calls when its ops were direct; once our
- * ops are installed every sync must reach us.
+ * Skipping syncs (CONFIG_DMA_NEED_SYNC: 6.12 and 7.3; 6.1 has no such
+ * switch and calls the ops' sync for every sync).  The device's skip flag
+ * makes dma_sync_*() return at once; dma_set_mask() sets it when the ops
+ * have no sync op and clears it when they have one (kernel/dma/mapping.c,
+ * dma_setup_need_sync(); nothing else computes it), and
+ * dma_reset_need_sync() clears it, as swiotlb does on its first bounce.
+ * page_pool, AF_XDP's pool and drivers read it per sync (dma_dev_need_sync(),
+ * dma_need_sync()); none caches it for a device.  7.x keeps the flag
+ * behind accessors.
+ *
+ * PVB_LAZY_SYNC: an attached device's ops start without sync ops and get
+ * them on its first bounced mapping (src/dma_ops.c); 0 where the kernel
+ * would not skip (pvbounce's ops then always have them, as before).
+ * pvb_dev_skip_sync() / pvb_dev_assign_skip_sync(): read and write the
+ * flag (false and nothing without it); pvb_dev_force_sync(): every sync
+ * reaches the ops (the benchmark's do-nothing ops).
  */
-#if defined(CONFIG_DMA_NEED_SYNC) && defined(PVB_DEV_FLAG_ACCESSORS)
-#define pvb_dev_force_sync(dev) dev_clear_dma_skip_sync(dev)
-#elif defined(CONFIG_DMA_NEED_SYNC)
-#define pvb_dev_force_sync(dev) ((dev)->dma_skip_sync = false)
+#ifdef CONFIG_DMA_NEED_SYNC
+#define PVB_LAZY_SYNC 1
+#define pvb_dev_reset_need_sync(dev) dma_reset_need_sync(dev)
+#ifdef PVB_DEV_FLAG_ACCESSORS
+#define pvb_dev_skip_sync(dev) dev_dma_skip_sync(dev)
+#define pvb_dev_assign_skip_sync(dev, v) dev_assign_dma_skip_sync(dev, v)
 #else
-#define pvb_dev_force_sync(dev) do { } while (0)
+#define pvb_dev_skip_sync(dev) ((dev)->dma_skip_sync)
+#define pvb_dev_assign_skip_sync(dev, v) ((dev)->dma_skip_sync = (v))
 #endif
+#else
+#define PVB_LAZY_SYNC 0
+#define pvb_dev_reset_need_sync(dev) do { } while (0)
+#define pvb_dev_skip_sync(dev) false
+#define pvb_dev_assign_skip_sync(dev, v) do { } while (0)
+#endif
+#define pvb_dev_force_sync(dev) pvb_dev_assign_skip_sync(dev, false)
 
 /*
  * 6.12 sends a device with dev->dma_iommu set straight to iommu-dma,

@@ -46,6 +46,8 @@ struct pvb_dev_stats {
  * @ops: this device's dma_map_ops; dev->dma_ops points here while attached.
  * @pdev: the device (a reference is held while attached).
  * @old_ops: dev->dma_ops before attach, restored on detach.
+ * @old_skip_sync: the device's DMA skip-sync flag before attach (what the
+ *	kernel computed for @old_ops), restored with them (compat.h).
  * @pool: pool serving the device: &@private_pool or the common pool.
  * @owner: owner token of this attach (pvb_slots_new_owner()), on its mappings.
  * @private_pool: used when the selector asked for "@size".
@@ -79,6 +81,7 @@ struct pvb_device {
 	struct dma_map_ops ops;
 	struct pci_dev *pdev;
 	const struct dma_map_ops *old_ops;
+	bool old_skip_sync;
 	struct pvb_pool *pool;
 	u64 owner;
 	struct pvb_pool private_pool;

@@ -86,6 +86,40 @@ else
 	tap_skip "pvbounce_safety tests" "pvbounce_safety.ko not built for $(uname -r)"
 fi
 
+# pvbounce_skipsync.ko (tests/kmod/skipsync.c), on a fresh force=0 load
+# (nothing of the device bounced yet) with the pool below 2^28: syncs of a
+# direct mapping skip pvbounce until the first bounce (6.12, 7.3), the
+# bounced FROM_DEVICE buffer's data after sync_for_cpu, every sync counted
+# after it; dma_max_mapping_size() unlimited natively with a 64-bit mask.
+# Detached, the device has its skip-sync flag back as the kernel had
+# computed it for its old ops (dma_set_mask() on them, before the load).
+skip_sync_state() { # STATE(1 read, 2 set the mask first): the flag, or -1
+	insmod "$PVB_SKIPSYNC_KO" dev="$nvme" state="$1" 2>/dev/null &&
+		cat /sys/module/pvbounce_skipsync/parameters/skip_sync
+	rmmod pvbounce_skipsync 2>/dev/null
+}
+if [ -f "$PVB_SKIPSYNC_KO" ]; then
+	tag="skipsync force=0"
+	before=$(skip_sync_state 2)
+	check "$tag: the skip-sync flag read before the load ($before)" \
+		test "$before" = 0 -o "$before" = 1 -o "$before" = -1
+	if check "$tag: load pvbounce" pvb_load devices="$nvme" address_bits=28 pool_mb=16; then
+		dmesg -c >/dev/null
+		run_cmd insmod "$PVB_SKIPSYNC_KO" dev="$nvme" bits=28
+		rc=$?
+		dmesg >/tmp/dmesg.skipsync
+		forward_ktap /tmp/dmesg.skipsync "$tag"
+		expect_eq "$tag: insmod pvbounce_skipsync.ko succeeded, no failure counted" \
+			"$rc:$(cat /sys/module/pvbounce_skipsync/parameters/failed 2>/dev/null)" 0:0
+		rmmod pvbounce_skipsync 2>/dev/null
+		check "$tag: rmmod pvbounce after the tests" rmmod pvbounce
+		expect_eq "$tag: detached, the device's skip-sync flag is the kernel's again (-1: none)" \
+			"$(skip_sync_state 1)" "$before"
+	fi
+else
+	tap_not_ok "pvbounce_skipsync.ko in the initramfs"
+fi
+
 # pvbounce_refuse.ko (tests/kmod/refuse.c), each run on a fresh load (the
 # rate limit's state new): the refusals no driver makes, each with its
 # pvbounce_refuse reason, counted exactly by the test module and here

@@ -15,6 +15,7 @@ PVB_COH_KO=/lib/pvb/pvbounce_coh.ko	# a coherent allocation per write (tests/kmo
 PVB_SAFETY_KO=/lib/pvb/pvbounce_safety.ko	# late writes, Xen boundary (tests/kmod/safety.c)
 PVB_LATE_KO=/lib/pvb/pvbounce_late.ko	# a driver whose mappings outlive remove() (tests/kmod/late.c)
 PVB_MASK_KO=/lib/pvb/pvbounce_mask.ko	# a narrow DMA mask (tests/kmod/mask.c)
+PVB_SKIPSYNC_KO=/lib/pvb/pvbounce_skipsync.ko	# syncs before and after the first bounce (tests/kmod/skipsync.c)
 PVB_REFUSE_KO=/lib/pvb/pvbounce_refuse.ko	# refusals, mmap, required mask, foreign ops (tests/kmod/refuse.c)
 PVB_OPS_WINDOW_KO=/lib/pvb/pvbounce_ops_window.ko	# a caller between dma_ops read and call (tests/kmod/ops_window.c)
 PVB_DBG=/sys/kernel/debug/pvbounce

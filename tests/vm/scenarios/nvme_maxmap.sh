@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # max_mapping_kb=1024: the block layer sees the device's own limit (512 KiB on
 # QEMU's default NVMe, MDTS 7) instead of the 256 KiB default or the 252 KiB
-# of the kernel's swiotlb, and 1 MiB O_DIRECT I/O is verified.
+# of the kernel's swiotlb, and 1 MiB O_DIRECT I/O is verified.  Then force=0
+# with the default max_mapping_kb: natively nvme's 64-bit mask reaches all
+# memory, nothing can bounce, and the block layer sees the device's own 512
+# KiB (no limit from pvbounce, as on dma-direct); as a Xen PV guest the
+# limit stays (a buffer that is not machine-contiguous bounces).
 . /scenarios/lib.sh
 skip_without_pvbounce "nvme with max_mapping_kb=1024"
 nvme=$(nvme_pci)
@@ -32,3 +36,26 @@ expect_le "... none above max_mapping_kb=1024" "$(dbg "$nvme" largest_request)" 
 pool_idle max_mapping_kb=1024 "$nvme"
 unbind "$nvme"
 check "rmmod" rmmod pvbounce
+
+tag="force=0, max_mapping_kb=256"
+check "$tag: load" pvb_load devices="$nvme" || exit 0
+check "$tag: nvme probes on pvbounce's ops" nvme_up "$nvme" || exit 0
+maxkb=$(nvme_queue max_hw_sectors_kb)
+if [ "$PVB_MODE" = xen ]; then
+	expect_eq "$tag: Xen: max_hw_sectors_kb is pvbounce's 252 (256 KiB less nvme's alignment)" "$maxkb" 252
+else
+	expect_eq "$tag: max_hw_sectors_kb is the device's own 512 (nothing can bounce)" "$maxkb" 512
+fi
+echo "$maxkb" >"/sys/block/${NVME_DEV#/dev/}/queue/max_sectors_kb" 2>/dev/null
+counters "$nvme"
+pvbio_run "$tag: ${maxkb} KiB O_DIRECT write/read-back" -s "${maxkb}K" -n 8 -S 33 "$NVME_DEV"
+pvbio_run "$tag: 512 B..$maxkb KiB, 2 parallel jobs" -s "$(size_list "$maxkb")" -j 2 -o 64M -S 34 "$NVME_DEV"
+show "$nvme"
+expect_eq "$tag: no request too large" "$(delta "$nvme" errors_too_large)" 0
+# (how large a mapping gets is up to how contiguous pvbio's pages happen
+# to be: largest_request is only shown)
+diag "$tag: largest_request $(dbg "$nvme" largest_request)"
+[ "$PVB_MODE" = xen ] || expect_eq "$tag: nothing bounced" "$(delta "$nvme" bounced_maps)" 0
+pool_idle "$tag" "$nvme"
+unbind "$nvme"
+check "$tag: rmmod" rmmod pvbounce
