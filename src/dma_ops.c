@@ -312,10 +312,13 @@ static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 	stat_inc(pd, unmaps);
 	if (from_device(dir))
 		stat_add(pd, bytes_from_device, size);
-	if (!pvb_pool_owns(pool, bus))
+	if (!pvb_pool_in_range(pool, bus))
 		return;		/* a direct mapping: nothing to undo */
+	/* one lookup: the pool says when no chunk of it holds @bus */
 	misuse = pvb_pool_unmap(pool, bus, size, dir,
 				!(attrs & DMA_ATTR_SKIP_CPU_SYNC), pd->owner);
+	if (misuse == PVB_POOL_NOT_OURS)
+		return;		/* a direct mapping between two chunks */
 	report_misuse(pd, misuse, "unmap", bus, size);
 	/* Given back: its reference goes (not for an unknown address). */
 	if (!(misuse & (PVB_MISUSE_UNKNOWN | PVB_MISUSE_NOT_START)))
@@ -329,10 +332,12 @@ static void sync_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
 	size_t copied;
 
 	stat_inc(pd, syncs);
-	if (!pvb_pool_owns(pd->pool, bus))
+	if (!pvb_pool_in_range(pd->pool, bus))
 		return;
 	misuse = pvb_pool_sync(pd->pool, bus, size, dir, for_cpu, pd->owner,
 			       &copied);
+	if (misuse == PVB_POOL_NOT_OURS)
+		return;
 	if (for_cpu)
 		stat_add(pd, bytes_from_device, copied);
 	else

@@ -89,6 +89,12 @@ struct pvb_pool {
  * owned it (before sync_for_cpu or unmap): the write is lost */
 #define PVB_MISUSE_CPU_WROTE_FROM	BIT(6)
 
+/*
+ * pvb_pool_unmap()/pvb_pool_sync(): no chunk of the pool holds the address
+ * (a direct mapping's): nothing was done, and it is no misuse.
+ */
+#define PVB_POOL_NOT_OURS	BIT(31)
+
 /**
  * struct pvb_bounce - a request to bounce a buffer through a pool.
  * @orig: physical address of the caller's buffer.
@@ -125,6 +131,21 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
 			   u64 owner, size_t *copied);
 bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
+
+/**
+ * pvb_pool_in_range() - may a bus address lie in a pool? (inline)
+ * @p: pool.
+ * @bus: address.
+ *
+ * Two comparisons: false means no chunk of @p holds @bus, true that one
+ * may (pvb_pool_unmap() and pvb_pool_sync() then look it up once).
+ *
+ * Return: true if @bus lies between @p's lowest and highest chunk.
+ */
+static inline bool pvb_pool_in_range(const struct pvb_pool *p, dma_addr_t bus)
+{
+	return pvb_slots_in_range(&p->slots, bus);
+}
 void *pvb_pool_alloc_coherent(struct pvb_pool *p, size_t size,
 			      dma_addr_t *bus);
 int pvb_pool_free_coherent(struct pvb_pool *p, dma_addr_t bus);
