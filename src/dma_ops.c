@@ -505,28 +505,53 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	return ret;
 }
 
-static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
-				    size_t size, enum dma_data_direction dir)
+/* A sync of an address the pool may hold, under rcu_read_lock(). */
+static noinline void sync_slow(struct device *dev, dma_addr_t bus,
+			       size_t size, enum dma_data_direction dir,
+			       bool for_cpu)
 {
 	struct pvb_device *pd;
 
 	rcu_read_lock();
 	pd = dev_rcu(dev);
 	if (likely(pd))
-		sync_bus(pd, bus, size, dir, true);
+		sync_bus(pd, bus, size, dir, for_cpu);
 	rcu_read_unlock();
+}
+
+/*
+ * A direct mapping's sync (an address outside the pool's range) is counted
+ * here under preempt_disable(), as in map_fast(); the rest goes to
+ * sync_slow().
+ */
+static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
+					size_t size,
+					enum dma_data_direction dir,
+					bool for_cpu)
+{
+	struct pvb_device *pd;
+
+	preempt_disable();
+	pd = dev_rcu(dev);
+	if (likely(pd) && !pvb_pool_in_range(pd->pool, bus)) {
+		this_cpu_inc(pd->stats->syncs);
+		preempt_enable();
+		return;
+	}
+	preempt_enable();
+	sync_slow(dev, bus, size, dir, for_cpu);
+}
+
+static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
+				    size_t size, enum dma_data_direction dir)
+{
+	sync_single(dev, bus, size, dir, true);
 }
 
 static void pvb_sync_single_for_device(struct device *dev, dma_addr_t bus,
 				       size_t size, enum dma_data_direction dir)
 {
-	struct pvb_device *pd;
-
-	rcu_read_lock();
-	pd = dev_rcu(dev);
-	if (likely(pd))
-		sync_bus(pd, bus, size, dir, false);
-	rcu_read_unlock();
+	sync_single(dev, bus, size, dir, false);
 }
 
 static void sync_sg(struct device *dev, struct scatterlist *sgl, int nents,
