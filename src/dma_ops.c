@@ -274,7 +274,8 @@ static __always_inline bool native_direct_ok(struct device *dev,
  * map counted, when @phys goes to the device as it is (force off, or a
  * mapping that requires coherence, and the device reaches the buffer).
  * @xen: the xen backend (pvb_backend_xen_key), a constant where the caller
- * knows it: the native path then calls nothing.  The counters through one
+ * knows it: the native path then calls nothing.  @force_seen: the caller
+ * found force off or the attribute set already.  The counters through one
  * per-CPU pointer, read once.
  */
 static __always_inline bool map_direct(struct pvb_device *pd,
@@ -282,11 +283,12 @@ static __always_inline bool map_direct(struct pvb_device *pd,
 				       size_t size,
 				       enum dma_data_direction dir,
 				       unsigned long attrs, bool xen,
-				       dma_addr_t *bus)
+				       bool force_seen, dma_addr_t *bus)
 {
 	struct pvb_dev_stats __percpu *st = pd->stats;
 
-	if (pvb_cfg.force && !(attrs & PVB_ATTR_REQUIRE_COHERENT))
+	if (!force_seen && pvb_cfg.force &&
+	    !(attrs & PVB_ATTR_REQUIRE_COHERENT))
 		return false;
 	if (xen ? !pvb_xen_direct_ok(phys, size, stream_limit(dev),
 				     dma_get_seg_boundary(dev)) :
@@ -317,7 +319,8 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 	dma_addr_t bus;
 
 	if (map_direct(pd, dev, phys, size, dir, attrs,
-		       static_branch_unlikely(&pvb_backend_xen_key), &bus))
+		       static_branch_unlikely(&pvb_backend_xen_key), false,
+		       &bus))
 		return bus;
 	stat_inc(pd, maps);
 	stat_max(pd->stats, size);
@@ -1030,10 +1033,13 @@ static __always_inline dma_addr_t map_fast(struct device *dev,
 	struct pvb_device *pd;
 	dma_addr_t bus;
 
+	/* force=1 bounces: straight to the slow path */
+	if (unlikely(pvb_cfg.force) && !(attrs & PVB_ATTR_REQUIRE_COHERENT))
+		return map_slow(dev, phys, size, dir, attrs);
 	preempt_disable();
 	pd = dev_rcu(dev);
 	if (likely(pd) && likely(!(attrs & PVB_ATTR_MMIO)) &&
-	    map_direct(pd, dev, phys, size, dir, attrs, xen, &bus)) {
+	    map_direct(pd, dev, phys, size, dir, attrs, xen, true, &bus)) {
 		preempt_enable();
 		return bus;
 	}
