@@ -349,41 +349,42 @@ static struct pvb_device *dev_rcu(struct device *dev)
 	return container_of(ops, struct pvb_device, ops);
 }
 
-static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
-		      enum dma_data_direction dir, unsigned long attrs)
+/*
+ * @seg: pvb_pool_seg_of(pd->pool, @bus), the one lookup of the unmap
+ * (negative: a direct mapping, nothing to undo).
+ */
+static void unmap_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
+		      size_t size, enum dma_data_direction dir,
+		      unsigned long attrs)
 {
-	struct pvb_pool *pool = pd->pool;
 	unsigned int misuse;
 
 	stat_inc(pd, unmaps);
 	if (from_device(dir))
 		stat_add(pd, bytes_from_device, size);
-	if (!pvb_pool_in_range(pool, bus))
-		return;		/* a direct mapping: nothing to undo */
-	/* one lookup: the pool says when no chunk of it holds @bus */
-	misuse = pvb_pool_unmap(pool, bus, size, dir,
-				!(attrs & DMA_ATTR_SKIP_CPU_SYNC), pd->owner);
-	if (misuse == PVB_POOL_NOT_OURS)
-		return;		/* a direct mapping between two chunks */
+	if (seg < 0)
+		return;
+	misuse = pvb_pool_unmap_seg(pd->pool, seg, bus, size, dir,
+				    !(attrs & DMA_ATTR_SKIP_CPU_SYNC),
+				    pd->owner);
 	report_misuse(pd, misuse, "unmap", bus, size);
 	/* Given back: its reference goes (not for an unknown address). */
 	if (!(misuse & (PVB_MISUSE_UNKNOWN | PVB_MISUSE_NOT_START)))
 		pvb_dev_unmapped(pd);
 }
 
-static void sync_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
-		     enum dma_data_direction dir, bool for_cpu)
+/* @seg: pvb_pool_seg_of(pd->pool, @bus), as for unmap_bus(). */
+static void sync_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
+		     size_t size, enum dma_data_direction dir, bool for_cpu)
 {
 	unsigned int misuse;
 	size_t copied;
 
 	stat_inc(pd, syncs);
-	if (!pvb_pool_in_range(pd->pool, bus))
+	if (seg < 0)
 		return;
-	misuse = pvb_pool_sync(pd->pool, bus, size, dir, for_cpu, pd->owner,
-			       &copied);
-	if (misuse == PVB_POOL_NOT_OURS)
-		return;
+	misuse = pvb_pool_sync_seg(pd->pool, seg, bus, size, dir, for_cpu,
+				   pd->owner, &copied);
 	if (for_cpu)
 		stat_add(pd, bytes_from_device, copied);
 	else
@@ -405,8 +406,9 @@ static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
 	/* not ours any more: nothing was bounced (those hold references) */
 	if (likely(pd))
 		for_each_sg(sgl, sg, nents, i)
-			unmap_bus(pd, sg->dma_address, sg_dma_len(sg), dir,
-				  attrs);
+			unmap_bus(pd, pvb_pool_seg_of(pd->pool,
+						      sg->dma_address),
+				  sg->dma_address, sg_dma_len(sg), dir, attrs);
 	rcu_read_unlock();
 }
 
@@ -508,24 +510,29 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	return ret;
 }
 
-/* A sync of an address the pool may hold, under rcu_read_lock(). */
-static noinline void sync_slow(struct device *dev, dma_addr_t bus,
-			       size_t size, enum dma_data_direction dir,
-			       bool for_cpu)
+/*
+ * A sync of an address in chunk @seg of @fast's pool, under
+ * rcu_read_lock(): the device found again is @fast's (the lookup holds)
+ * unless it was detached and attached anew in between.
+ */
+static noinline void sync_slow(struct device *dev, struct pvb_device *fast,
+			       int seg, dma_addr_t bus, size_t size,
+			       enum dma_data_direction dir, bool for_cpu)
 {
 	struct pvb_device *pd;
 
 	rcu_read_lock();
 	pd = dev_rcu(dev);
 	if (likely(pd))
-		sync_bus(pd, bus, size, dir, for_cpu);
+		sync_bus(pd, pd == fast ? seg : pvb_pool_seg_of(pd->pool, bus),
+			 bus, size, dir, for_cpu);
 	rcu_read_unlock();
 }
 
 /*
- * A direct mapping's sync (an address outside the pool's range) is counted
- * here under preempt_disable(), as in map_fast(); the rest goes to
- * sync_slow().
+ * A direct mapping's sync (an address in no chunk of the pool: the one
+ * lookup) is counted here under preempt_disable(), as in map_fast(); the
+ * rest goes to sync_slow() with the chunk found.
  */
 static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 					size_t size,
@@ -533,16 +540,20 @@ static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 					bool for_cpu)
 {
 	struct pvb_device *pd;
+	int seg = -1;
 
 	preempt_disable();
 	pd = dev_rcu(dev);
-	if (likely(pd) && !pvb_pool_in_range(pd->pool, bus)) {
-		this_cpu_inc(pd->stats->syncs);
-		preempt_enable();
-		return;
+	if (likely(pd)) {
+		seg = pvb_pool_seg_of(pd->pool, bus);
+		if (seg < 0) {
+			this_cpu_inc(pd->stats->syncs);
+			preempt_enable();
+			return;
+		}
 	}
 	preempt_enable();
-	sync_slow(dev, bus, size, dir, for_cpu);
+	sync_slow(dev, pd, seg, bus, size, dir, for_cpu);
 }
 
 static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
@@ -568,8 +579,9 @@ static void sync_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	pd = dev_rcu(dev);
 	if (likely(pd))
 		for_each_sg(sgl, sg, nents, i)
-			sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir,
-				 for_cpu);
+			sync_bus(pd, pvb_pool_seg_of(pd->pool,
+						     sg->dma_address),
+				 sg->dma_address, sg_dma_len(sg), dir, for_cpu);
 	rcu_read_unlock();
 }
 
@@ -1068,9 +1080,13 @@ static __always_inline dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t p
 	return map_fast(dev, phys, size, dir, attrs, false);
 }
 
-/* The unmap of a bounced (or misused, or MMIO) mapping, under RCU. */
-static noinline void unmap_slow(struct device *dev, dma_addr_t bus,
-				size_t size, enum dma_data_direction dir,
+/*
+ * The unmap of a bounced (or misused, or MMIO) mapping, under RCU; @fast
+ * and @seg as for sync_slow().
+ */
+static noinline void unmap_slow(struct device *dev, struct pvb_device *fast,
+				int seg, dma_addr_t bus, size_t size,
+				enum dma_data_direction dir,
 				unsigned long attrs)
 {
 	struct pvb_device *pd;
@@ -1082,21 +1098,24 @@ static noinline void unmap_slow(struct device *dev, dma_addr_t bus,
 		if (attrs & PVB_ATTR_MMIO)
 			stat_inc(pd, unmaps);	/* nothing was bounced */
 		else
-			unmap_bus(pd, bus, size, dir, attrs);
+			unmap_bus(pd, pd == fast ? seg :
+				  pvb_pool_seg_of(pd->pool, bus),
+				  bus, size, dir, attrs);
 	}
 	rcu_read_unlock();
 }
 
 /*
- * A direct mapping's unmap (an address outside the pool's range) is counted
- * here under preempt_disable(), as in map_fast(); the rest goes to
- * unmap_slow().
+ * A direct mapping's unmap (an address in no chunk of the pool: the one
+ * lookup) is counted here under preempt_disable(), as in map_fast(); the
+ * rest goes to unmap_slow() with the chunk found.
  */
 static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, unsigned long attrs)
 {
 	struct pvb_dev_stats __percpu *st;
 	struct pvb_device *pd;
+	int seg = -1;
 
 	preempt_disable();
 	pd = dev_rcu(dev);
@@ -1105,17 +1124,19 @@ static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, s
 		preempt_enable();
 		return;
 	}
-	if (likely(!(attrs & PVB_ATTR_MMIO)) &&
-	    !pvb_pool_in_range(pd->pool, bus)) {
-		st = pd->stats;
-		this_cpu_inc(st->unmaps);
-		if (from_device(dir))
-			this_cpu_add(st->bytes_from_device, size);
-		preempt_enable();
-		return;
+	if (likely(!(attrs & PVB_ATTR_MMIO))) {
+		seg = pvb_pool_seg_of(pd->pool, bus);
+		if (seg < 0) {
+			st = pd->stats;
+			this_cpu_inc(st->unmaps);
+			if (from_device(dir))
+				this_cpu_add(st->bytes_from_device, size);
+			preempt_enable();
+			return;
+		}
 	}
 	preempt_enable();
-	unmap_slow(dev, bus, size, dir, attrs);
+	unmap_slow(dev, pd, seg, bus, size, dir, attrs);
 }
 
 /* map_page and map_resource on kernels before map_phys ops */

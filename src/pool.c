@@ -340,13 +340,12 @@ bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus)
  * The mapping holding @bus, in one lookup: without a lock (the caller owns
  * its mapping), or under the area lock when the pool is in poison (debug)
  * mode, where a misbehaving driver racing its own unmaps gets a consistent
- * answer.  -ERANGE when no chunk of the pool holds @bus, else -ENOENT when
- * no live mapping does.
+ * answer.  @seg: pvb_pool_seg_of(@p, @bus).  -ERANGE when no chunk of the
+ * pool holds @bus, else -ENOENT when no live mapping does.
  */
-static int pool_find(struct pvb_pool *p, dma_addr_t bus, struct pvb_mapping *m)
+static int pool_find(struct pvb_pool *p, int seg, dma_addr_t bus,
+		     struct pvb_mapping *m)
 {
-	int seg = pvb_slots_seg_of(&p->slots, bus);
-
 	if (seg < 0)
 		return -ERANGE;
 	if (unlikely(p->poison))
@@ -463,9 +462,29 @@ static unsigned int clamp_to(const struct pvb_mapping *m, dma_addr_t bus,
 unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			    enum dma_data_direction dir, bool copy, u64 owner)
 {
+	return pvb_pool_unmap_seg(p, pvb_pool_seg_of(p, bus), bus, size, dir,
+				  copy, owner);
+}
+
+/**
+ * pvb_pool_unmap_seg() - pvb_pool_unmap() with the lookup already made.
+ * @p: pool.
+ * @seg: pvb_pool_seg_of(@p, @bus).
+ * @bus: address pvb_pool_map() gave.
+ * @size: size the caller unmaps.
+ * @dir: direction the caller unmaps with.
+ * @copy: copy the device's data back.
+ * @owner: the device unmapping.
+ *
+ * Return: as pvb_pool_unmap().
+ */
+unsigned int pvb_pool_unmap_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+				size_t size, enum dma_data_direction dir,
+				bool copy, u64 owner)
+{
 	struct pvb_mapping m;
 	unsigned int misuse = 0;
-	int ret = pool_find(p, bus, &m);
+	int ret = pool_find(p, seg, bus, &m);
 
 	if (ret == -ERANGE)
 		return PVB_POOL_NOT_OURS;
@@ -504,7 +523,8 @@ void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus)
 {
 	struct pvb_mapping m;
 
-	if (WARN_ON_ONCE(pool_find(p, bus, &m) || m.bus != bus))
+	if (WARN_ON_ONCE(pool_find(p, pvb_pool_seg_of(p, bus), bus, &m) ||
+			 m.bus != bus))
 		return;
 	if (p->poison) {
 		if (p->dir[m.index] == DMA_FROM_DEVICE)
@@ -556,13 +576,34 @@ unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
 			   u64 owner, size_t *copied)
 {
+	return pvb_pool_sync_seg(p, pvb_pool_seg_of(p, bus), bus, size, dir,
+				 for_cpu, owner, copied);
+}
+
+/**
+ * pvb_pool_sync_seg() - pvb_pool_sync() with the lookup already made.
+ * @p: pool.
+ * @seg: pvb_pool_seg_of(@p, @bus).
+ * @bus: any address inside a live mapping.
+ * @size: bytes from @bus.
+ * @dir: direction of the sync call.
+ * @for_cpu: sync_for_cpu (true) or sync_for_device.
+ * @owner: the device syncing.
+ * @copied: bytes copied.
+ *
+ * Return: as pvb_pool_sync().
+ */
+unsigned int pvb_pool_sync_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+			       size_t size, enum dma_data_direction dir,
+			       bool for_cpu, u64 owner, size_t *copied)
+{
 	struct pvb_mapping m;
 	unsigned int misuse;
 	size_t off;
 	int ret;
 
 	*copied = 0;
-	ret = pool_find(p, bus, &m);
+	ret = pool_find(p, seg, bus, &m);
 	if (ret == -ERANGE)
 		return PVB_POOL_NOT_OURS;
 	if (ret)

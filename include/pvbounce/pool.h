@@ -130,21 +130,27 @@ void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus);
 unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
 			   u64 owner, size_t *copied);
+unsigned int pvb_pool_unmap_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+				size_t size, enum dma_data_direction dir,
+				bool copy, u64 owner);
+unsigned int pvb_pool_sync_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+			       size_t size, enum dma_data_direction dir,
+			       bool for_cpu, u64 owner, size_t *copied);
 bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
 
 /**
- * pvb_pool_in_range() - may a bus address lie in a pool? (inline)
+ * pvb_pool_seg_of() - the chunk (segment) of a pool holding a bus address.
  * @p: pool.
  * @bus: address.
  *
- * Two comparisons: false means no chunk of @p holds @bus, true that one
- * may (pvb_pool_unmap() and pvb_pool_sync() then look it up once).
+ * The one lookup of an unmap or sync, inline: pvb_slots_seg_of().
  *
- * Return: true if @bus lies between @p's lowest and highest chunk.
+ * Return: the segment, for pvb_pool_unmap_seg() and pvb_pool_sync_seg(),
+ * or -1 when no chunk of @p holds @bus.
  */
-static inline bool pvb_pool_in_range(const struct pvb_pool *p, dma_addr_t bus)
+static inline int pvb_pool_seg_of(const struct pvb_pool *p, dma_addr_t bus)
 {
-	return pvb_slots_in_range(&p->slots, bus);
+	return pvb_slots_seg_of(&p->slots, bus);
 }
 void *pvb_pool_alloc_coherent(struct pvb_pool *p, size_t size,
 			      dma_addr_t *bus);

@@ -591,9 +591,18 @@ struct goals {
 	unsigned int map_met, map_rows, bw_met, bw_rows, mt_met, mt_rows;
 };
 
+/* ps as fmt_ns() shows it: a ratio of differences then follows the table */
+static u64 shown_ps(u64 ps)
+{
+	return ps < 100000 ? ps : (ps + 500) / 1000 * 1000;
+}
+
 /* (a - c) / (b - c) as "x.yy": the work beyond the copy limit c; or "-" */
 static void fmt_beyond(char *s, size_t len, u64 a, u64 b, u64 c)
 {
+	a = shown_ps(a);
+	b = shown_ps(b);
+	c = shown_ps(c);
 	if (!a || !b || !c || a <= c || b <= c) {
 		scnprintf(s, len, "-");
 		return;
