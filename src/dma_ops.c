@@ -30,6 +30,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -63,12 +64,12 @@ struct pvb_coherent {
 #define stat_add(pd, field, v)	this_cpu_add((pd)->stats->field, (v))
 #define stat_inc(pd, field)	this_cpu_inc((pd)->stats->field)
 
-static void stat_max(struct pvb_device *pd, u64 v)
+static __always_inline void stat_max(struct pvb_dev_stats __percpu *st, u64 v)
 {
-	u64 old = this_cpu_read(pd->stats->largest_request);
+	u64 old = this_cpu_read(st->largest_request);
 
-	while (old < v) {
-		u64 seen = this_cpu_cmpxchg(pd->stats->largest_request, old, v);
+	while (unlikely(old < v)) {
+		u64 seen = this_cpu_cmpxchg(st->largest_request, old, v);
 
 		if (seen == old)
 			break;
@@ -258,6 +259,56 @@ static noinline dma_addr_t refuse_coherent(struct pvb_device *pd,
 }
 
 /*
+ * pvb_native_range_ok() against stream_limit() as dma-direct's
+ * dma_capable() reads it: the DMA API refuses a device without a dma_mask
+ * before it calls any op (dma_map_page_attrs(), dma_map_sg_attrs(),
+ * dma_map_phys()), and bus_dma_limit 0 means none.
+ */
+static __always_inline bool native_direct_ok(struct device *dev,
+					     phys_addr_t phys, size_t size)
+{
+	u64 end = phys + size - 1, limit = dev->bus_dma_limit;
+
+	return size && end >= phys && end <= *dev->dma_mask &&
+	       (!limit || end <= limit);
+}
+
+/*
+ * The direct half of map_phys(), inline in the op: true, with *@bus and the
+ * map counted, when @phys goes to the device as it is (force off, or a
+ * mapping that requires coherence, and the device reaches the buffer).
+ * @xen: the xen backend (pvb_backend_xen_key), a constant where the caller
+ * knows it: the native path then calls nothing.  @force_seen: the caller
+ * found force off or the attribute set already.  The counters through one
+ * per-CPU pointer, read once.
+ */
+static __always_inline bool map_direct(struct pvb_device *pd,
+				       struct device *dev, phys_addr_t phys,
+				       size_t size,
+				       enum dma_data_direction dir,
+				       unsigned long attrs, bool xen,
+				       bool force_seen, dma_addr_t *bus)
+{
+	struct pvb_dev_stats __percpu *st = pd->stats;
+
+	if (!force_seen && pvb_cfg.force &&
+	    !(attrs & PVB_ATTR_REQUIRE_COHERENT))
+		return false;
+	if (xen ? !pvb_xen_direct_ok(phys, size, stream_limit(dev),
+				     dma_get_seg_boundary(dev)) :
+	    !native_direct_ok(dev, phys, size))
+		return false;
+	this_cpu_inc(st->maps);
+	stat_max(st, size);
+	this_cpu_inc(st->direct_maps);
+	if (to_device(dir))
+		this_cpu_add(st->bytes_to_device, size);
+	*bus = xen ? pvb_xen_phys_to_bus(phys) : phys;
+	trace_pvbounce_map(pd->pdev, phys, *bus, size, dir, false);
+	return true;
+}
+
+/*
  * Map @size bytes at @phys for @dev.  On failure *@err (when not NULL) says
  * why, for callers that must return an errno (map_sg).  @quiet: see
  * map_bounced().  A mapping that requires coherence goes direct whenever
@@ -268,23 +319,16 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
 			   enum dma_data_direction dir, unsigned long attrs,
 			   bool quiet, int *err)
 {
-	bool coherent = attrs & PVB_ATTR_REQUIRE_COHERENT;
 	u64 limit = stream_limit(dev);
 	dma_addr_t bus;
 
-	stat_inc(pd, maps);
-	stat_max(pd, size);
-
-	if ((!pvb_cfg.force || coherent) &&
-	    pvb_be_direct_ok(dev, phys, size, limit)) {
-		stat_inc(pd, direct_maps);
-		if (to_device(dir))
-			stat_add(pd, bytes_to_device, size);
-		bus = pvb_be_phys_to_bus(phys);
-		trace_pvbounce_map(pd->pdev, phys, bus, size, dir, false);
+	if (map_direct(pd, dev, phys, size, dir, attrs,
+		       static_branch_unlikely(&pvb_backend_xen_key), false,
+		       &bus))
 		return bus;
-	}
-	if (coherent)
+	stat_inc(pd, maps);
+	stat_max(pd->stats, size);
+	if (attrs & PVB_ATTR_REQUIRE_COHERENT)
 		return refuse_coherent(pd, phys, size, limit, err);
 	return map_bounced(pd, dev, phys, size, dir, quiet, limit, err);
 }
@@ -293,50 +337,58 @@ static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
  * The device behind @dev's ops, inside an ops call, or NULL when they are no
  * longer ours: the DMA API read our ops, then the device's teardown put the
  * old ones back before this call got here (a direct mapping's late unmap,
- * which holds no reference).  Under rcu_read_lock(): the state found stays
- * valid until rcu_read_unlock() (the teardown waits for a grace period
- * after the swap before it frees anything).
+ * which holds no reference).  Under rcu_read_lock(), or preempt_disable()
+ * (the direct path's fast half: an RCU reader too, for which the teardown's
+ * synchronize_rcu() waits as well): the state found stays valid until the
+ * read side ends (the teardown waits for a grace period after the swap
+ * before it frees anything).
  */
 static struct pvb_device *dev_rcu(struct device *dev)
 {
 	const struct dma_map_ops *ops = get_dma_ops(dev);
 
-	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "pvbounce op outside RCU");
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(), "pvbounce op outside RCU");
 	if (unlikely(!pvb_is_our_ops(ops)))
 		return NULL;
 	return container_of(ops, struct pvb_device, ops);
 }
 
-static void unmap_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
-		      enum dma_data_direction dir, unsigned long attrs)
+/*
+ * @seg: pvb_pool_seg_of(pd->pool, @bus), the one lookup of the unmap
+ * (negative: a direct mapping, nothing to undo).
+ */
+static void unmap_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
+		      size_t size, enum dma_data_direction dir,
+		      unsigned long attrs)
 {
-	struct pvb_pool *pool = pd->pool;
 	unsigned int misuse;
 
 	stat_inc(pd, unmaps);
 	if (from_device(dir))
 		stat_add(pd, bytes_from_device, size);
-	if (!pvb_pool_owns(pool, bus))
-		return;		/* a direct mapping: nothing to undo */
-	misuse = pvb_pool_unmap(pool, bus, size, dir,
-				!(attrs & DMA_ATTR_SKIP_CPU_SYNC), pd->owner);
+	if (seg < 0)
+		return;
+	misuse = pvb_pool_unmap_seg(pd->pool, seg, bus, size, dir,
+				    !(attrs & DMA_ATTR_SKIP_CPU_SYNC),
+				    pd->owner);
 	report_misuse(pd, misuse, "unmap", bus, size);
 	/* Given back: its reference goes (not for an unknown address). */
 	if (!(misuse & (PVB_MISUSE_UNKNOWN | PVB_MISUSE_NOT_START)))
 		pvb_dev_unmapped(pd);
 }
 
-static void sync_bus(struct pvb_device *pd, dma_addr_t bus, size_t size,
-		     enum dma_data_direction dir, bool for_cpu)
+/* @seg: pvb_pool_seg_of(pd->pool, @bus), as for unmap_bus(). */
+static void sync_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
+		     size_t size, enum dma_data_direction dir, bool for_cpu)
 {
 	unsigned int misuse;
 	size_t copied;
 
 	stat_inc(pd, syncs);
-	if (!pvb_pool_owns(pd->pool, bus))
+	if (seg < 0)
 		return;
-	misuse = pvb_pool_sync(pd->pool, bus, size, dir, for_cpu, pd->owner,
-			       &copied);
+	misuse = pvb_pool_sync_seg(pd->pool, seg, bus, size, dir, for_cpu,
+				   pd->owner, &copied);
 	if (for_cpu)
 		stat_add(pd, bytes_from_device, copied);
 	else
@@ -358,8 +410,9 @@ static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
 	/* not ours any more: nothing was bounced (those hold references) */
 	if (likely(pd))
 		for_each_sg(sgl, sg, nents, i)
-			unmap_bus(pd, sg->dma_address, sg_dma_len(sg), dir,
-				  attrs);
+			unmap_bus(pd, pvb_pool_seg_of(pd->pool,
+						      sg->dma_address),
+				  sg->dma_address, sg_dma_len(sg), dir, attrs);
 	rcu_read_unlock();
 }
 
@@ -461,28 +514,62 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	return ret;
 }
 
-static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
-				    size_t size, enum dma_data_direction dir)
+/*
+ * A sync of an address in chunk @seg of @fast's pool, under
+ * rcu_read_lock(): the device found again is @fast's (the lookup holds)
+ * unless it was detached and attached anew in between.
+ */
+static noinline void sync_slow(struct device *dev, struct pvb_device *fast,
+			       int seg, dma_addr_t bus, size_t size,
+			       enum dma_data_direction dir, bool for_cpu)
 {
 	struct pvb_device *pd;
 
 	rcu_read_lock();
 	pd = dev_rcu(dev);
 	if (likely(pd))
-		sync_bus(pd, bus, size, dir, true);
+		sync_bus(pd, pd == fast ? seg : pvb_pool_seg_of(pd->pool, bus),
+			 bus, size, dir, for_cpu);
 	rcu_read_unlock();
+}
+
+/*
+ * A direct mapping's sync (an address in no chunk of the pool: the one
+ * lookup) is counted here under preempt_disable(), as in map_fast(); the
+ * rest goes to sync_slow() with the chunk found.
+ */
+static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
+					size_t size,
+					enum dma_data_direction dir,
+					bool for_cpu)
+{
+	struct pvb_device *pd;
+	int seg = -1;
+
+	preempt_disable();
+	pd = dev_rcu(dev);
+	if (likely(pd)) {
+		seg = pvb_pool_seg_of(pd->pool, bus);
+		if (seg < 0) {
+			this_cpu_inc(pd->stats->syncs);
+			preempt_enable();
+			return;
+		}
+	}
+	preempt_enable();
+	sync_slow(dev, pd, seg, bus, size, dir, for_cpu);
+}
+
+static void pvb_sync_single_for_cpu(struct device *dev, dma_addr_t bus,
+				    size_t size, enum dma_data_direction dir)
+{
+	sync_single(dev, bus, size, dir, true);
 }
 
 static void pvb_sync_single_for_device(struct device *dev, dma_addr_t bus,
 				       size_t size, enum dma_data_direction dir)
 {
-	struct pvb_device *pd;
-
-	rcu_read_lock();
-	pd = dev_rcu(dev);
-	if (likely(pd))
-		sync_bus(pd, bus, size, dir, false);
-	rcu_read_unlock();
+	sync_single(dev, bus, size, dir, false);
 }
 
 static void sync_sg(struct device *dev, struct scatterlist *sgl, int nents,
@@ -496,8 +583,9 @@ static void sync_sg(struct device *dev, struct scatterlist *sgl, int nents,
 	pd = dev_rcu(dev);
 	if (likely(pd))
 		for_each_sg(sgl, sg, nents, i)
-			sync_bus(pd, sg->dma_address, sg_dma_len(sg), dir,
-				 for_cpu);
+			sync_bus(pd, pvb_pool_seg_of(pd->pool,
+						     sg->dma_address),
+				 sg->dma_address, sg_dma_len(sg), dir, for_cpu);
 	rcu_read_unlock();
 }
 
@@ -954,10 +1042,10 @@ err:
 	return DMA_MAPPING_ERROR;
 }
 
-/* The streaming op for RAM and MMIO alike (7.x's map_phys; see compat.h). */
-static dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t phys,
-			       size_t size, enum dma_data_direction dir,
-			       unsigned long attrs)
+/* The streaming op's all but direct cases, under rcu_read_lock(). */
+static noinline dma_addr_t map_slow(struct device *dev, phys_addr_t phys,
+				    size_t size, enum dma_data_direction dir,
+				    unsigned long attrs)
 {
 	struct pvb_device *pd;
 	dma_addr_t bus;
@@ -974,8 +1062,66 @@ static dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t phys,
 	return bus;
 }
 
-static void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
-			   enum dma_data_direction dir, unsigned long attrs)
+/*
+ * The streaming op's fast half: a direct mapping, the default path, is made
+ * here under preempt_disable() (dev_rcu()): two per-CPU instructions where
+ * PREEMPT_RCU's rcu_read_lock() and rcu_read_unlock() are two calls, and
+ * nothing in it may sleep or take long.  Anything else (bounced, refused,
+ * MMIO, detached) goes to map_slow(), which looks the device up again under
+ * rcu_read_lock(): a bounce copies up to max_mapping_kb with preemption
+ * left as it was.
+ */
+static __always_inline dma_addr_t map_fast(struct device *dev,
+					   phys_addr_t phys, size_t size,
+					   enum dma_data_direction dir,
+					   unsigned long attrs, bool xen)
+{
+	struct pvb_device *pd;
+	dma_addr_t bus;
+
+	/* force=1 bounces: straight to the slow path */
+	if (unlikely(pvb_cfg.force) && !(attrs & PVB_ATTR_REQUIRE_COHERENT))
+		return map_slow(dev, phys, size, dir, attrs);
+	preempt_disable();
+	pd = dev_rcu(dev);
+	if (likely(pd) && likely(!(attrs & PVB_ATTR_MMIO)) &&
+	    map_direct(pd, dev, phys, size, dir, attrs, xen, true, &bus)) {
+		preempt_enable();
+		return bus;
+	}
+	preempt_enable();
+	return map_slow(dev, phys, size, dir, attrs);
+}
+
+static noinline dma_addr_t map_fast_xen(struct device *dev, phys_addr_t phys,
+					size_t size,
+					enum dma_data_direction dir,
+					unsigned long attrs)
+{
+	return map_fast(dev, phys, size, dir, attrs, true);
+}
+
+/*
+ * The streaming op for RAM and MMIO alike (7.x's map_phys; see compat.h),
+ * inline in the older kernels' map_page and map_resource.
+ */
+static __always_inline dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t phys,
+			       size_t size, enum dma_data_direction dir,
+			       unsigned long attrs)
+{
+	if (static_branch_unlikely(&pvb_backend_xen_key))
+		return map_fast_xen(dev, phys, size, dir, attrs);
+	return map_fast(dev, phys, size, dir, attrs, false);
+}
+
+/*
+ * The unmap of a bounced (or misused, or MMIO) mapping, under RCU; @fast
+ * and @seg as for sync_slow().
+ */
+static noinline void unmap_slow(struct device *dev, struct pvb_device *fast,
+				int seg, dma_addr_t bus, size_t size,
+				enum dma_data_direction dir,
+				unsigned long attrs)
 {
 	struct pvb_device *pd;
 
@@ -986,9 +1132,45 @@ static void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
 		if (attrs & PVB_ATTR_MMIO)
 			stat_inc(pd, unmaps);	/* nothing was bounced */
 		else
-			unmap_bus(pd, bus, size, dir, attrs);
+			unmap_bus(pd, pd == fast ? seg :
+				  pvb_pool_seg_of(pd->pool, bus),
+				  bus, size, dir, attrs);
 	}
 	rcu_read_unlock();
+}
+
+/*
+ * A direct mapping's unmap (an address in no chunk of the pool: the one
+ * lookup) is counted here under preempt_disable(), as in map_fast(); the
+ * rest goes to unmap_slow() with the chunk found.
+ */
+static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
+			   enum dma_data_direction dir, unsigned long attrs)
+{
+	struct pvb_dev_stats __percpu *st;
+	struct pvb_device *pd;
+	int seg = -1;
+
+	preempt_disable();
+	pd = dev_rcu(dev);
+	if (unlikely(!pd)) {
+		/* not ours any more: nothing was bounced (those hold references) */
+		preempt_enable();
+		return;
+	}
+	if (likely(!(attrs & PVB_ATTR_MMIO))) {
+		seg = pvb_pool_seg_of(pd->pool, bus);
+		if (seg < 0) {
+			st = pd->stats;
+			this_cpu_inc(st->unmaps);
+			if (from_device(dir))
+				this_cpu_add(st->bytes_from_device, size);
+			preempt_enable();
+			return;
+		}
+	}
+	preempt_enable();
+	unmap_slow(dev, pd, seg, bus, size, dir, attrs);
 }
 
 /* map_page and map_resource on kernels before map_phys ops */

@@ -337,15 +337,20 @@ bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus)
 }
 
 /*
- * The mapping holding @bus: without a lock (the caller owns its mapping),
- * or under the area lock when the pool is in poison (debug) mode, where a
- * misbehaving driver racing its own unmaps gets a consistent answer.
+ * The mapping holding @bus, in one lookup: without a lock (the caller owns
+ * its mapping), or under the area lock when the pool is in poison (debug)
+ * mode, where a misbehaving driver racing its own unmaps gets a consistent
+ * answer.  @seg: pvb_pool_seg_of(@p, @bus).  -ERANGE when no chunk of the
+ * pool holds @bus, else -ENOENT when no live mapping does.
  */
-static int pool_find(struct pvb_pool *p, dma_addr_t bus, struct pvb_mapping *m)
+static int pool_find(struct pvb_pool *p, int seg, dma_addr_t bus,
+		     struct pvb_mapping *m)
 {
+	if (seg < 0)
+		return -ERANGE;
 	if (unlikely(p->poison))
-		return pvb_slots_find(&p->slots, bus, m);
-	return pvb_slots_find_owned(&p->slots, bus, m);
+		return pvb_slots_find_seg(&p->slots, seg, bus, m);
+	return pvb_slots_find_owned_seg(&p->slots, seg, bus, m);
 }
 
 static bool dir_to_device(enum dma_data_direction dir)
@@ -437,7 +442,7 @@ static unsigned int clamp_to(const struct pvb_mapping *m, dma_addr_t bus,
 
 /**
  * pvb_pool_unmap() - copy back (if asked) and release a bounced mapping.
- * @p: pool; @bus must lie in it.
+ * @p: pool.
  * @bus: address pvb_pool_map() gave.
  * @size: size the caller unmaps; a larger one is clamped.
  * @dir: direction the caller unmaps with.
@@ -451,16 +456,39 @@ static unsigned int clamp_to(const struct pvb_mapping *m, dma_addr_t bus,
  * UNKNOWN also when the free itself fails, as when two CPUs unmap the
  * same address at once: only one of them gives the mapping back.
  *
- * Return: PVB_MISUSE_* flags for what was wrong (0 if nothing).
+ * Return: PVB_MISUSE_* flags for what was wrong (0 if nothing), or
+ * PVB_POOL_NOT_OURS alone when no chunk of @p holds @bus (nothing done).
  */
 unsigned int pvb_pool_unmap(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			    enum dma_data_direction dir, bool copy, u64 owner)
 {
+	return pvb_pool_unmap_seg(p, pvb_pool_seg_of(p, bus), bus, size, dir,
+				  copy, owner);
+}
+
+/**
+ * pvb_pool_unmap_seg() - pvb_pool_unmap() with the lookup already made.
+ * @p: pool.
+ * @seg: pvb_pool_seg_of(@p, @bus).
+ * @bus: address pvb_pool_map() gave.
+ * @size: size the caller unmaps.
+ * @dir: direction the caller unmaps with.
+ * @copy: copy the device's data back.
+ * @owner: the device unmapping.
+ *
+ * Return: as pvb_pool_unmap().
+ */
+unsigned int pvb_pool_unmap_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+				size_t size, enum dma_data_direction dir,
+				bool copy, u64 owner)
+{
 	struct pvb_mapping m;
 	unsigned int misuse = 0;
+	int ret = pool_find(p, seg, bus, &m);
 
-	if (pool_find(p, bus, &m) || m.owner != owner ||
-	    p->dir[m.index] == DMA_NONE)
+	if (ret == -ERANGE)
+		return PVB_POOL_NOT_OURS;
+	if (ret || m.owner != owner || p->dir[m.index] == DMA_NONE)
 		return PVB_MISUSE_UNKNOWN;
 	if (m.bus != bus)
 		return PVB_MISUSE_NOT_START;
@@ -495,7 +523,8 @@ void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus)
 {
 	struct pvb_mapping m;
 
-	if (WARN_ON_ONCE(pool_find(p, bus, &m) || m.bus != bus))
+	if (WARN_ON_ONCE(pool_find(p, pvb_pool_seg_of(p, bus), bus, &m) ||
+			 m.bus != bus))
 		return;
 	if (p->poison) {
 		if (p->dir[m.index] == DMA_FROM_DEVICE)
@@ -526,7 +555,7 @@ static unsigned int poison_sync(struct pvb_pool *p, const struct pvb_mapping *m,
 
 /**
  * pvb_pool_sync() - copy part of a bounced mapping one way.
- * @p: pool; @bus must lie in it.
+ * @p: pool.
  * @bus: any address inside a live mapping.
  * @size: bytes from @bus; clamped to the mapping's end.
  * @dir: direction of the sync call.
@@ -540,18 +569,44 @@ static unsigned int poison_sync(struct pvb_pool *p, const struct pvb_mapping *m,
  * the rest of it (ath9k relies on this).  A sync of memory from
  * pvb_pool_alloc_coherent() moves nothing and is no misuse.
  *
- * Return: PVB_MISUSE_* flags.
+ * Return: PVB_MISUSE_* flags, or PVB_POOL_NOT_OURS alone when no chunk of
+ * @p holds @bus (nothing done).
  */
 unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
 			   u64 owner, size_t *copied)
 {
+	return pvb_pool_sync_seg(p, pvb_pool_seg_of(p, bus), bus, size, dir,
+				 for_cpu, owner, copied);
+}
+
+/**
+ * pvb_pool_sync_seg() - pvb_pool_sync() with the lookup already made.
+ * @p: pool.
+ * @seg: pvb_pool_seg_of(@p, @bus).
+ * @bus: any address inside a live mapping.
+ * @size: bytes from @bus.
+ * @dir: direction of the sync call.
+ * @for_cpu: sync_for_cpu (true) or sync_for_device.
+ * @owner: the device syncing.
+ * @copied: bytes copied.
+ *
+ * Return: as pvb_pool_sync().
+ */
+unsigned int pvb_pool_sync_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+			       size_t size, enum dma_data_direction dir,
+			       bool for_cpu, u64 owner, size_t *copied)
+{
 	struct pvb_mapping m;
 	unsigned int misuse;
 	size_t off;
+	int ret;
 
 	*copied = 0;
-	if (pool_find(p, bus, &m))
+	ret = pool_find(p, seg, bus, &m);
+	if (ret == -ERANGE)
+		return PVB_POOL_NOT_OURS;
+	if (ret)
 		return PVB_MISUSE_UNKNOWN;
 	/*
 	 * Memory carved out by pvb_pool_alloc_coherent() (dma_alloc_pages()

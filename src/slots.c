@@ -799,6 +799,8 @@ static int build_lookup(struct pvb_slots *s, const unsigned int *by_bus,
 
 	s->bus_lo = s->segs[by_bus[0]].bus;
 	s->bus_span = last - s->bus_lo;
+	s->live_lo = s->bus_lo;
+	s->live_hi = last;
 	s->tab_base = s->bus_lo & ~((u64)seg_bytes(s) - 1);
 	if (s->growable) {
 		/* A direct table over all of [0, bus_hi]: segments come and go. */
@@ -1080,6 +1082,11 @@ int pvb_slots_add_seg(struct pvb_slots *s, dma_addr_t bus, void *cpu)
 	}
 	if (best == U32_MAX)
 		return -ENOSPC;
+	/* in the lookup's range before the unlock below publishes it */
+	if (bus < s->live_lo)
+		WRITE_ONCE(s->live_lo, bus);
+	if (bus + seg_bytes(s) - 1 > s->live_hi)
+		WRITE_ONCE(s->live_hi, bus + seg_bytes(s) - 1);
 	ar = &s->area[best];
 	spin_lock_irqsave(&ar->lock, flags);
 	WRITE_ONCE(s->segs[seg].bus, bus);
@@ -1278,24 +1285,23 @@ static int mapping_at(const struct pvb_slots *s, unsigned int i,
 }
 
 /**
- * pvb_slots_find() - find the live mapping that contains a bus address.
+ * pvb_slots_find_seg() - pvb_slots_find() in a segment already looked up.
  * @s: pool.
+ * @seg: pvb_slots_seg_of(@s, @bus), not negative.
  * @bus: any bus address inside a live mapping's [bus, bus + size).
  * @m: filled in with that mapping.
  *
  * Return: 0, or -ENOENT.
  */
-int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
+int pvb_slots_find_seg(struct pvb_slots *s, int seg, dma_addr_t bus,
+		       struct pvb_mapping *m)
 {
 	struct pvb_mapping tmp;
 	struct pvb_area *a;
 	unsigned long flags;
 	unsigned int i;
-	int seg, ret = -ENOENT;
+	int ret = -ENOENT;
 
-	seg = pvb_slots_seg_of(s, bus);
-	if (seg < 0)
-		return -ENOENT;
 	i = slot_of(s, seg, bus);
 	a = area_of(s, i);
 	spin_lock_irqsave(&a->lock, flags);
@@ -1310,6 +1316,45 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
 }
 
 /**
+ * pvb_slots_find() - find the live mapping that contains a bus address.
+ * @s: pool.
+ * @bus: any bus address inside a live mapping's [bus, bus + size).
+ * @m: filled in with that mapping.
+ *
+ * Return: 0, or -ENOENT.
+ */
+int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
+{
+	int seg = pvb_slots_seg_of(s, bus);
+
+	if (seg < 0)
+		return -ENOENT;
+	return pvb_slots_find_seg(s, seg, bus, m);
+}
+
+/**
+ * pvb_slots_find_owned_seg() - pvb_slots_find_owned() in a segment already
+ *	looked up.
+ * @s: pool.
+ * @seg: pvb_slots_seg_of(@s, @bus), not negative.
+ * @bus: any bus address inside a live mapping's [bus, bus + size).
+ * @m: filled in with that mapping.
+ *
+ * Return: 0, or -ENOENT.
+ */
+int pvb_slots_find_owned_seg(const struct pvb_slots *s, int seg,
+			     dma_addr_t bus, struct pvb_mapping *m)
+{
+	struct pvb_mapping tmp;
+
+	if (mapping_at(s, slot_of(s, seg, bus), &tmp, false) < 0 ||
+	    bus < tmp.bus || bus - tmp.bus >= tmp.size)
+		return -ENOENT;
+	*m = tmp;
+	return 0;
+}
+
+/**
  * pvb_slots_find_owned() - pvb_slots_find() without a lock, for the owner.
  * @s: pool.
  * @bus: any bus address inside a live mapping's [bus, bus + size).
@@ -1320,14 +1365,11 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m)
 int pvb_slots_find_owned(const struct pvb_slots *s, dma_addr_t bus,
 			 struct pvb_mapping *m)
 {
-	struct pvb_mapping tmp;
 	int seg = pvb_slots_seg_of(s, bus);
 
-	if (seg < 0 || mapping_at(s, slot_of(s, seg, bus), &tmp, false) < 0 ||
-	    bus < tmp.bus || bus - tmp.bus >= tmp.size)
+	if (seg < 0)
 		return -ENOENT;
-	*m = tmp;
-	return 0;
+	return pvb_slots_find_owned_seg(s, seg, bus, m);
 }
 
 /* Free the mapping holding slot @i if it starts at @bus; 0 or -ENOENT. */

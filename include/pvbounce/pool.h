@@ -89,6 +89,12 @@ struct pvb_pool {
  * owned it (before sync_for_cpu or unmap): the write is lost */
 #define PVB_MISUSE_CPU_WROTE_FROM	BIT(6)
 
+/*
+ * pvb_pool_unmap()/pvb_pool_sync(): no chunk of the pool holds the address
+ * (a direct mapping's): nothing was done, and it is no misuse.
+ */
+#define PVB_POOL_NOT_OURS	BIT(31)
+
 /**
  * struct pvb_bounce - a request to bounce a buffer through a pool.
  * @orig: physical address of the caller's buffer.
@@ -124,7 +130,28 @@ void pvb_pool_undo(struct pvb_pool *p, dma_addr_t bus);
 unsigned int pvb_pool_sync(struct pvb_pool *p, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, bool for_cpu,
 			   u64 owner, size_t *copied);
+unsigned int pvb_pool_unmap_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+				size_t size, enum dma_data_direction dir,
+				bool copy, u64 owner);
+unsigned int pvb_pool_sync_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
+			       size_t size, enum dma_data_direction dir,
+			       bool for_cpu, u64 owner, size_t *copied);
 bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
+
+/**
+ * pvb_pool_seg_of() - the chunk (segment) of a pool holding a bus address.
+ * @p: pool.
+ * @bus: address.
+ *
+ * The one lookup of an unmap or sync, inline: pvb_slots_seg_of().
+ *
+ * Return: the segment, for pvb_pool_unmap_seg() and pvb_pool_sync_seg(),
+ * or -1 when no chunk of @p holds @bus.
+ */
+static inline int pvb_pool_seg_of(const struct pvb_pool *p, dma_addr_t bus)
+{
+	return pvb_slots_seg_of(&p->slots, bus);
+}
 void *pvb_pool_alloc_coherent(struct pvb_pool *p, size_t size,
 			      dma_addr_t *bus);
 int pvb_pool_free_coherent(struct pvb_pool *p, dma_addr_t bus);

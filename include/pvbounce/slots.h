@@ -148,6 +148,11 @@ struct pvb_slots_stats {
  * @bus_lo: lowest bus address of the pool.
  * @bus_span: highest bus address of the pool less @bus_lo.
  * @tab_base: @bus_lo rounded down to a multiple of the segment size.
+ * @live_lo: lowest bus address of any segment ever present.
+ * @live_hi: highest bus address of any segment ever present: every lookup
+ *	starts with [@live_lo, @live_hi] (a growable pool's table spans all of
+ *	[0, bus_hi]; its range only widens as segments come, so a lookup of a
+ *	live mapping's address never misses it).
  * @seg_tab: bus to segment.  Bus space is cut into buckets of one segment
  *	size; at most one segment starts in a bucket, and a segment covers
  *	part of its start bucket and, if it is not aligned to its size, of the
@@ -184,6 +189,8 @@ struct pvb_slots {
 	dma_addr_t bus_lo;
 	dma_addr_t bus_span;
 	dma_addr_t tab_base;
+	dma_addr_t live_lo;
+	dma_addr_t live_hi;
 	const u32 *seg_tab;
 	struct pvb_seg_info *segs;
 	unsigned int map_words;
@@ -201,6 +208,21 @@ struct pvb_slots {
 int pvb_slots_seg_hashed(const struct pvb_slots *s, dma_addr_t bus);
 
 /**
+ * pvb_slots_in_range() - may a bus address lie in the pool? (inline)
+ * @s: pool.
+ * @bus: address.
+ *
+ * Two comparisons and no table: false means no segment covers @bus (a
+ * direct mapping's address, for the unmap and sync of one).
+ *
+ * Return: true if @bus lies between the pool's lowest and highest segment.
+ */
+static inline bool pvb_slots_in_range(const struct pvb_slots *s, dma_addr_t bus)
+{
+	return bus >= READ_ONCE(s->live_lo) && bus <= READ_ONCE(s->live_hi);
+}
+
+/**
  * pvb_slots_seg_of() - segment covering a bus address, in O(1).
  * @s: pool.
  * @bus: address.
@@ -216,7 +238,7 @@ static inline int pvb_slots_seg_of(const struct pvb_slots *s, dma_addr_t bus)
 	u64 k;
 	u32 seg;
 
-	if (bus - s->bus_lo > s->bus_span)
+	if (!pvb_slots_in_range(s, bus))
 		return -1;
 	if (unlikely(s->hash_bits))
 		return pvb_slots_seg_hashed(s, bus);
@@ -364,6 +386,10 @@ int pvb_slots_find(struct pvb_slots *s, dma_addr_t bus, struct pvb_mapping *m);
  */
 int pvb_slots_find_owned(const struct pvb_slots *s, dma_addr_t bus,
 			 struct pvb_mapping *m);
+int pvb_slots_find_seg(struct pvb_slots *s, int seg, dma_addr_t bus,
+		       struct pvb_mapping *m);
+int pvb_slots_find_owned_seg(const struct pvb_slots *s, int seg,
+			     dma_addr_t bus, struct pvb_mapping *m);
 
 /**
  * pvb_slots_free() - give back the whole run of a mapping (padding included).

@@ -5,22 +5,34 @@
 # The streaming DMA API of one device through pvbounce against a twin device
 # on the kernel's own ops and against memcpy, timed in the guest kernel by
 # tests/bench/pvbounce_bench.ko (scenarios/mapbench.sh), on each kernel and
-# mode in two boots:
+# mode in a boot per kind:
 #   bounce  swiotlb=force: pvbounce force=1 vs swiotlb (swiotlb-xen in a Xen
 #           PV dom0), both bouncing every mapping, and the copy limit (memcpy)
 #   direct  no swiotlb=force: pvbounce force=0 vs dma-direct (swiotlb-xen in a
-#           Xen PV dom0, which maps a reachable buffer directly)
+#           Xen PV dom0, which maps a reachable buffer directly), and the
+#           dispatch floor (the peer on do-nothing dma_map_ops)
+# These two time one thread under QEMU's -icount shift=0,sleep=off,align=off
+# with one vCPU (icount's clock is the machine's: another vCPU's instructions
+# would count in this one's time): the guest's clock counts its instructions
+# (1 ns each) and the module times batches with interrupts off, so their
+# tables are instruction counts and repeat to the digit from run to run
+# natively, whatever the host's load (as a Xen dom0 to a few in ten thousand:
+# Xen takes its own interrupts inside the batches).  Two more kinds, not run by default, time the per-CPU scaling
+# rows (one thread against one per CPU) on wall clock, without -icount (under
+# it QEMU runs the vCPUs in turn): noisy under TCG on a shared host, only
+# ratios within a boot mean much, and the min-max spread says how much:
+#   bounce-scale, direct-scale  as bounce and direct, scaling rows only
 # The twins are two QEMU pci-testdev, which have no driver.  The tables go to
 # stdout and to $PVB_LOGDIR/mapbench-*.table, and (PVB_MAPBENCH_DOCS=1, the
 # default) into docs/speed.md between <!-- bench:begin --> and <!-- bench:end -->,
 # headed by the date, the version (dkms.conf's) and PVB_MAPBENCH_LABEL: user
 # docs carry no commit hashes.
-# Under TCG on a shared host the numbers are noisy: only ratios within a boot
-# mean much, and the min-max spread says how much.
 #
 # Env: PVB_KERNELS (default "6.1 6.12"), PVB_MODES (default "native xen"),
-#      PVB_MAPBENCH_KINDS (default "bounce direct"),
-#      PVB_MAPBENCH_ROUNDS (default 5), PVB_MAPBENCH_MS ms per cell (default 40),
+#      PVB_MAPBENCH_KINDS (default "bounce direct"; also bounce-scale,
+#      direct-scale),
+#      PVB_MAPBENCH_ROUNDS (default 3; 5 for the scaling kinds),
+#      PVB_MAPBENCH_MS ms per cell (default 10; 40 for the scaling kinds),
 #      PVB_MAPBENCH_PVB more pvbounce parameters, '+' between them
 #      (e.g. max_mapping_kb=1024), PVB_MAPBENCH_DOCS (default 1),
 #      PVB_MAPBENCH_LABEL how it was measured, for docs/speed.md (e.g. "on a
@@ -37,14 +49,13 @@ kernels=(${PVB_KERNELS:-6.1 6.12})
 modes=(${PVB_MODES:-native xen})
 # shellcheck disable=SC2206
 kinds=(${PVB_MAPBENCH_KINDS:-bounce direct})
-rounds=${PVB_MAPBENCH_ROUNDS:-5}
-cell_ms=${PVB_MAPBENCH_MS:-40}
 pvbargs=${PVB_MAPBENCH_PVB:-}
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "PVB_MAPBENCH_ROUNDS must be a positive integer"
-[[ $cell_ms =~ ^[1-9][0-9]*$ ]] || die "PVB_MAPBENCH_MS must be a positive integer"
+[[ ${PVB_MAPBENCH_ROUNDS:-1} =~ ^[1-9][0-9]*$ ]] || die "PVB_MAPBENCH_ROUNDS must be a positive integer"
+[[ ${PVB_MAPBENCH_MS:-1} =~ ^[1-9][0-9]*$ ]] || die "PVB_MAPBENCH_MS must be a positive integer"
 [[ $pvbargs =~ ^[A-Za-z0-9_=+]*$ ]] || die "PVB_MAPBENCH_PVB: name=value pairs joined by '+'"
 for k in "${kinds[@]}"; do
-	[[ $k == bounce || $k == direct ]] || die "PVB_MAPBENCH_KINDS: bounce and/or direct"
+	[[ $k =~ ^(bounce|direct)(-scale)?$ ]] ||
+		die "PVB_MAPBENCH_KINDS: bounce, direct, bounce-scale, direct-scale"
 done
 logdir=${PVB_LOGDIR:-$top/build/vm-logs}
 mkdir -p "$logdir"
@@ -74,15 +85,25 @@ for k in "${kernels[@]}"; do
 		for b in "${kinds[@]}"; do
 			out=$logdir/mapbench-$k-$m-$b.out
 			table=$logdir/mapbench-$k-$m-$b.table
-			kargs="pvb.timeout=1500 pvb.mapbench=$b pvb.mapbench_rounds=$rounds pvb.mapbench_ms=$cell_ms"
-			[[ $b == bounce ]] && kargs="swiotlb=force $kargs"
+			# one thread under -icount (instruction counts), the
+			# scaling rows on wall clock
+			if [[ $b == *-scale ]]; then
+				rounds=${PVB_MAPBENCH_ROUNDS:-5} cell_ms=${PVB_MAPBENCH_MS:-40}
+				rows=scaling icount=0 qextra=
+			else
+				rounds=${PVB_MAPBENCH_ROUNDS:-3} cell_ms=${PVB_MAPBENCH_MS:-10}
+				rows=latency icount=1 qextra="-icount shift=0,sleep=off,align=off -smp 1"
+			fi
+			kargs="pvb.timeout=1500 pvb.mapbench=${b%-scale} pvb.mapbench_rounds=$rounds"
+			kargs+=" pvb.mapbench_ms=$cell_ms pvb.mapbench_rows=$rows pvb.mapbench_icount=$icount"
+			[[ $b == bounce* ]] && kargs="swiotlb=force $kargs"
 			[[ -n $pvbargs ]] && kargs+=" pvb.mapbench_pvb=$pvbargs"
 			if [[ $reuse == 1 ]]; then
 				echo "== $k $m $b: $table"
 			else
 				echo "== $k $m $b: booting (output in $out)"
 				if ! PVB_LOGDIR=$logdir/mapbench-$k-$m-$b PVB_TIMEOUT=${PVB_TIMEOUT:-1800} \
-				     PVB_QEMU_EXTRA="-device pci-testdev -device pci-testdev ${PVB_QEMU_EXTRA:-}" \
+				     PVB_QEMU_EXTRA="-device pci-testdev -device pci-testdev $qextra ${PVB_QEMU_EXTRA:-}" \
 				     PVB_KARGS_EXTRA="$kargs ${PVB_KARGS_EXTRA:-}" \
 				     "$here/run.sh" "$k" "$m" mapbench >"$out" 2>&1; then
 					echo "   the boot failed; its output: $out"
@@ -114,7 +135,9 @@ if [[ ${PVB_MAPBENCH_DOCS:-1} == 1 && ${#tables[@]} -gt 0 ]]; then
 		block=$(mktemp)
 		{
 			echo "Measured $(date -u -r "${tables[0]}" +%Y-%m-%d) with $label, QEMU TCG, $(nproc) host CPUs,"
-			echo "by \`make bench\` ($(sed -n 's/.*median \[min-max\] of \(.*\)$/\1/p' "${tables[0]}" | head -n 1) per cell)."
+			echo "by \`make bench\`.  The one-thread tables (bounce, direct) ran under QEMU's"
+			echo "\`-icount shift=0,sleep=off,align=off\`: their nanoseconds are guest instructions, the same"
+			echo "from run to run whatever the host's load; scaling tables (if any) are wall clock."
 			for t in "${tables[@]}"; do
 				n=${t##*/mapbench-}
 				echo

@@ -11,6 +11,8 @@
 #                        dma-direct, or swiotlb-xen in a Xen dom0 (which maps
 #                        reachable buffers directly)
 #   pvb.mapbench_rounds=N, pvb.mapbench_ms=MS  the module's rounds and cell_ms
+#   pvb.mapbench_rows=R  the module's rows= (latency, scaling or all)
+#   pvb.mapbench_icount=1  QEMU runs with -icount: the module's icount=1
 #   pvb.mapbench_pvb=P=V+Q=W  more pvbounce parameters ('+' between them)
 # The module's table lines become diagnostics "# MAPBENCH <line>".
 . /scenarios/lib.sh
@@ -28,6 +30,8 @@ MODE=$(karg mapbench)
 MODE=${MODE:-bounce}
 ROUNDS=$(karg mapbench_rounds)
 CELL_MS=$(karg mapbench_ms)
+ROWS=$(karg mapbench_rows)
+ICOUNT=$(karg mapbench_icount)
 EXTRA=$(karg mapbench_pvb | tr '+' ' ')
 
 twins() {
@@ -81,7 +85,8 @@ done
 
 dmesg -c >/dev/null
 run_cmd insmod "$PVB_BENCH_KO" dev="$PVB_PCI" peer="$PEER_PCI" mode="$MODE" \
-	${ROUNDS:+rounds=$ROUNDS} ${CELL_MS:+cell_ms=$CELL_MS}
+	${ROUNDS:+rounds=$ROUNDS} ${CELL_MS:+cell_ms=$CELL_MS} ${ROWS:+rows=$ROWS} \
+	${ICOUNT:+icount=$ICOUNT}
 rc=$?
 dmesg >/tmp/dmesg.bench
 sed -n 's/^\(\[[^]]*\] \)\{0,1\}pvbounce_bench: T //p' /tmp/dmesg.bench >/tmp/bench.table
