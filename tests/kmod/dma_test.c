@@ -41,6 +41,7 @@
 #include <asm/processor.h>
 
 #include "counters.h"
+#include "dev_view.h"
 #include "ktap.h"
 #include "too_large.h"
 #include "xen_check.h"
@@ -130,20 +131,6 @@ static void skip(struct t *t, const char *why)
 
 /* ---- data ---------------------------------------------------------------- */
 
-/* Deterministic bytes, different for every seed. */
-static void fill(void *p, size_t n, u32 seed)
-{
-	u32 x = seed * 2654435761u + 0x9e3779b9u;
-	u8 *b = p;
-
-	while (n--) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		*b++ = x >> 24;
-	}
-}
-
 /* Equal, or a diagnostic naming the first differing byte. */
 static bool same(struct t *t, const void *got, const void *want, size_t n,
 		 const char *what)
@@ -167,11 +154,8 @@ static u8 *dev_view(struct t *t, dma_addr_t bus, size_t size)
 {
 	switch (t->view) {
 	case VIEW_NATIVE:
-		if (!pfn_valid(PHYS_PFN(bus)) || !pfn_valid(PHYS_PFN(bus + size - 1)))
-			return NULL;
-		return phys_to_virt(bus);
 	case VIEW_XEN:
-		return pvbt_xen_dev_view(bus, size);
+		return pvbt_dev_view(t->view == VIEW_XEN, bus, size);
 	default:
 		return NULL;
 	}
@@ -387,7 +371,7 @@ static void t_map_single_to_device(struct t *t)
 			size_t n = sizes[i];
 			dma_addr_t bus;
 
-			fill(p, n, i * 16 + j);
+			pvbt_fill(p, n, i * 16 + j);
 			bus = map(t, p, n, DMA_TO_DEVICE);
 			if (!check_stream(t, p, bus, n, "map_single"))
 				break;
@@ -409,7 +393,7 @@ static void t_map_page_across_pages(struct t *t)
 	if (!CHECK(t, page, "no memory"))
 		return;
 	p = page_address(page);
-	fill(p, 2 * PAGE_SIZE, 3);
+	pvbt_fill(p, 2 * PAGE_SIZE, 3);
 	bus = dma_map_page(t->dev, page, 3000, 5000, DMA_TO_DEVICE);
 	if (check_stream(t, p + 3000, bus, 5000, "map_page")) {
 		t->maps++;
@@ -442,13 +426,13 @@ static void t_from_device(struct t *t)
 		skip(t, NO_VIEW);
 		goto out;
 	}
-	fill(secret, n, 40);
+	pvbt_fill(secret, n, 40);
 	bus = map(t, secret, n, DMA_TO_DEVICE);
 	if (!check_stream(t, secret, bus, n, "secret"))
 		goto out;
 	unmap(t, bus, n, DMA_TO_DEVICE);
 
-	fill(buf, n, 41);
+	pvbt_fill(buf, n, 41);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
 	if (!check_stream(t, buf, bus, n, "from_device") ||
 	    skip_direct(t, buf, bus, n, DMA_FROM_DEVICE))
@@ -457,7 +441,7 @@ static void t_from_device(struct t *t)
 	if (!d)
 		goto out;
 	same(t, d, buf, n, "device sees the buffer's own bytes");
-	fill(want, n, 42);
+	pvbt_fill(want, n, 42);
 	memcpy(d, want, n);			/* the device writes */
 	unmap(t, bus, n, DMA_FROM_DEVICE);
 	same(t, buf, want, n, "after unmap");
@@ -487,13 +471,13 @@ static void t_partial_device_write(struct t *t)
 		goto out;
 	}
 	/* Leave something else in the slots first. */
-	fill(buf, n, 50);
+	pvbt_fill(buf, n, 50);
 	bus = map(t, buf, n, DMA_TO_DEVICE);
 	if (!check_stream(t, buf, bus, n, "earlier user"))
 		goto out;
 	unmap(t, bus, n, DMA_TO_DEVICE);
 
-	fill(buf, n, 51);
+	pvbt_fill(buf, n, 51);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
 	if (!check_stream(t, buf, bus, n, "from_device") ||
@@ -502,7 +486,7 @@ static void t_partial_device_write(struct t *t)
 	d = view_of(t, bus, n);
 	if (!d)
 		goto out;
-	fill(d + 1000, 500, 52);
+	pvbt_fill(d + 1000, 500, 52);
 	memcpy(want + 1000, d + 1000, 500);
 	d[5000] = ~want[5000];
 	want[5000] = d[5000];
@@ -532,7 +516,7 @@ static void t_sync_for_device_keeps_device_data(struct t *t)
 		skip(t, NO_VIEW);
 		goto out;
 	}
-	fill(buf, n, 60);
+	pvbt_fill(buf, n, 60);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
 	if (!check_stream(t, buf, bus, n, "from_device") ||
@@ -541,11 +525,11 @@ static void t_sync_for_device_keeps_device_data(struct t *t)
 	d = view_of(t, bus, n);
 	if (!d)
 		goto out;
-	fill(d, 512, 61);			/* device: first descriptor */
+	pvbt_fill(d, 512, 61);			/* device: first descriptor */
 	memcpy(want, d, 512);
 	sync_cpu(t, bus, 0, n, DMA_FROM_DEVICE);
 	same(t, buf, want, n, "after sync_for_cpu");
-	fill(d + 512, 512, 62);			/* device: second, meanwhile */
+	pvbt_fill(d + 512, 512, 62);			/* device: second, meanwhile */
 	memcpy(want + 512, d + 512, 512);
 	sync_dev(t, bus, 0, n, DMA_FROM_DEVICE);
 	same(t, d, want, n, "device's view after sync_for_device");
@@ -570,7 +554,7 @@ static void t_bidirectional(struct t *t)
 		skip(t, NO_VIEW);
 		goto out;
 	}
-	fill(buf, n, 70);
+	pvbt_fill(buf, n, 70);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
 	if (!check_stream(t, buf, bus, n, "bidirectional") ||
@@ -580,11 +564,11 @@ static void t_bidirectional(struct t *t)
 	if (!d)
 		goto out;
 	same(t, d, want, n, "device reads after map");
-	fill(d, 3000, 71);				/* device writes */
+	pvbt_fill(d, 3000, 71);				/* device writes */
 	memcpy(want, d, 3000);
 	sync_cpu(t, bus, 0, n, DMA_BIDIRECTIONAL);
 	same(t, buf, want, n, "cpu reads after sync_for_cpu");
-	fill(buf + 2000, 4000, 72);			/* cpu writes */
+	pvbt_fill(buf + 2000, 4000, 72);			/* cpu writes */
 	memcpy(want + 2000, buf + 2000, 4000);
 	sync_dev(t, bus, 0, n, DMA_BIDIRECTIONAL);
 	same(t, d, want, n, "device reads after sync_for_device");
@@ -609,7 +593,7 @@ static void t_unmap_skip_cpu_sync(struct t *t)
 		skip(t, NO_VIEW);
 		goto out;
 	}
-	fill(buf, n, 80);
+	pvbt_fill(buf, n, 80);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_FROM_DEVICE);
 	if (!check_stream(t, buf, bus, n, "from_device"))
@@ -623,7 +607,7 @@ static void t_unmap_skip_cpu_sync(struct t *t)
 		unmap(t, bus, n, DMA_FROM_DEVICE);
 		goto out;
 	}
-	fill(dev_view(t, bus, n), n, 81);
+	pvbt_fill(dev_view(t, bus, n), n, 81);
 	unmap_attrs(t, bus, n, DMA_FROM_DEVICE, DMA_ATTR_SKIP_CPU_SYNC);
 	same(t, buf, want, n, "buffer after unmap with DMA_ATTR_SKIP_CPU_SYNC");
 out:
@@ -652,7 +636,7 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 	if (!CHECK(t, page && want, "no memory"))
 		goto out;
 	buf = (u8 *)page_address(page) + page_off;
-	fill(buf, n, 90 + page_off);
+	pvbt_fill(buf, n, 90 + page_off);
 	memcpy(want, buf, n);
 	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
 	if (!check_stream(t, buf, bus, n, "bidirectional"))
@@ -671,7 +655,7 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 		unmap(t, bus, n, DMA_BIDIRECTIONAL);
 		goto out;
 	}
-	fill(d, n, 91 + page_off);			/* device writes it all */
+	pvbt_fill(d, n, 91 + page_off);			/* device writes it all */
 
 	/* Offsets into the mapping: s2 is where its 2nd slot starts. */
 	s2 = SLOT - (bus & (SLOT - 1));
@@ -690,7 +674,7 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 	}
 	/* CPU writes inside slot 5 and gives just that range back. */
 	memcpy(want, d, n);
-	fill(buf + s2 + 3 * SLOT + 33, 1500, 92);
+	pvbt_fill(buf + s2 + 3 * SLOT + 33, 1500, 92);
 	memcpy(want + s2 + 3 * SLOT + 33, buf + s2 + 3 * SLOT + 33, 1500);
 	sync_dev(t, bus, s2 + 3 * SLOT + 33, 1500, DMA_BIDIRECTIONAL);
 	same(t, d, want, n, "device view after a partial sync_for_device");
@@ -750,7 +734,7 @@ static int sg_setup(struct sg_table *sgt, struct page **pages, u32 seed)
 		if (!pages[i])
 			return -ENOMEM;
 		sg_set_page(sg, pages[i], len, off);
-		fill(sg_virt(sg), len, seed + i);
+		pvbt_fill(sg_virt(sg), len, seed + i);
 	}
 	return 0;
 }
@@ -887,7 +871,7 @@ static void t_sgtable_from_device(struct t *t)
 
 		if (!d)
 			break;
-		fill(d, sg_dma_len(sg), 300 + i);
+		pvbt_fill(d, sg_dma_len(sg), 300 + i);
 		memcpy(want + off, d, sg_dma_len(sg));
 		off += sg_dma_len(sg);
 	}
@@ -911,7 +895,7 @@ static void t_sgtable_from_device(struct t *t)
 	dma_sync_sgtable_for_device(t->dev, &sgt, DMA_FROM_DEVICE);
 	t->syncs++;
 	d0 = dev_view(t, sg_dma_address(sgt.sgl), sg_dma_len(sgt.sgl));
-	fill(d0, sg_dma_len(sgt.sgl), 400);
+	pvbt_fill(d0, sg_dma_len(sgt.sgl), 400);
 	memcpy(want, d0, sg_dma_len(sgt.sgl));
 	dma_unmap_sgtable(t->dev, &sgt, DMA_FROM_DEVICE, 0);
 	t->unmaps++;
@@ -981,7 +965,7 @@ static void t_direct_exact(struct t *t)
 	if (!CHECK(t, !read_counters(dir, before), "reading %s", dir))
 		goto out;
 #define SEEN(cpu, b, n) seen(t, (cpu), (b), (n), &nb, &nd)
-	fill(buf, 2048, 600);
+	pvbt_fill(buf, 2048, 600);
 	bus = map(t, buf, 2048, DMA_TO_DEVICE);
 	if (!check_stream(t, buf, bus, 2048, "single"))
 		goto out;
@@ -1073,7 +1057,7 @@ static void t_largest_mapping(struct t *t)
 		goto out;
 	}
 	buf = page_address(page);
-	fill(buf, n, 500);
+	pvbt_fill(buf, n, 500);
 	bus = map(t, buf, n, DMA_TO_DEVICE);
 	if (!check_stream(t, buf, bus, n, "largest TO_DEVICE"))
 		goto out;
@@ -1085,7 +1069,7 @@ static void t_largest_mapping(struct t *t)
 	if (!check_stream(t, buf, bus, n, "largest FROM_DEVICE"))
 		goto out;
 	if (t->view && view_of(t, bus, n)) {
-		fill(dev_view(t, bus, n), n, 501);
+		pvbt_fill(dev_view(t, bus, n), n, 501);
 		memcpy(want, dev_view(t, bus, n), n);
 	} else {
 		memcpy(want, buf, n);
@@ -1209,7 +1193,7 @@ static void t_coherent(struct t *t)
 			      "coherent memory at %px is not what bus %pad names",
 			      cpu, &bus);
 		check_xen(t, cpu, bus, n, "coherent");
-		fill(cpu, n, 600 + i);
+		pvbt_fill(cpu, n, 600 + i);
 		dma_free_coherent(t->dev, n, cpu, bus);
 	}
 }
@@ -1263,7 +1247,7 @@ static void t_alloc_pages(struct t *t)
 		CHECK(t, dev_view(t, bus, n) == cpu,
 		      "pages at %px are not what bus %pad names", cpu, &bus);
 	check_xen(t, cpu, bus, n, "dma_alloc_pages");
-	fill(cpu, n, 700);
+	pvbt_fill(cpu, n, 700);
 	dma_sync_single_for_device(t->dev, bus, n, DMA_BIDIRECTIONAL);
 	dma_sync_single_for_cpu(t->dev, bus, n, DMA_BIDIRECTIONAL);
 	t->syncs += 2;
@@ -1527,7 +1511,7 @@ static void t_alloc_pages_carved_sync(struct t *t)
 	CHECK(t, !pvb_read_num(pdir, "used", &used1) && used1 > used0,
 	      "%s/used %lld, was %lld: not carved from the pool (did fail/chunk_alloc=1 reach it?)",
 	      pdir, used1, used0);
-	fill(cpu, n, 710);
+	pvbt_fill(cpu, n, 710);
 	dma_sync_single_for_device(t->dev, bus, n, DMA_BIDIRECTIONAL);
 	if (t->view && dev_view(t, bus, n))
 		same(t, dev_view(t, bus, n), cpu, n, "device reads the pages");

@@ -39,6 +39,7 @@
 #include <linux/string.h>
 
 #include "counters.h"
+#include "dev_view.h"
 #include "ktap.h"
 #include "xen_check.h"
 
@@ -87,35 +88,6 @@ struct m {
 	s64 base[NR_C];
 };
 
-static void fill(void *p, size_t n, u32 seed)
-{
-	u32 x = seed * 2654435761u + 0x9e3779b9u;
-	u8 *b = p;
-
-	while (n--) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		*b++ = x >> 24;
-	}
-}
-
-/* The bus address of guest memory at @phys, as the device would use it. */
-static dma_addr_t bus_of(struct m *m, phys_addr_t phys)
-{
-	return m->xen ? pvbt_xen_phys_to_bus(phys) : phys;
-}
-
-/* The memory [bus, bus + size) names, as the device sees it, or NULL. */
-static u8 *view(struct m *m, dma_addr_t bus, size_t size)
-{
-	if (m->xen)
-		return pvbt_xen_dev_view(bus, size);
-	if (!pfn_valid(PHYS_PFN(bus)) || !pfn_valid(PHYS_PFN(bus + size - 1)))
-		return NULL;
-	return phys_to_virt(bus);
-}
-
 /* Whether every byte of the buffer at @p lies at or below @limit. */
 static bool reaches(struct m *m, struct page *p, u64 limit)
 {
@@ -123,7 +95,7 @@ static bool reaches(struct m *m, struct page *p, u64 limit)
 	size_t off;
 
 	for (off = 0; off < BUF_SIZE; off += PAGE_SIZE)
-		if (bus_of(m, phys + off) + PAGE_SIZE - 1 > limit)
+		if (pvbt_bus_of(m->xen, phys + off) + PAGE_SIZE - 1 > limit)
 			return false;
 	return true;
 }
@@ -157,7 +129,7 @@ static struct page *high_block(struct m *m, u64 limit)
 				HIGH_ORDER);
 		if (!p)
 			break;
-		if (bus_of(m, page_to_phys(p)) > limit) {
+		if (pvbt_bus_of(m->xen, page_to_phys(p)) > limit) {
 			found = p;
 			break;
 		}
@@ -225,9 +197,9 @@ static void t_reachable_direct(struct m *m)
 		m->want[C_MAPS]++;
 		m->want[C_DIRECT]++;
 		m->want[C_TO_DEV] += BUF_SIZE;
-		CHECK(m, bus == bus_of(m, page_to_phys(p)),
+		CHECK(m, bus == pvbt_bus_of(m->xen, page_to_phys(p)),
 		      "a buffer at bus %pad below the mask mapped at %pad, not directly",
-		      &(dma_addr_t){ bus_of(m, page_to_phys(p)) }, &bus);
+		      &(dma_addr_t){ pvbt_bus_of(m->xen, page_to_phys(p)) }, &bus);
 		dma_unmap_page(m->dev, bus, BUF_SIZE, DMA_TO_DEVICE);
 		m->want[C_UNMAPS]++;
 	}
@@ -253,9 +225,9 @@ static void t_above_bounced(struct m *m)
 	if (!CHECK(m, want, "no memory"))
 		goto out;
 	diag("buffer at bus %pad, above the mask",
-	     &(dma_addr_t){ bus_of(m, page_to_phys(p)) });
+	     &(dma_addr_t){ pvbt_bus_of(m->xen, page_to_phys(p)) });
 
-	fill(cpu, BUF_SIZE, bits);
+	pvbt_fill(cpu, BUF_SIZE, bits);
 	bus = dma_map_page(m->dev, p, 0, BUF_SIZE, DMA_TO_DEVICE);
 	if (!CHECK(m, !dma_mapping_error(m->dev, bus), "to-device map refused"))
 		goto out;
@@ -264,7 +236,7 @@ static void t_above_bounced(struct m *m)
 	m->want[C_TO_DEV] += BUF_SIZE;
 	CHECK(m, bus + BUF_SIZE - 1 <= m->mask, "bounced to %pad, past the mask %#llx",
 	      &bus, m->mask);
-	d = view(m, bus, BUF_SIZE);
+	d = pvbt_dev_view(m->xen, bus, BUF_SIZE);
 	if (CHECK(m, d, "no device view of %pad", &bus)) {
 		CHECK(m, d != cpu, "the device sees the buffer itself");
 		CHECK(m, !memcmp(d, cpu, BUF_SIZE), "the device reads other data");
@@ -273,7 +245,7 @@ static void t_above_bounced(struct m *m)
 	m->want[C_UNMAPS]++;
 
 	memset(cpu, 0x5a, BUF_SIZE);
-	fill(want, BUF_SIZE, bits + 100);
+	pvbt_fill(want, BUF_SIZE, bits + 100);
 	bus = dma_map_page(m->dev, p, 0, BUF_SIZE, DMA_FROM_DEVICE);
 	if (!CHECK(m, !dma_mapping_error(m->dev, bus), "from-device map refused"))
 		goto out;
@@ -281,7 +253,7 @@ static void t_above_bounced(struct m *m)
 	m->want[C_BOUNCED]++;
 	CHECK(m, bus + BUF_SIZE - 1 <= m->mask, "bounced to %pad, past the mask %#llx",
 	      &bus, m->mask);
-	d = view(m, bus, BUF_SIZE);
+	d = pvbt_dev_view(m->xen, bus, BUF_SIZE);
 	if (CHECK(m, d && d != cpu, "no device view of %pad apart from the buffer", &bus))
 		memcpy(d, want, BUF_SIZE);		/* the device writes */
 	dma_unmap_page(m->dev, bus, BUF_SIZE, DMA_FROM_DEVICE);
@@ -351,7 +323,7 @@ static void t_limit_refused(struct m *m)
 	bus = kvcalloc(max, sizeof(*bus), GFP_KERNEL);
 	if (!CHECK(m, bus, "no memory"))
 		goto out;
-	fill(page_address(p), BUF_SIZE, bits);
+	pvbt_fill(page_address(p), BUF_SIZE, bits);
 	m->dev->bus_dma_limit = m->mask;
 	for (i = 0; i < max; i++) {
 		/* the data checked on the first; the rest copy nothing */
@@ -370,7 +342,7 @@ static void t_limit_refused(struct m *m)
 			break;
 		if (i)
 			continue;
-		d = view(m, b, BUF_SIZE);
+		d = pvbt_dev_view(m->xen, b, BUF_SIZE);
 		if (!CHECK(m, d && d != page_address(p) &&
 			   !memcmp(d, page_address(p), BUF_SIZE),
 			   "map %u at %pad: the device reads other data", i, &b))
