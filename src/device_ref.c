@@ -18,7 +18,8 @@
  * socket queues, a disk held open) still find the ops and the pool that made
  * them.  Then, in process context, the teardown: the old ops back, an RCU
  * grace period for ops calls still running (the streaming ops run under
- * rcu_read_lock()), the private pool destroyed, the state freed.  The last
+ * rcu_read_lock(), or preempt_disable() on their direct paths, which
+ * synchronize_rcu() waits for alike), the private pool destroyed, the state freed.  The last
  * put may come from atomic context (a dma_free_coherent() with interrupts
  * off, an unmap in softirq), so it never tears down itself: it completes a
  * waiter (PVB_END_WAIT: attach.c's own paths, which may sleep) or queues
@@ -184,7 +185,7 @@ void pvb_dev_unbound(struct pvb_device *pd)
 	/*
 	 * An unmap that read pinned as false before it was set did not look
 	 * for the last one: once every ops call running now is done (they run
-	 * under rcu_read_lock()), count again.
+	 * under rcu_read_lock() or preempt_disable()), count again.
 	 */
 	synchronize_rcu();
 	pvb_dev_unpin_if_done(pd, !!coh);
@@ -239,9 +240,17 @@ static void teardown(struct pvb_device *pd, bool forced)
 	 * writing its iommu_group type installs the IOMMU's): theirs stay.
 	 */
 	if (get_dma_ops(&pdev->dev) == &pd->ops) {
-		set_dma_ops(&pdev->dev, pd->old_ops);
+		/*
+		 * The old ops' skip flag first: once they are back, their own
+		 * first bounce (swiotlb's) may clear it, which must stay.
+		 * Ours need it no more: no bounced mapping is left (each holds
+		 * a reference), or a forced teardown gives them up.
+		 */
 		pvb_dev_assign_skip_sync(&pdev->dev, pd->old_skip_sync);
+		set_dma_ops(&pdev->dev, pd->old_ops);
 	} else {
+		/* (whatever they are, their syncs must reach them) */
+		pvb_dev_force_sync(&pdev->dev);
 		pvb_dev_warn(pdev, "DMA ops changed while attached (to %ps): left as they are\n",
 			     get_dma_ops(&pdev->dev));
 	}

@@ -615,20 +615,27 @@ static void ops_set_syncs(struct dma_map_ops *ops)
  * sync ops, and dma_set_mask() then lets the DMA API skip every
  * dma_sync_*() of the device before it calls anything (as it does for
  * dma-direct): page_pool and NIC drivers sync each packet.  The first
- * bounced mapping installs them and clears the device's skip flag before
- * its address is returned (swiotlb's dma_reset_need_sync()): whoever syncs
- * that mapping learnt its address after this, through the driver's own
- * ordering, and so sees both.  For good: dma_set_mask() finds sync ops
- * from then on and keeps the flag clear.  (A driver that maps while it
- * sets its mask races the flag as it would with swiotlb.)
+ * bounced mapping installs them, and every bounced mapping clears the
+ * device's skip flag if set before its address is returned (swiotlb's
+ * dma_reset_need_sync() on each bounce): whoever syncs that mapping learnt
+ * its address after this, through the driver's own ordering, and so sees
+ * both.  dma_set_mask() finds sync ops from then on and keeps the flag
+ * clear; one racing a map (which could set it again) is mended by the
+ * next bounce, as with swiotlb.
  */
 static void syncs_on(struct pvb_device *pd, struct device *dev)
 {
-	if (likely(READ_ONCE(pd->ops.sync_sg_for_device)))
-		return;		/* written last below */
-	ops_set_syncs(&pd->ops);
-	smp_wmb();	/* the ops before the flag that sends syncs to them */
-	pvb_dev_reset_need_sync(dev);
+	if (unlikely(!READ_ONCE(pd->ops.sync_sg_for_device))) {
+		ops_set_syncs(&pd->ops);
+		smp_wmb();	/* the ops before the flag that sends syncs to them */
+	}
+	/*
+	 * Every bounce, not only the one that installed them: another CPU's
+	 * first bounce may have installed the ops and not yet cleared the
+	 * flag, or a dma_set_mask() racing a map have set it again.
+	 */
+	if (unlikely(pvb_dev_skip_sync(dev)))
+		pvb_dev_reset_need_sync(dev);
 }
 
 /*

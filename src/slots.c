@@ -536,8 +536,9 @@ static unsigned int spend_credit(struct pvb_area *a, unsigned int n)
  * Other CPUs listing areas again and again (each giving a run back and
  * spending it before the gather comes by) could keep it passing with
  * interrupts off: it stops after GATHER_PASSES and counts what it still
- * needs as a peak.  Only such overlapping calls can make the mark read
- * high then, and never above the pool's size.
+ * needs as a peak (the mark stays what is in use plus the credit).  Only
+ * such overlapping calls can make the mark high then, and it never reads
+ * above the most the pool can hold (pvb_slots_hiwater()).
  */
 #define GATHER_PASSES	4
 
@@ -578,13 +579,8 @@ static void gather_credit(struct pvb_slots *s, unsigned int home,
 			}
 		}
 	}
-	if (need) {
-		/* (the only writer: under the gather lock) */
-		unsigned int hi = atomic_read(&s->stats.hiwater);
-
-		atomic_set(&s->stats.hiwater,
-			   max(hi, min(hi + need, READ_ONCE(s->nslabs))));
-	}
+	if (need)
+		atomic_add(need, &s->stats.hiwater);
 	spin_unlock_irqrestore(&s->stats.gather_lock, flags);
 }
 
@@ -1263,6 +1259,19 @@ static unsigned int slot_of(const struct pvb_slots *s, unsigned int seg,
 }
 
 /*
+ * Does segment @seg, found for @bus by a lookup made earlier, still cover
+ * it?  A growable pool may have removed the segment and added one at
+ * another bus address since (only for an address in no live mapping: a
+ * busy segment stays).
+ */
+static bool seg_covers(const struct pvb_slots *s, unsigned int seg, u64 bus)
+{
+	u64 base = READ_ONCE(s->segs[seg].bus);
+
+	return bus >= base && !((bus - base) >> s->bus_shift);
+}
+
+/*
  * The live mapping holding slot @i (head slot returned, details in @m), or
  * -1.  @locked: the caller holds @i's area lock, so bad metadata is a bug.
  */
@@ -1302,6 +1311,8 @@ int pvb_slots_find_seg(struct pvb_slots *s, int seg, dma_addr_t bus,
 	unsigned int i;
 	int ret = -ENOENT;
 
+	if (!seg_covers(s, seg, bus))
+		return -ENOENT;
 	i = slot_of(s, seg, bus);
 	a = area_of(s, i);
 	spin_lock_irqsave(&a->lock, flags);
@@ -1347,7 +1358,8 @@ int pvb_slots_find_owned_seg(const struct pvb_slots *s, int seg,
 {
 	struct pvb_mapping tmp;
 
-	if (mapping_at(s, slot_of(s, seg, bus), &tmp, false) < 0 ||
+	if (!seg_covers(s, seg, bus) ||
+	    mapping_at(s, slot_of(s, seg, bus), &tmp, false) < 0 ||
 	    bus < tmp.bus || bus - tmp.bus >= tmp.size)
 		return -ENOENT;
 	*m = tmp;
@@ -1516,9 +1528,11 @@ unsigned int pvb_slots_used(const struct pvb_slots *s)
  * pvb_slots_hiwater() - most slots ever in use at once.
  * @s: pool.
  *
- * Return: number of slots.
+ * Return: number of slots, at most @max_slabs (a gather cut short may count
+ * more: see gather_credit()).
  */
 unsigned int pvb_slots_hiwater(const struct pvb_slots *s)
 {
-	return atomic_read(&s->stats.hiwater);
+	return min_t(unsigned int, atomic_read(&s->stats.hiwater),
+		     s->max_slabs);
 }

@@ -20,7 +20,8 @@
  *    dma_need_sync() is true as soon as the map returned, and what the
  *    device wrote is in the buffer after dma_sync_single_for_cpu();
  *  - from then on syncs of the direct mapping reach pvbounce too, also
- *    after dma_set_mask() again.
+ *    after dma_set_mask() again;
+ *  - every bounce clears the skip flag if it was set again.
  *
  * Elsewhere (6.1) every sync reaches pvbounce, and dma_need_sync() is true
  * throughout; with CONFIG_DMA_API_DEBUG dma_need_sync() is true throughout
@@ -44,6 +45,7 @@
 #include <asm/processor.h>
 
 #include "counters.h"
+#include "dev_view.h"
 #include "ktap.h"
 #include "xen_check.h"
 
@@ -81,33 +83,6 @@ struct s {
 	dma_addr_t dbus;
 };
 
-static void fill(void *p, size_t n, u32 seed)
-{
-	u32 x = seed * 2654435761u + 0x9e3779b9u;
-	u8 *b = p;
-
-	while (n--) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		*b++ = x >> 24;
-	}
-}
-
-static dma_addr_t bus_of(struct s *s, phys_addr_t phys)
-{
-	return s->xen ? pvbt_xen_phys_to_bus(phys) : phys;
-}
-
-static u8 *view(struct s *s, dma_addr_t bus, size_t size)
-{
-	if (s->xen)
-		return pvbt_xen_dev_view(bus, size);
-	if (!pfn_valid(PHYS_PFN(bus)) || !pfn_valid(PHYS_PFN(bus + size - 1)))
-		return NULL;
-	return phys_to_virt(bus);
-}
-
 static s64 syncs(struct s *s)
 {
 	s64 v = -1;
@@ -138,7 +113,7 @@ static struct page *high_block(struct s *s, u64 limit)
 				HIGH_ORDER);
 		if (!p)
 			break;
-		if (bus_of(s, page_to_phys(p)) > limit) {
+		if (pvbt_bus_of(s->xen, page_to_phys(p)) > limit) {
 			found = p;
 			break;
 		}
@@ -168,11 +143,14 @@ static void t_direct_skips(struct s *s)
 		s->dbuf = NULL;
 		return;
 	}
-	CHECK(s, s->dbus == bus_of(s, virt_to_phys(s->dbuf)),
+	CHECK(s, s->dbus == pvbt_bus_of(s->xen, virt_to_phys(s->dbuf)),
 	      "mapped at %pad, not directly", &s->dbus);
 	CHECK(s, dma_need_sync(s->dev, s->dbus) == s->need0,
 	      "dma_need_sync() %d before any bounce, want %d",
 	      dma_need_sync(s->dev, s->dbus), s->need0);
+	/* (the flag itself, which DMA-API debug's dma_need_sync() hides) */
+	CHECK(s, !s->lazy || pvb_dev_skip_sync(s->dev),
+	      "the device's skip-sync flag clear before any bounce");
 	moved = sync_pair(s, s->dbus);
 	CHECK(s, moved == (s->lazy ? 0 : 2),
 	      "syncs moved by %lld for 2 syncs of a direct mapping, want %d",
@@ -222,10 +200,12 @@ static void t_first_bounce_syncs(struct s *s)
 		goto out;
 	CHECK(s, dma_need_sync(s->dev, bus),
 	      "dma_need_sync() false for a bounced mapping at %pad", &bus);
-	d = view(s, bus, PAGE_SIZE);
+	CHECK(s, !pvb_dev_skip_sync(s->dev),
+	      "the device's skip-sync flag still set after its first bounce");
+	d = pvbt_dev_view(s->xen, bus, PAGE_SIZE);
 	if (CHECK(s, d && d != cpu && bus + PAGE_SIZE - 1 <= mask,
 		  "mapped at %pad: not bounced below the mask", &bus)) {
-		fill(want, PAGE_SIZE, bits);
+		pvbt_fill(want, PAGE_SIZE, bits);
 		memcpy(d, want, PAGE_SIZE);		/* the device writes */
 	} else {
 		memset(want, 0x5a, PAGE_SIZE);
@@ -239,7 +219,7 @@ static void t_first_bounce_syncs(struct s *s)
 	      syncs(s) - s0);
 	dma_sync_single_for_device(s->dev, bus, PAGE_SIZE, DMA_FROM_DEVICE);
 	if (d && d != cpu) {
-		fill(want, PAGE_SIZE, bits + 1);
+		pvbt_fill(want, PAGE_SIZE, bits + 1);
 		memcpy(d, want, PAGE_SIZE);
 	}
 	dma_unmap_page(s->dev, bus, PAGE_SIZE, DMA_FROM_DEVICE);
@@ -268,6 +248,40 @@ static void t_syncs_after_bounce(struct s *s)
 	      "dma_need_sync() false after dma_set_mask() following a bounce");
 	moved = sync_pair(s, s->dbus);
 	CHECK(s, moved == 2, "syncs moved by %lld after dma_set_mask(), want 2", moved);
+}
+
+/*
+ * Every bounce clears the flag, not only the first: set again, as a
+ * dma_set_mask() racing a map, or another CPU's first bounce between
+ * installing the sync ops and clearing it, would leave it.
+ */
+static void t_bounce_clears_flag(struct s *s)
+{
+	u64 mask = DMA_BIT_MASK(bits);
+	struct page *p;
+	dma_addr_t bus;
+
+	if (!s->lazy) {
+		s->skip = "no skip-sync flag (no CONFIG_DMA_NEED_SYNC)";
+		return;
+	}
+	CHECK(s, !dma_set_mask_and_coherent(s->dev, mask),
+	      "dma_set_mask_and_coherent(%u bits) refused", bits);
+	p = high_block(s, mask);
+	if (!p) {
+		s->skip = "no memory above the mask";
+		return;
+	}
+	pvb_dev_assign_skip_sync(s->dev, true);
+	bus = dma_map_page(s->dev, p, 0, PAGE_SIZE, DMA_TO_DEVICE);
+	if (CHECK(s, !dma_mapping_error(s->dev, bus), "map above the mask refused")) {
+		CHECK(s, bus + PAGE_SIZE - 1 <= mask, "mapped at %pad: not bounced", &bus);
+		CHECK(s, !pvb_dev_skip_sync(s->dev),
+		      "a bounce left the skip-sync flag set");
+		dma_unmap_page(s->dev, bus, PAGE_SIZE, DMA_TO_DEVICE);
+	}
+	pvb_dev_assign_skip_sync(s->dev, false);
+	__free_pages(p, HIGH_ORDER);
 }
 
 /* No limit where nothing can bounce (native, force=0, mask reaching all). */
@@ -299,6 +313,7 @@ static const struct test tests[] = {
 	{ "direct_mapping_syncs_after_dma_set_mask", t_narrow_mask_skips },
 	{ "first_bounce_from_device_synced", t_first_bounce_syncs },
 	{ "syncs_reach_pvbounce_after_bounce", t_syncs_after_bounce },
+	{ "every_bounce_clears_the_skip_flag", t_bounce_clears_flag },
 	{ "max_mapping_size_unlimited_where_nothing_bounces", t_max_mapping },
 };
 
