@@ -200,8 +200,10 @@ if [ -f "$PVB_OPS_WINDOW_KO" ] && [ "$can_hold" != Y ]; then
 	tap_skip "ops window" "$(uname -r) has no preemption (no CONFIG_TASKS_RCU): no caller can be preempted between its read of the ops and its call"
 elif [ -f "$PVB_OPS_WINDOW_KO" ]; then
 	# a 1 MiB pool: its teardown is quick, so that a waiting rmmod is
-	# waiting for the callers, not still giving the pool back
-	check "ops window: load with devices=$nic pool_mb=1" pvb_load devices="$nic" pool_mb=1
+	# waiting for the callers, not still giving the pool back; force=1:
+	# pvbounce's max_mapping_size is its pool's limit (with force=0 a
+	# device reaching all memory has none, as under its old ops)
+	check "ops window: load with devices=$nic pool_mb=1 force=1" pvb_load devices="$nic" pool_mb=1 force=1
 	check "ops window: insmod pvbounce_ops_window dev=$nic" \
 		run_cmd insmod "$PVB_OPS_WINDOW_KO" dev="$nic"
 	check "ops window: a thread reads $nic's dma_ops and waits before its call" \
