@@ -8,6 +8,8 @@
 #ifndef PVBT_DEV_VIEW_H
 #define PVBT_DEV_VIEW_H
 
+#include <linux/gfp.h>
+#include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/types.h>
 #include "xen_check.h"
@@ -44,6 +46,41 @@ static inline u8 *pvbt_native_view(dma_addr_t bus, size_t size)
 static inline u8 *pvbt_dev_view(bool xen, dma_addr_t bus, size_t size)
 {
 	return xen ? pvbt_xen_dev_view(bus, size) : pvbt_native_view(bus, size);
+}
+
+/* blocks searched for memory above a mask, and how much may be held */
+#define PVBT_HIGH_ORDER	9
+#define PVBT_HOLD_MAX	(1536UL << 20)
+
+/*
+ * An order PVBT_HIGH_ORDER block whose bus address lies above @limit, or
+ * NULL: blocks are taken (and given back) until one does, at most
+ * PVBT_HOLD_MAX bytes of them.  Free it with __free_pages(p,
+ * PVBT_HIGH_ORDER).
+ */
+static inline struct page *pvbt_block_above(bool xen, u64 limit)
+{
+	struct page *p, *found = NULL, *n;
+	unsigned long held = 0;
+	LIST_HEAD(rejects);
+
+	while (!found && held < PVBT_HOLD_MAX) {
+		p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY,
+				PVBT_HIGH_ORDER);
+		if (!p)
+			break;
+		if (pvbt_bus_of(xen, page_to_phys(p)) > limit) {
+			found = p;
+			break;
+		}
+		list_add(&p->lru, &rejects);
+		held += PAGE_SIZE << PVBT_HIGH_ORDER;
+	}
+	list_for_each_entry_safe(p, n, &rejects, lru) {
+		list_del(&p->lru);
+		__free_pages(p, PVBT_HIGH_ORDER);
+	}
+	return found;
 }
 
 #endif /* PVBT_DEV_VIEW_H */

@@ -106,16 +106,12 @@ static bool reaches(struct m *m, struct page *p, u64 limit)
  * taken and held until one lies above the limit, then the others given
  * back.  Natively the search is skipped when all RAM lies at or below the
  * limit; on Xen (machine addresses unknown beforehand) it stops after
- * HOLD_MAX bytes.  Return: an order HIGH_ORDER block, or NULL.
+ * PVBT_HOLD_MAX bytes (pvbt_block_above()).  Return: an order
+ * PVBT_HIGH_ORDER block, or NULL.
  */
-#define HIGH_ORDER	9
-#define HOLD_MAX	(1536UL << 20)
-
 static struct page *high_block(struct m *m, u64 limit)
 {
-	struct page *p, *found = NULL, *n;
-	unsigned long held = 0, top = 0;
-	LIST_HEAD(rejects);
+	unsigned long top = 0;
 	int nid;
 
 	if (!m->xen) {
@@ -124,23 +120,7 @@ static struct page *high_block(struct m *m, u64 limit)
 		if (PFN_PHYS(top) - 1 <= limit)
 			return NULL;
 	}
-	while (!found && held < HOLD_MAX) {
-		p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY,
-				HIGH_ORDER);
-		if (!p)
-			break;
-		if (pvbt_bus_of(m->xen, page_to_phys(p)) > limit) {
-			found = p;
-			break;
-		}
-		list_add(&p->lru, &rejects);
-		held += PAGE_SIZE << HIGH_ORDER;
-	}
-	list_for_each_entry_safe(p, n, &rejects, lru) {
-		list_del(&p->lru);
-		__free_pages(p, HIGH_ORDER);
-	}
-	return found;
+	return pvbt_block_above(m->xen, limit);
 }
 
 /*
@@ -262,7 +242,7 @@ static void t_above_bounced(struct m *m)
 	CHECK(m, !memcmp(cpu, want, BUF_SIZE), "the CPU does not read what the device wrote");
 out:
 	kfree(want);
-	__free_pages(p, HIGH_ORDER);
+	__free_pages(p, PVBT_HIGH_ORDER);
 }
 
 static void t_coherent_below(struct m *m)
@@ -361,7 +341,7 @@ static void t_limit_refused(struct m *m)
 out:
 	m->dev->bus_dma_limit = 0;
 	kvfree(bus);
-	__free_pages(p, HIGH_ORDER);
+	__free_pages(p, PVBT_HIGH_ORDER);
 }
 
 /* Every counter moved by exactly what the run did. */

@@ -69,8 +69,6 @@ static int failed = -1;
 module_param(failed, int, 0444);
 MODULE_PARM_DESC(failed, "read-only result: number of failed tests (-1: not run)");
 
-#define HIGH_ORDER	9		/* blocks searched for memory above the mask */
-#define HOLD_MAX	(1536UL << 20)
 
 struct s {
 	struct device *dev;
@@ -99,32 +97,6 @@ static s64 sync_pair(struct s *s, dma_addr_t bus)
 	dma_sync_single_for_cpu(s->dev, bus, PAGE_SIZE, DMA_FROM_DEVICE);
 	dma_sync_single_for_device(s->dev, bus, PAGE_SIZE, DMA_FROM_DEVICE);
 	return syncs(s) - before;
-}
-
-/* An order HIGH_ORDER block above @limit in bus address, or NULL. */
-static struct page *high_block(struct s *s, u64 limit)
-{
-	struct page *p, *found = NULL, *n;
-	unsigned long held = 0;
-	LIST_HEAD(rejects);
-
-	while (!found && held < HOLD_MAX) {
-		p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY,
-				HIGH_ORDER);
-		if (!p)
-			break;
-		if (pvbt_bus_of(s->xen, page_to_phys(p)) > limit) {
-			found = p;
-			break;
-		}
-		list_add(&p->lru, &rejects);
-		held += PAGE_SIZE << HIGH_ORDER;
-	}
-	list_for_each_entry_safe(p, n, &rejects, lru) {
-		list_del(&p->lru);
-		__free_pages(p, HIGH_ORDER);
-	}
-	return found;
 }
 
 /* 64-bit mask: a direct mapping needs no sync, none reaches pvbounce. */
@@ -181,7 +153,7 @@ static void t_narrow_mask_skips(struct s *s)
 static void t_first_bounce_syncs(struct s *s)
 {
 	u64 mask = DMA_BIT_MASK(bits);
-	struct page *p = high_block(s, mask);
+	struct page *p = pvbt_block_above(s->xen, mask);
 	u8 *cpu, *want = NULL, *d;
 	dma_addr_t bus;
 	s64 s0;
@@ -227,7 +199,7 @@ static void t_first_bounce_syncs(struct s *s)
 	      "after unmap the CPU does not read the device's second write");
 out:
 	kfree(want);
-	__free_pages(p, HIGH_ORDER);
+	__free_pages(p, PVBT_HIGH_ORDER);
 }
 
 /* After it, every sync reaches pvbounce, dma_set_mask() or not. */
@@ -267,7 +239,7 @@ static void t_bounce_clears_flag(struct s *s)
 	}
 	CHECK(s, !dma_set_mask_and_coherent(s->dev, mask),
 	      "dma_set_mask_and_coherent(%u bits) refused", bits);
-	p = high_block(s, mask);
+	p = pvbt_block_above(s->xen, mask);
 	if (!p) {
 		s->skip = "no memory above the mask";
 		return;
@@ -281,7 +253,7 @@ static void t_bounce_clears_flag(struct s *s)
 		dma_unmap_page(s->dev, bus, PAGE_SIZE, DMA_TO_DEVICE);
 	}
 	pvb_dev_assign_skip_sync(s->dev, false);
-	__free_pages(p, HIGH_ORDER);
+	__free_pages(p, PVBT_HIGH_ORDER);
 }
 
 /* No limit where nothing can bounce (native, force=0, mask reaching all). */
