@@ -13,6 +13,27 @@ skip_without_pvbounce "NIC drivers on pvbounce"
 
 NET_BYTES=$((8 << 20))
 
+# pair_traffic: (nic_pair's and nic_pair_direct's $tag $a $b $drv $mod
+# $cls) DRIVER binds both, the interfaces up, ping, NET_BYTES over TCP each
+# way checked; 1 if the NICs never pinged each other
+pair_traffic() {
+	check "$tag: $drv binds $a" drv_bind_pci "$a" "$drv" "$mod"
+	check "$tag: $drv binds $b" drv_bind_pci "$b" "$drv" "$mod"
+	[ -n "$cls" ] && modprobe "$cls"
+	if ! net_up "$a" "$b" -; then
+		tap_not_ok "$tag: ping between the attached NICs"
+		dmesg | tail -n 20 >/tmp/drv.dmesg
+		diag_file /tmp/drv.dmesg
+		return 1
+	fi
+	tap_ok "$tag: ping between the attached NICs ($IF_A, $IF_B)"
+	net_transfer "$NET_BYTES"
+	tap_result $? "$tag: $((NET_BYTES >> 20)) MiB over TCP from $a to $b arrive intact (size, md5)"
+	net_transfer "$NET_BYTES" back
+	tap_result $? "$tag: $((NET_BYTES >> 20)) MiB over TCP from $b to $a arrive intact (size, md5)"
+	return 0
+}
+
 # nic_pair TAG PCI_A PCI_B DRIVER MODULE [CLASS_MODULE]: the whole check of
 # one pair; DRIVER (loaded as MODULE) binds both, CLASS_MODULE (virtio_net)
 # gives the interfaces
@@ -27,22 +48,7 @@ nic_pair() {
 		drv_restore "$a" "$boot_a"; drv_restore "$b" "$boot_b"
 		return 0
 	fi
-	check "$tag: $drv binds $a" drv_bind_pci "$a" "$drv" "$mod"
-	check "$tag: $drv binds $b" drv_bind_pci "$b" "$drv" "$mod"
-	[ -n "$cls" ] && modprobe "$cls"
-	if net_up "$a" "$b" -; then
-		tap_ok "$tag: ping between the attached NICs ($IF_A, $IF_B)"
-		net_transfer "$NET_BYTES"
-		tap_result $? "$tag: $((NET_BYTES >> 20)) MiB over TCP from $a to $b arrive intact (size, md5)"
-		net_transfer "$NET_BYTES" back
-		tap_result $? "$tag: $((NET_BYTES >> 20)) MiB over TCP from $b to $a arrive intact (size, md5)"
-		min=$NET_BYTES
-	else
-		tap_not_ok "$tag: ping between the attached NICs"
-		dmesg | tail -n 20 >/tmp/drv.dmesg
-		diag_file /tmp/drv.dmesg
-		min=
-	fi
+	pair_traffic && min=$NET_BYTES || min=
 	drv_only "$tag" "$a" "$b"
 	net_down
 	unbind "$a"
@@ -73,17 +79,7 @@ nic_pair_direct() {
 		drv_restore "$a" "$boot_a"; drv_restore "$b" "$boot_b"
 		return 0
 	fi
-	check "$tag: $drv binds $a" drv_bind_pci "$a" "$drv" "$mod"
-	check "$tag: $drv binds $b" drv_bind_pci "$b" "$drv" "$mod"
-	[ -n "$cls" ] && modprobe "$cls"
-	if net_up "$a" "$b" -; then
-		net_transfer "$NET_BYTES"
-		tap_result $? "$tag: $((NET_BYTES >> 20)) MiB over TCP from $a to $b arrive intact (size, md5)"
-		net_transfer "$NET_BYTES" back
-		tap_result $? "$tag: $((NET_BYTES >> 20)) MiB over TCP from $b to $a arrive intact (size, md5)"
-	else
-		tap_not_ok "$tag: ping between the attached NICs"
-	fi
+	pair_traffic
 	net_down
 	unbind "$a"
 	unbind "$b"
