@@ -11,6 +11,7 @@
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/nodemask.h>
 #include <linux/types.h>
 #include "xen_check.h"
 
@@ -48,15 +49,39 @@ static inline u8 *pvbt_dev_view(bool xen, dma_addr_t bus, size_t size)
 	return xen ? pvbt_xen_dev_view(bus, size) : pvbt_native_view(bus, size);
 }
 
-/* blocks searched for memory above a mask, and how much may be held */
+/*
+ * blocks searched for memory above a mask, how much may be held, and how
+ * much memory the search leaves available to the rest of the system
+ */
 #define PVBT_HIGH_ORDER	9
 #define PVBT_HOLD_MAX	(1536UL << 20)
+#define PVBT_KEEP_AVAIL	(192UL << 20)
+
+/*
+ * The bus address of the last byte of RAM: natively the end of the last
+ * node, as a Xen PV guest the host's highest machine frame.
+ */
+static inline u64 pvbt_ram_last_bus(bool xen)
+{
+	unsigned long top = 0;
+	int nid;
+
+	if (xen)
+		return pvbt_xen_ram_last_bus();
+	for_each_online_node(nid)
+		top = max(top, node_end_pfn(nid));
+	return PFN_PHYS((u64)top) - 1;
+}
 
 /*
  * An order PVBT_HIGH_ORDER block whose bus address lies above @limit, or
- * NULL: blocks are taken (and given back) until one does, at most
- * PVBT_HOLD_MAX bytes of them.  Free it with __free_pages(p,
- * PVBT_HIGH_ORDER).
+ * NULL.  The buddy allocator hands out low addresses first (boot memory is
+ * freed to it in ascending order), so blocks are taken and held until one
+ * lies above the limit, then the others given back.  There is no search
+ * when no RAM lies above the limit, and it stops after PVBT_HOLD_MAX bytes
+ * or when less than PVBT_KEEP_AVAIL would be left available: a search that
+ * took all of a 1 GiB Xen dom0's memory could starve the rest of the
+ * system.  Free the block with __free_pages(p, PVBT_HIGH_ORDER).
  */
 static inline struct page *pvbt_block_above(bool xen, u64 limit)
 {
@@ -64,7 +89,10 @@ static inline struct page *pvbt_block_above(bool xen, u64 limit)
 	unsigned long held = 0;
 	LIST_HEAD(rejects);
 
-	while (!found && held < PVBT_HOLD_MAX) {
+	if (pvbt_ram_last_bus(xen) <= limit)
+		return NULL;
+	while (!found && held < PVBT_HOLD_MAX &&
+	       si_mem_available() > (long)(PVBT_KEEP_AVAIL >> PAGE_SHIFT)) {
 		p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY,
 				PVBT_HIGH_ORDER);
 		if (!p)

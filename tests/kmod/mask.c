@@ -101,29 +101,6 @@ static bool reaches(struct m *m, struct page *p, u64 limit)
 }
 
 /*
- * Memory above @limit.  The buddy allocator hands out low addresses first
- * (boot memory is freed to it in ascending order), so 2 MiB blocks are
- * taken and held until one lies above the limit, then the others given
- * back.  Natively the search is skipped when all RAM lies at or below the
- * limit; on Xen (machine addresses unknown beforehand) it stops after
- * PVBT_HOLD_MAX bytes (pvbt_block_above()).  Return: an order
- * PVBT_HIGH_ORDER block, or NULL.
- */
-static struct page *high_block(struct m *m, u64 limit)
-{
-	unsigned long top = 0;
-	int nid;
-
-	if (!m->xen) {
-		for_each_online_node(nid)
-			top = max(top, node_end_pfn(nid));
-		if (PFN_PHYS(top) - 1 <= limit)
-			return NULL;
-	}
-	return pvbt_block_above(m->xen, limit);
-}
-
-/*
  * A BUF_SIZE buffer wholly at or below @limit (from ZONE_DMA, which lies
  * low natively), or NULL when MAX_TRIES allocations found none.
  */
@@ -192,7 +169,7 @@ static void t_reachable_direct(struct m *m)
  */
 static void t_above_bounced(struct m *m)
 {
-	struct page *p = high_block(m, m->mask);
+	struct page *p = pvbt_block_above(m->xen, m->mask);
 	u8 *cpu, *want, *d;
 	dma_addr_t bus;
 
@@ -284,7 +261,7 @@ static void t_set_mask_refused(struct m *m)
  */
 static void t_limit_refused(struct m *m)
 {
-	struct page *p = high_block(m, m->mask);
+	struct page *p = pvbt_block_above(m->xen, m->mask);
 	unsigned int i, held = 0, max;
 	dma_addr_t *bus = NULL, b;
 	s64 nslabs;

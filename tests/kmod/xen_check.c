@@ -30,6 +30,7 @@
 
 #include <xen/xen.h>
 #include <xen/page.h>
+#include <xen/interface/memory.h>
 #include <xen/interface/xen.h>
 
 #include "xen_check.h"
@@ -322,7 +323,33 @@ void *pvbt_xen_dev_view(dma_addr_t bus, size_t size)
 	return (u8 *)__va(PFN_PHYS(pfn0)) + offset_in_page(bus);
 }
 
+/**
+ * pvbt_xen_ram_last_bus() - the highest machine address of the host's RAM.
+ *
+ * Xen's own answer (XENMEM_maximum_ram_page: one past the highest machine
+ * frame), which any PV guest may ask.
+ *
+ * Return: the last byte's machine address, or U64_MAX if Xen does not say
+ * (or off a Xen PV guest).
+ */
+u64 pvbt_xen_ram_last_bus(void)
+{
+	long frames;
+
+	if (!pvbt_xen_active())
+		return U64_MAX;
+	frames = HYPERVISOR_memory_op(XENMEM_maximum_ram_page, NULL);
+	if (frames <= 0)
+		return U64_MAX;
+	return PFN_PHYS((u64)frames) - 1;
+}
+
 #else /* !CONFIG_XEN_PV */
+
+u64 pvbt_xen_ram_last_bus(void)
+{
+	return U64_MAX;
+}
 
 dma_addr_t pvbt_xen_phys_to_bus(phys_addr_t phys)
 {

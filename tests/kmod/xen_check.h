@@ -14,5 +14,6 @@ int pvbt_xen_check_range(void *cpu, dma_addr_t bus, size_t size,
 			 char *why, size_t len);
 dma_addr_t pvbt_xen_phys_to_bus(phys_addr_t phys);
 void *pvbt_xen_dev_view(dma_addr_t bus, size_t size);
+u64 pvbt_xen_ram_last_bus(void);
 
 #endif /* PVBT_XEN_CHECK_H */
