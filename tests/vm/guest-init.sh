@@ -97,6 +97,16 @@ warm_up_keys() {
 	wait
 }
 warm_up_keys
+# The comm recorder off for every scenario: with record-cmd on (the
+# default), turning any trace event on or off registers or unregisters a
+# probe on sched_switch, whose static call the kernel then rewrites in
+# __schedule() under the other vCPU (text_poke_bp_batch(), as above).  A
+# Xen PV dom0 under TCG was seen to hang there (6.1, masks: the writer
+# waiting for its sync IPI, the other vCPU stuck in __schedule() with
+# interrupts off, until the boot's time ran out).  Scenarios that switch
+# pvbounce's events read only the events' own fields.
+mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+echo 0 >/sys/kernel/tracing/options/record-cmd 2>/dev/null
 debug_checks_start
 # domu-host.sh's test of its second attempt (pvb.domu_crash_first=1 on the
 # dom0): the domU's first boot crashes before any scenario

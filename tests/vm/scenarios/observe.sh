@@ -26,10 +26,10 @@
 #    period, each report's deltas add up to the totals; --version names the
 #    loaded module's version, and the tool's is the same.
 #
-# Events are switched only while nvme is idle, with record-cmd off: turning
-# on the comm recorder would patch the scheduler's tracepoint under the
-# other vCPU, which a Xen PV dom0 under TCG does not take well (see
-# guest-init.sh).
+# Events are switched only while nvme is idle, with record-cmd off (as
+# guest-init.sh leaves it for every scenario): turning on the comm recorder
+# would patch the scheduler's tracepoint under the other vCPU, which a Xen
+# PV dom0 under TCG does not take well.
 . /scenarios/lib.sh
 skip_without_pvbounce "observability: pvbounce-stat and trace events"
 nvme=$(nvme_pci)
