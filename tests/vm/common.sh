@@ -90,6 +90,21 @@ before_pvbounce() {
 		grep -aqE 'pvbounce( [0-9a-f]{4}:[0-9a-f:.]+)?: '
 }
 
+# early_panic LOG: true if the guest panicked (a "Kernel panic" or "Panic on
+# CPU" line, a domU's aside) before any result of the guest's and with no
+# line of the console, the TAP lines aside, naming pvbounce before it: the
+# module was never loaded, so the kernel or the emulation failed, not
+# pvbounce (seen on CI under QEMU TCG: two native boots that panicked
+# before their first result).  Prints the panic line's number.
+early_panic() {
+	awk '
+		/^domU: / { next }
+		/PVBTAP: (not )?ok [0-9]/ { res = 1 }
+		!/PVBTAP: / && /pvbounce/ { pvb = 1 }
+		/Kernel panic|Panic on CPU/ { if (!res && !pvb) { print NR; found = 1 } exit }
+		END { exit !found }' "$1"
+}
+
 # A failure the fault injection forced (faults scenario: "FAULT_INJECTION:
 # forcing a failure") may be followed by the allocator's own warning with a
 # stack ("page allocation failure", "vmalloc error", "percpu: allocation

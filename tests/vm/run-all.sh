@@ -325,6 +325,48 @@ for g in "${sel[@]}"; do
 	done
 done
 [[ ${PVB_SELFTEST:-1} == 0 ]] || tests+=("$tdir/00-harness-selftest.t")
+# run.sh's stop of a boot that stalled (hung, PVB_STALL_WAIT), with a
+# stand-in for QEMU that writes a console and a TAP port and then idles: no
+# guest, a few seconds
+mkdir -p "$tdir/fakeqemu"
+cat >"$tdir/fakeqemu/qemu-system-x86_64" <<'EOF'
+#!/bin/bash
+con= tap=
+while (($#)); do
+	if [[ $1 == -serial ]]; then
+		if [[ -z $con ]]; then con=${2#file:}; else tap=${2#file:}; fi
+		shift
+	fi
+	shift
+done
+printf 'PVBTAP: # === scenario stall\r\n' >>"$tap"
+printf '[    5.0] pvbounce: loaded\r\n[   30.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\r\n' >>"$con"
+[[ -z ${PVB_FAKE_GOES_ON:-} ]] || { sleep 3; printf 'PVBTAP: ok 1 - went on\r\n' >>"$tap"; }
+exec sleep 300
+EOF
+chmod +x "$tdir/fakeqemu/qemu-system-x86_64"
+cat >"$tdir/00-harness-stall.t" <<EOF
+#!/bin/bash
+res() { # STATUS DESC: one TAP result, ok when STATUS is 0
+	n=\$((n + 1))
+	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
+}
+n=0
+echo "1..4"
+run() { PATH=$tdir/fakeqemu:\$PATH PVB_LOGDIR=$tdir/stall PVB_STALL_WAIT=6 PVB_TIMEOUT=40 "$here/run.sh" ${kernels[0]} native selftest_crash 2>/dev/null; }
+start=\$(date +%s)
+out=\$(run)
+[ \$? -ne 0 ]
+res \$? "run.sh fails a boot that stalled"
+grep -q '^not ok [0-9]* - guest went on after its RCU stall report' <<<"\$out"
+res \$? "the stall is named"
+[ \$((\$(date +%s) - start)) -lt 35 ]
+res \$? "the boot is stopped before its time limit"
+out=\$(PVB_FAKE_GOES_ON=1 run)
+grep -q '^not ok [0-9]* - boot finished within 40 s' <<<"\$out"
+res \$? "a guest that went on after its stall report runs to its time limit"
+EOF
+tests+=("$tdir/00-harness-stall.t")
 # run.sh's test for a lost timer interrupt (lost_timer, common.sh), on
 # console excerpts: no boot, so it runs whatever PVB_SELFTEST says
 cat >"$tdir/00-harness-lost-timer.t" <<EOF
@@ -370,6 +412,41 @@ res \$? "a lost timer after pvbounce's lines (races' insmod/rmmod cycles) is not
 t 1 "an idling line past the report's window is not its" \$d/far.log
 EOF
 tests+=("$tdir/00-harness-lost-timer.t")
+# run.sh's test for a panic before pvbounce was loaded (early_panic,
+# common.sh), on console excerpts
+cat >"$tdir/00-harness-early-panic.t" <<EOF
+#!/bin/bash
+set -o pipefail
+. "$here/common.sh"
+d=\$(mktemp -d)
+trap 'rm -rf "\$d"' EXIT
+n=0
+res() { # STATUS DESC: one TAP result, ok when STATUS is 0
+	n=\$((n + 1))
+	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
+}
+t() { # WANT(0 found|1 not) DESC FILE
+	early_panic "\$3" >/dev/null
+	[ \$? -eq "\$1" ]
+	res \$? "\$2"
+}
+echo "1..6"
+boot='[    4.9] Run /init as init process'
+panic='[   60.1] Kernel panic - not syncing: softlockup: hung tasks'
+printf '%s\r\n' "\$boot" 'PVBTAP: # === scenario kmod' '[   60.0] watchdog: BUG: soft lockup - CPU#1 stuck for 120s!' "\$panic" >\$d/early.log
+t 0 "a panic before any result and any line of pvbounce's" \$d/early.log
+[ "\$(early_panic \$d/early.log)" = 4 ]
+res \$? "the panic's line is named"
+printf '%s\n' "\$boot" '[    9.0] pvbounce: loaded: native backend' "\$panic" >\$d/loaded.log
+t 1 "not once pvbounce has printed a line" \$d/loaded.log
+printf '%s\n' "\$boot" '[    9.0] RIP: 0010:pvb_map_phys+0x10/0x90 [pvbounce]' "\$panic" >\$d/stack.log
+t 1 "not when a stack names pvbounce" \$d/stack.log
+printf '%s\n' "\$boot" 'PVBTAP: ok 1 - before the crash' "\$panic" >\$d/result.log
+t 1 "not after a result of the guest's" \$d/result.log
+printf '%s\n' "\$boot" 'domU: [ 3.0] Kernel panic - not syncing: VFS' >\$d/domu.log
+t 1 "a domU's panic is its dom0's business" \$d/domu.log
+EOF
+tests+=("$tdir/00-harness-early-panic.t")
 # run.sh's exemption of sym53c8xx's own warnings (checkable, common.sh) on
 # console excerpts: only those blocks, only inside the guest's window
 cat >"$tdir/00-harness-driver-warnings.t" <<EOF
@@ -428,5 +505,17 @@ if [[ -n ${PVB_LIST:-} ]]; then
 	for t in "${tests[@]}"; do echo "${t##*/}: $(tail -n 1 "$t")"; done
 	exit 0
 fi
+# After a failure, each failed boot's digest (run.sh: its first failed
+# result, last scenario, first report and last console line) is printed
+# last, below prove's summary: a CI log's end is often all one gets to see.
+logdir=${PVB_LOGDIR:-$top/build/vm-logs}
+mkdir -p "$logdir"
+rm -f "$logdir"/*.digest
+rc=0
 # shellcheck disable=SC2086
-prove --exec '' --timer -j "${PVB_JOBS:-2}" ${PVB_PROVE_ARGS:-} "${tests[@]/#$tdir/.}"
+prove --exec '' --timer -j "${PVB_JOBS:-2}" ${PVB_PROVE_ARGS:-} "${tests[@]/#$tdir/.}" || rc=$?
+if ((rc)) && compgen -G "$logdir/*.digest" >/dev/null; then
+	echo "== why the boots failed (whole logs in $logdir):"
+	{ cat "$logdir"/*.digest | head -n 40; } || true
+fi
+exit "$rc"

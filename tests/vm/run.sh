@@ -17,6 +17,8 @@
 #   SCENARIO  a file tests/vm/scenarios/SCENARIO.sh
 # Env: PVB_TIMEOUT  seconds for the whole boot (default 900)
 #      PVB_BOOT_TIMEOUT  seconds for the guest to reach /init (default 240)
+#      PVB_STALL_WAIT  seconds without a TAP line after an RCU stall report
+#                   before the boot is stopped as hung (default 240)
 #      PVB_LOGDIR   where console logs are kept (default build/vm-logs)
 #      PVB_CACHE, PVB_BUILD  as for fetch.sh and mkinitramfs.sh
 #      PVB_QEMU_EXTRA  more QEMU arguments
@@ -76,6 +78,7 @@ name=$series-$mode${PVB_IOMMU:+-iommu_$PVB_IOMMU}${xtag//=/}${PVB_DOMU_PCI:+-pci
 name=${name:0:120}
 log=$logdir/$name.console
 taplog=$logdir/$name.tap
+rm -f "$logdir/$name.digest"
 
 # kernel, Xen, initramfs
 if ((debug)); then
@@ -270,13 +273,17 @@ hotplug_poll() {
 # boot: run QEMU until the guest is done, panics, stalls or runs out of time.
 # A panic halts a Xen machine (noreboot) instead of ending QEMU: watch the
 # console and stop QEMU soon after one.  Sets timed_out, stalled,
-# lost (a timer interrupt lost: see lost_timer in common.sh), elapsed.
+# lost (a timer interrupt lost: see lost_timer in common.sh), hung (an RCU
+# stall report, a domU's aside, and no TAP line in the stall_wait seconds
+# after it: the guest will not finish, and any stall report fails the boot
+# anyway, so its time limit is not waited out), elapsed.
 # (a WARNING's end trace too, as panic_on_warn=1 turns it into a panic;
 # the checkable part of the console only)
 panic_re='Kernel panic|Panic on CPU|---\[ end trace'
+stall_wait=${PVB_STALL_WAIT:-240}
 boot() {
-	local start now panicked=0
-	timed_out=0 stalled=0 lost=0
+	local start now panicked=0 stall_at=0 tap_at_stall=0
+	timed_out=0 stalled=0 lost=0 hung=0
 	start=$(date +%s)
 	: >"$log"
 	: >"$taplog"
@@ -303,6 +310,15 @@ boot() {
 		elif ((panicked == 0)) && lost_timer "$log" >/dev/null; then
 			lost=1
 			break
+		elif ((panicked == 0 && stall_at == 0)) &&
+		     [[ -n $(grep -a 'rcu: INFO: .*detected stall' "$log" | grep -av '^domU: ' || true) ]]; then
+			stall_at=$now tap_at_stall=$(stat -c %s "$taplog")
+		elif ((panicked == 0 && stall_at > 0 && now - stall_at >= stall_wait)); then
+			if (($(stat -c %s "$taplog") == tap_at_stall)); then
+				hung=1
+				break
+			fi
+			stall_at=-1	# it went on: wait for the end
 		elif grep -q '^PVBTAP: # pvb-done' "$taplog"; then
 			# powered off, or about to: give it a moment
 			for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -327,16 +343,25 @@ lost_report() {
 	sed -n "${first},${last}p" "$1" | grep -av '^domU: ' | tr -d '\r' | sed 's/^/#   /' || true
 }
 
+# the checkers' reports: KASAN and KFENCE ("BUG: KFENCE:"), lockdep
+# ("WARNING: possible circular locking ...", "INFO: ..."), "BUG: sleeping
+# function called from invalid context", kmemleak's "new suspected memory
+# leaks", DMA-API debug, debugobjects ("ODEBUG: ...")
+bad_re='Kernel panic|BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|general protection fault|Call Trace:|\(XEN\) .*(FATAL|Panic)'
+# (DMA-API debug's errors are WARNINGs; its own shortage only a line)
+bad_re+='|INFO: (possible|inconsistent|suspicious|trying|lockdep|rcu|task .* blocked)|suspected memory leak|kmemleak: .*(disabled|[Ff]ail)'
+bad_re+='|DMA-API: .*(out of memory|disabling|exceeded)|ODEBUG: |list_(add|del) corruption'
 # A boot that never reaches /init (seen rarely with Xen under TCG on a busy
-# host: dom0 stops early in its boot, before any module is loaded), or
-# whose kernel lost a timer interrupt before pvbounce said anything
-# (lost_timer: QEMU TCG, seen once on CI), is booted again, once in all,
-# and said so (a lost timer with its stall report); that boot's console is
-# kept aside, and what it printed before the stall is still checked for
-# the checkers' reports below.  A timer lost after pvbounce's first line
-# fails the boot (races.sh loads and unloads it 200 times before its first
-# result): pvbounce's use of freed timer or event-channel memory could look
-# the same.  A retry may take the boot's time limit twice.
+# host: dom0 stops early in its boot, before any module is loaded), whose
+# kernel lost a timer interrupt before pvbounce said anything (lost_timer:
+# QEMU TCG, seen once on CI), or that panicked before its first result with
+# pvbounce never loaded (early_panic, common.sh), is booted again, once in
+# all, and said so (with the stall or panic report); that boot's console
+# is kept aside, and what it printed before the report is still checked
+# for the checkers' reports below.  A timer lost after pvbounce's first
+# line fails the boot (races.sh loads and unloads it 200 times before its
+# first result): pvbounce's use of freed timer or event-channel memory
+# could look the same.  A retry may take the boot's time limit twice.
 boot_timeout=${PVB_BOOT_TIMEOUT:-$((debug ? 900 : 240))}
 discarded=
 boot
@@ -360,14 +385,40 @@ elif ((lost)) && before_pvbounce "$log"; then
 	echo "# the guest lost a timer interrupt after $elapsed s, before any line of pvbounce's (RCU's grace-period kthread asleep on an idle CPU; console: $log.lost-timer); booting again. Its stall report:"
 	lost_report "$log.lost-timer"
 	boot
+elif panic_line=$(early_panic "$log"); then
+	mv "$log" "$log.early-panic"
+	first=$(grep -m1 -anE "$bad_re" "$log.early-panic" | cut -d: -f1 || true)
+	[[ -n $first ]] || first=$panic_line
+	((first <= panic_line)) || first=$panic_line
+	head -n "$((first - 1))" "$log.early-panic" >"$log.discarded"
+	discarded=$log.early-panic
+	echo "# the guest panicked after $elapsed s, before its first result and before pvbounce was loaded (console: $log.early-panic); booting again. Its report:"
+	sed -n "${first},${panic_line}p" "$log.early-panic" | tail -n 40 | tr -d '\r' | sed 's/^/#   /'
+	boot
 fi
+
+# digest: why this boot failed, in at most four short lines, for run-all.sh
+# to print after prove's summary (the end of a CI log is often all that is
+# shown): its name and first failed result, the scenario running last, the
+# console's first report and its last line
+digest() {
+	local first last scen
+	first=$(grep -m1 -a '^not ok' "$tmp/results" | cut -c1-140 || true)
+	scen=$(grep -a '=== scenario ' "$taplog" | tail -n 1 | sed 's/.*=== scenario //' | tr -d '\r' || true)
+	echo "$series $mode ${PVB_IOMMU:+(iommu $PVB_IOMMU) }$scenarios: $(grep -ac '^not ok' "$tmp/results") failed${scen:+, last scenario $scen}"
+	echo "  first: ${first:-?}"
+	first=$(grep -m1 -anE "$bad_re" "$checked" | cut -d: -f2- | tr -d '\r' | cut -c1-160 || true)
+	[[ -z $first ]] || echo "  report: $first"
+	last=$(grep -av '^\s*$' "$log" | tail -n 1 | tr -d '\r' | cut -c1-160 || true)
+	echo "  console ends: ${last:-(empty)}"
+}
 
 # ---- results --------------------------------------------------------------
 n=0 failed=0
 emit() { # "ok"|"not ok" DESC
 	n=$((n + 1))
 	[[ $1 == ok ]] || failed=1
-	echo "$1 $n - $2"
+	echo "$1 $n - $2" | tee -a "$tmp/results"
 }
 echo "# $series ($rel) $mode: $scenarios; console log $log"
 plan=
@@ -394,19 +445,13 @@ if ((stalled)); then
 elif ((lost)); then
 	emit "not ok" "guest kept its timer interrupts (it lost one after $elapsed s)"
 	lost_report "$log"
+elif ((hung)); then
+	emit "not ok" "guest went on after its RCU stall report (no TAP line in $stall_wait s; stopped after $elapsed s)"
 elif ((timed_out)); then
 	emit "not ok" "boot finished within $timeout s"
 else
 	emit ok "boot finished within $timeout s ($elapsed s)"
 fi
-# the checkers' reports: KASAN and KFENCE ("BUG: KFENCE:"), lockdep
-# ("WARNING: possible circular locking ...", "INFO: ..."), "BUG: sleeping
-# function called from invalid context", kmemleak's "new suspected memory
-# leaks", DMA-API debug, debugobjects ("ODEBUG: ...")
-bad_re='Kernel panic|BUG:|WARNING:|Oops|KASAN|KFENCE|UBSAN|general protection fault|Call Trace:|\(XEN\) .*(FATAL|Panic)'
-# (DMA-API debug's errors are WARNINGs; its own shortage only a line)
-bad_re+='|INFO: (possible|inconsistent|suspicious|trying|lockdep|rcu|task .* blocked)|suspected memory leak|kmemleak: .*(disabled|[Ff]ail)'
-bad_re+='|DMA-API: .*(out of memory|disabling|exceeded)|ODEBUG: |list_(add|del) corruption'
 checked=$log.checked
 checkable "$log" >"$checked"
 # the console of a boot booted again (what it printed before a lost timer)
@@ -427,12 +472,13 @@ else
 	emit "not ok" "console free of panic, BUG, WARNING, Oops, KASAN, UBSAN, lockdep, kmemleak and DMA-API reports"
 	while IFS= read -r l; do echo "#   $l"; done <<<"$bad"
 	# the first report itself, as the kernel printed it
-	first=$(grep -anE "$bad_re" "$checked" | head -n 1 | cut -d: -f1)
+	first=$(grep -m1 -anE "$bad_re" "$checked" | cut -d: -f1)
 	echo "#   ---- the first report (console lines $((first > 3 ? first - 3 : 1))..$((first + 56))):"
 	sed -n "$((first > 3 ? first - 3 : 1)),$((first + 56))p" "$checked" | tr -d '\r' | sed 's/^/#   /'
 fi
 echo "1..$n"
 if ((failed)); then
+	digest >"$logdir/$name.digest"
 	{
 		echo "---- failures of $series $mode:"
 		grep -a -A3 '^PVBTAP: not ok' "$taplog" | sed 's/^PVBTAP: //' | tr -d '\r' || true
