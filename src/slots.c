@@ -1274,6 +1274,81 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 	return fits_empty(s, &f) ? -ENOMEM : -E2BIG;
 }
 
+/**
+ * pvb_slots_batch_begin() - start allocating many runs under one area lock.
+ * @s: pool.
+ * @cpu_hint: area to allocate in (as for pvb_slots_alloc()).
+ * @b: the batch, filled in.
+ *
+ * Takes the area's lock (irqsave): until pvb_slots_batch_end() the caller
+ * may call pvb_slots_batch_alloc() only, and nothing that may sleep.
+ */
+void pvb_slots_batch_begin(struct pvb_slots *s, unsigned int cpu_hint,
+			   struct pvb_slots_batch *b)
+	__acquires(&b->area->lock)
+{
+	b->area = &s->area[cpu_hint & (s->nareas - 1)];
+	b->short_by = 0;
+	spin_lock_irqsave(&b->area->lock, b->flags);
+}
+
+/**
+ * pvb_slots_batch_alloc() - take a run in the batch's area.
+ * @s: pool.
+ * @b: batch begun by pvb_slots_batch_begin().
+ * @req: the request.
+ * @m: filled in on success.
+ *
+ * Exactly the first step of pvb_slots_alloc() with @b's area as the hint:
+ * a run found there is the one pvb_slots_alloc() would have returned.  When
+ * the area has no fitting run out of other owners' hot runs, nothing
+ * changes and -EAGAIN says so: the caller ends the batch and asks
+ * pvb_slots_alloc(), which looks at every area.
+ *
+ * Return: 0; -EAGAIN; -EINVAL or -E2BIG as pvb_slots_alloc().
+ */
+int pvb_slots_batch_alloc(struct pvb_slots *s, struct pvb_slots_batch *b,
+			  const struct pvb_map_req *req, struct pvb_mapping *m)
+	__must_hold(&b->area->lock)
+{
+	struct pvb_area *a = b->area;
+	bool fence = true;
+	struct pvb_head hd;
+	struct pvb_fit f;
+	int i, ret;
+
+	ret = make_fit(s, req, &f);
+	if (ret)
+		return ret;
+	i = area_search_for(s, a, &f, req->owner, &fence);
+	if (i < 0)
+		return -EAGAIN;
+	b->short_by += take_run(s, a, i, req, &f);
+	hd.orig = req->orig;
+	hd.size = req->size;
+	hd.delta = f.off;
+	hd.owner = req->owner;
+	fill_mapping(s, i, &hd, m);
+	return 0;
+}
+
+/**
+ * pvb_slots_batch_end() - release the batch's area lock.
+ * @s: pool.
+ * @b: batch begun by pvb_slots_batch_begin().
+ *
+ * The credit the batch's runs were short of is gathered once, after the
+ * unlock, as pvb_slots_alloc() does for each run: the high-water mark is
+ * the same as after the same runs taken one call at a time.
+ */
+void pvb_slots_batch_end(struct pvb_slots *s, struct pvb_slots_batch *b)
+	__releases(&b->area->lock)
+{
+	spin_unlock_irqrestore(&b->area->lock, b->flags);
+	if (unlikely(b->short_by))
+		gather_credit(s, b->area - s->area, b->short_by);
+}
+
 /* Slot number of @bus (its segment is @seg). */
 static unsigned int slot_of(const struct pvb_slots *s, unsigned int seg,
 			    u64 bus)
