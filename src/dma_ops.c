@@ -397,22 +397,52 @@ static void sync_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
 		      bus, size);
 }
 
+/*
+ * unmap_bus() for every part of a list, the counters and the references
+ * of the mappings given back once for the list.
+ */
+static void unmap_sg(struct pvb_device *pd, struct scatterlist *sgl,
+		     int nents, enum dma_data_direction dir,
+		     unsigned long attrs)
+{
+	bool copy = !(attrs & DMA_ATTR_SKIP_CPU_SYNC);
+	unsigned int misuse, freed = 0;
+	struct scatterlist *sg;
+	u64 bytes = 0;
+	int i, seg;
+
+	for_each_sg(sgl, sg, nents, i) {
+		bytes += sg_dma_len(sg);
+		seg = pvb_pool_seg_of(pd->pool, sg->dma_address);
+		if (seg < 0)
+			continue;
+		misuse = pvb_pool_unmap_seg(pd->pool, seg, sg->dma_address,
+					    sg_dma_len(sg), dir, copy,
+					    pd->owner);
+		report_misuse(pd, misuse, "unmap", sg->dma_address,
+			      sg_dma_len(sg));
+		/* Given back: its reference goes (not for an unknown address). */
+		if (!(misuse & (PVB_MISUSE_UNKNOWN | PVB_MISUSE_NOT_START)))
+			freed++;
+	}
+	stat_add(pd, unmaps, nents);
+	if (from_device(dir))
+		stat_add(pd, bytes_from_device, bytes);
+	if (freed)
+		pvb_dev_unmapped_many(pd, freed);
+}
+
 static void pvb_unmap_sg(struct device *dev, struct scatterlist *sgl,
 			 int nents, enum dma_data_direction dir,
 			 unsigned long attrs)
 {
 	struct pvb_device *pd;
-	struct scatterlist *sg;
-	int i;
 
 	rcu_read_lock();
 	pd = dev_rcu(dev);
 	/* not ours any more: nothing was bounced (those hold references) */
 	if (likely(pd))
-		for_each_sg(sgl, sg, nents, i)
-			unmap_bus(pd, pvb_pool_seg_of(pd->pool,
-						      sg->dma_address),
-				  sg->dma_address, sg_dma_len(sg), dir, attrs);
+		unmap_sg(pd, sgl, nents, dir, attrs);
 	rcu_read_unlock();
 }
 
@@ -474,12 +504,108 @@ err_undo:
 	return err;
 }
 
+/* Parts of a list whose slots map_sg_batch() takes under one lock. */
+#define SG_BATCH	16
+
+/* Give back the first @n bounced parts of a list map_sg_batch() gave up. */
+static void unbatch_sg(struct pvb_pool *pool, struct scatterlist *sgl, int n)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, n, i)
+		pvb_pool_undo(pool, sg->dma_address);
+}
+
+/*
+ * map_sg under force (every part bounces), the common case: the slots of
+ * up to SG_BATCH parts taken in this CPU's area under one lock, their
+ * copies made after it, one reference taken and the counters written
+ * once for the list.  Anything else (a part the area has no room for, one
+ * refused, a bounce beyond the mask, poison mode, the device going): what
+ * it took is given back, nothing counted or logged, and it returns false;
+ * map_sg() then maps the list part by part, which says why.
+ */
+static bool map_sg_batch(struct pvb_device *pd, struct device *dev,
+			 struct scatterlist *sgl, int nents,
+			 enum dma_data_direction dir)
+{
+	struct pvb_pool *pool = pd->pool;
+	struct pvb_bounce b = {
+		.dir = dir,
+		.min_align_mask = dma_get_min_align_mask(dev),
+		.boundary_mask = dma_get_seg_boundary(dev),
+		.owner = pd->owner,
+	};
+	u64 limit = stream_limit(dev), bytes = 0;
+	struct scatterlist *sg = sgl, *start;
+	size_t largest = 0;
+	void *cpu[SG_BATCH];
+	int i = 0, k, j;
+
+	if (unlikely(pool->poison) || unlikely(!pvb_dev_get(pd)))
+		return false;
+	while (i < nents) {
+		struct pvb_slots_batch sb;
+		bool ok = true;
+
+		start = sg;
+		pvb_pool_batch_begin(pool, &sb);
+		for (k = 0; k < SG_BATCH && i < nents; k++, i++,
+		     sg = sg_next(sg)) {
+			b.orig = sg_phys(sg);
+			b.size = sg->length;
+			if (pvb_pool_batch_map(pool, &sb, &b, &sg->dma_address,
+					       &cpu[k])) {
+				ok = false;
+				break;
+			}
+			sg_dma_len(sg) = sg->length;
+			if (sg->dma_address + sg->length - 1 > limit) {
+				ok = false;
+				k++;
+				i++;
+				break;
+			}
+			bytes += sg->length;
+			largest = max_t(size_t, largest, sg->length);
+		}
+		pvb_pool_batch_end(pool, &sb, k);
+		if (!ok) {
+			unbatch_sg(pool, sgl, i);
+			pvb_dev_put(pd);
+			return false;
+		}
+		for (j = 0; j < k; j++, start = sg_next(start))
+			memcpy(cpu[j], phys_to_virt(sg_phys(start)),
+			       start->length);
+	}
+	syncs_on(pd, dev);
+	pvb_dev_get_more(pd, nents - 1);
+	pvb_dev_mapped_many(pd, nents);
+	stat_add(pd, maps, nents);
+	stat_max(pd->stats, largest);
+	stat_add(pd, bounced_maps, nents);
+	if (to_device(dir))
+		stat_add(pd, bytes_to_device, bytes);
+	if (trace_pvbounce_map_enabled())
+		for_each_sg(sgl, sg, nents, i)
+			trace_pvbounce_map(pd->pdev, sg_phys(sg),
+					   sg->dma_address, sg->length, dir,
+					   true);
+	return true;
+}
+
 static int map_sg(struct pvb_device *pd, struct device *dev,
 		  struct scatterlist *sgl, int nents,
 		  enum dma_data_direction dir, unsigned long attrs)
 {
 	struct scatterlist *sg;
 	int i, err = -EIO;
+
+	if (pvb_cfg.force && !(attrs & PVB_ATTR_REQUIRE_COHERENT) &&
+	    likely(nents > 0) && map_sg_batch(pd, dev, sgl, nents, dir))
+		return nents;
 
 	/*
 	 * A part after the first refused for room is tried again below:

@@ -402,6 +402,71 @@ int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 	return 0;
 }
 
+/**
+ * pvb_pool_batch_begin() - start taking slots for many buffers at once.
+ * @p: pool, not in poison mode.
+ * @sb: the batch.
+ *
+ * This CPU's area is locked (interrupts off) until pvb_pool_batch_end():
+ * in between only pvb_pool_batch_map().
+ */
+void pvb_pool_batch_begin(struct pvb_pool *p, struct pvb_slots_batch *sb)
+	__acquires(&sb->area->lock)
+{
+	pvb_slots_batch_begin(&p->slots, raw_smp_processor_id(), sb);
+}
+
+/**
+ * pvb_pool_batch_map() - take slots for one buffer of a batch.
+ * @p: pool.
+ * @sb: batch begun by pvb_pool_batch_begin().
+ * @b: the buffer and the device's rules.
+ * @bus: bus address of its bounce copy, on success.
+ * @cpu: kernel address of the bounce copy, on success: the caller fills it
+ *	with the buffer's data (pvb_pool_map()'s copy) after the batch ends.
+ *
+ * Return: 0; -EAGAIN when the area has no room for it (end the batch and
+ * map it with pvb_pool_map()); -EINVAL or -E2BIG as pvb_pool_map().
+ */
+int pvb_pool_batch_map(struct pvb_pool *p, struct pvb_slots_batch *sb,
+		       const struct pvb_bounce *b, dma_addr_t *bus, void **cpu)
+	__must_hold(&sb->area->lock)
+{
+	struct pvb_map_req req = {
+		.orig = b->orig,
+		.size = b->size,
+		.min_align_mask = b->min_align_mask,
+		.align_mask = b->align_mask,
+		.boundary_mask = b->boundary_mask,
+		.owner = b->owner,
+	};
+	struct pvb_mapping m;
+	int ret;
+
+	ret = pvb_slots_batch_alloc(&p->slots, sb, &req, &m);
+	if (ret)
+		return ret;
+	p->dir[m.index] = b->dir;
+	*bus = m.bus;
+	*cpu = m.cpu;
+	return 0;
+}
+
+/**
+ * pvb_pool_batch_end() - end a batch begun by pvb_pool_batch_begin().
+ * @p: pool.
+ * @sb: the batch.
+ * @taken: buffers it mapped (for the growth work's word).
+ */
+void pvb_pool_batch_end(struct pvb_pool *p, struct pvb_slots_batch *sb,
+			unsigned int taken)
+	__releases(&sb->area->lock)
+{
+	pvb_slots_batch_end(&p->slots, sb);
+	if (taken && static_branch_unlikely(&pvb_grow_key))
+		pvb_pool_grow_note(p, 0);
+}
+
 /*
  * Poison mode: did the CPU write [off, off + len) of @m's buffer while the
  * device owned it?  A DMA_TO_DEVICE buffer must still equal its bounce copy

@@ -201,20 +201,11 @@ static bool test_pos(const struct pvb_slots *s, u64 *map, unsigned int seg,
 	return READ_ONCE(*map_word(s, map, seg, pos)) >> (pos & 63) & 1;
 }
 
-/*
- * Set (@set) or clear the bits [@pos, @pos + @n) of segment @seg.  Most
- * runs lie inside one word: that case is one read and one write.
- */
-static void change_range(const struct pvb_slots *s, u64 *map, unsigned int seg,
-			 unsigned int pos, unsigned int n, bool set)
+/* change_range() of a range over more than one word. */
+static noinline void change_words(const struct pvb_slots *s, u64 *map,
+				  unsigned int seg, unsigned int pos,
+				  unsigned int n, bool set)
 {
-	if (likely((pos & 63) + n < 64)) {
-		u64 mask = ((1ULL << n) - 1) << (pos & 63);
-		u64 *w = map_word(s, map, seg, pos);
-
-		WRITE_ONCE(*w, set ? *w | mask : *w & ~mask);
-		return;
-	}
 	while (n) {
 		unsigned int b = pos & 63, k = min(n, 64 - b);
 		u64 mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << b;
@@ -226,10 +217,29 @@ static void change_range(const struct pvb_slots *s, u64 *map, unsigned int seg,
 	}
 }
 
+/*
+ * Set (@set) or clear the bits [@pos, @pos + @n) of segment @seg.  Most
+ * runs lie inside one word: that case is one read and one write, inline
+ * in the alloc and the free.
+ */
+static __always_inline void change_range(const struct pvb_slots *s, u64 *map,
+					 unsigned int seg, unsigned int pos,
+					 unsigned int n, bool set)
+{
+	if (likely((pos & 63) + n < 64)) {
+		u64 mask = ((1ULL << n) - 1) << (pos & 63);
+		u64 *w = map_word(s, map, seg, pos);
+
+		WRITE_ONCE(*w, set ? *w | mask : *w & ~mask);
+		return;
+	}
+	change_words(s, map, seg, pos, n, set);
+}
+
 /* First set bit of segment @seg at a position in [@pos, @end), or @end. */
-static unsigned int next_set(const struct pvb_slots *s, u64 *map,
-			     unsigned int seg, unsigned int pos,
-			     unsigned int end)
+static __always_inline unsigned int next_set(const struct pvb_slots *s,
+					     u64 *map, unsigned int seg,
+					     unsigned int pos, unsigned int end)
 {
 	u64 w;
 
@@ -247,8 +257,8 @@ static unsigned int next_set(const struct pvb_slots *s, u64 *map,
 }
 
 /* Last set bit of segment @seg at a position at or below @pos, or -1. */
-static int prev_set(const struct pvb_slots *s, u64 *map, unsigned int seg,
-		    unsigned int pos)
+static __always_inline int prev_set(const struct pvb_slots *s, u64 *map,
+				    unsigned int seg, unsigned int pos)
 {
 	u64 w = READ_ONCE(*map_word(s, map, seg, pos)) &
 		(~0ULL >> (63 - (pos & 63)));
@@ -275,7 +285,8 @@ static unsigned int head_nslots(u32 delta, u32 size)
  * + 1), so a crossing run can only happen when M < bmask, and then the
  * next window's first candidate fits.
  */
-static bool next_start(const struct pvb_fit *f, u64 x, u64 last, u64 *r)
+static __always_inline bool next_start(const struct pvb_fit *f, u64 x,
+				       u64 last, u64 *r)
 {
 	u64 c = x + ((f->pattern - x) & f->mask);
 
@@ -304,8 +315,9 @@ static bool next_start(const struct pvb_fit *f, u64 x, u64 last, u64 *r)
  * the area lock treat as corruption, lock-free callers as a race with
  * someone else's alloc or free.  @bad (may be NULL) tells the two apart.
  */
-static int run_at(const struct pvb_slots *s, unsigned int seg,
-		  unsigned int pos, struct pvb_head *hd, bool *bad)
+static __always_inline int run_at(const struct pvb_slots *s,
+				  unsigned int seg, unsigned int pos,
+				  struct pvb_head *hd, bool *bad)
 {
 	int h = prev_set(s, s->start_map, seg, pos);
 	unsigned int idx, n;
@@ -331,9 +343,9 @@ static int run_at(const struct pvb_slots *s, unsigned int seg,
  * (slot indices inside that segment) and, if @fence, that ends by @to;
  * -1 if none.
  */
-static int seg_search(struct pvb_slots *s, unsigned int seg,
-		      unsigned int from, unsigned int to,
-		      const struct pvb_fit *f, bool fence)
+static __always_inline int seg_search(struct pvb_slots *s, unsigned int seg,
+				      unsigned int from, unsigned int to,
+				      const struct pvb_fit *f, bool fence)
 {
 	unsigned int first = seg << s->seg_shift;
 	u64 base = s->segs[seg].bus;
@@ -384,9 +396,10 @@ static int seg_search(struct pvb_slots *s, unsigned int seg,
  * before slot @stop, and if @fence ending by it too; @stop == @cur: every
  * start slot of the area is considered exactly once.
  */
-static int area_search(struct pvb_slots *s, struct pvb_area *a,
-		       const struct pvb_fit *f, unsigned int cur,
-		       unsigned int stop, bool fence)
+static __always_inline int area_search(struct pvb_slots *s,
+				       struct pvb_area *a,
+				       const struct pvb_fit *f, unsigned int cur,
+				       unsigned int stop, bool fence)
 	__must_hold(&a->lock)
 {
 	unsigned int fseg = seg_of(s, a->first);
@@ -434,8 +447,10 @@ static unsigned int wrap_slot(const struct pvb_area *a, unsigned int i)
  * owners from after the hot runs to before them (@fence), or, in the second
  * pass (!@fence), round the whole area from there.
  */
-static int area_search_for(struct pvb_slots *s, struct pvb_area *a,
-			   const struct pvb_fit *f, u64 owner, bool *fence)
+static __always_inline int area_search_for(struct pvb_slots *s,
+					   struct pvb_area *a,
+					   const struct pvb_fit *f, u64 owner,
+					   bool *fence)
 	__must_hold(&a->lock)
 {
 	unsigned int cur = a->cursor, stop = cur;
@@ -446,12 +461,13 @@ static int area_search_for(struct pvb_slots *s, struct pvb_area *a,
 	} else {
 		*fence = false;
 	}
-	/* One call site, so that the search is inlined into the alloc. */
+	/* Inline in its callers: the search is the alloc's hot path. */
 	return area_search(s, a, f, cur, stop, *fence);
 }
 
 /* Count @n slots taken (n > 0) or given back (n < 0) in area @a. */
-static void count_slots(struct pvb_slots *s, struct pvb_area *a, int n)
+static __always_inline void count_slots(struct pvb_slots *s,
+					struct pvb_area *a, int n)
 	__must_hold(&a->lock)
 {
 	WRITE_ONCE(a->used, a->used + n);
@@ -495,7 +511,8 @@ static bool in_cyclic(const struct pvb_area *a, unsigned int i,
  */
 
 /* The area holds credit: a gather must look at it. */
-static void list_area(struct pvb_slots *s, struct pvb_area *a)
+static __always_inline void list_area(struct pvb_slots *s,
+				      struct pvb_area *a)
 	__must_hold(&a->lock)
 {
 	if (!a->listed) {
@@ -505,7 +522,8 @@ static void list_area(struct pvb_slots *s, struct pvb_area *a)
 }
 
 /* Spend @n slots of @a's credit; return how many it was short. */
-static unsigned int spend_credit(struct pvb_area *a, unsigned int n)
+static __always_inline unsigned int spend_credit(struct pvb_area *a,
+						 unsigned int n)
 	__must_hold(&a->lock)
 {
 	if (likely(a->credit >= n)) {
@@ -585,9 +603,11 @@ static void gather_credit(struct pvb_slots *s, unsigned int home,
 }
 
 /* Take the run at slot @i; return how short of credit @a was (see above). */
-static unsigned int take_run(struct pvb_slots *s, struct pvb_area *a,
-			     unsigned int i, const struct pvb_map_req *req,
-			     const struct pvb_fit *f)
+static __always_inline unsigned int take_run(struct pvb_slots *s,
+					     struct pvb_area *a,
+					     unsigned int i,
+					     const struct pvb_map_req *req,
+					     const struct pvb_fit *f)
 	__must_hold(&a->lock)
 {
 	unsigned int seg = seg_of(s, i), pos = i & (s->seg_slots - 1);
@@ -614,8 +634,9 @@ static unsigned int take_run(struct pvb_slots *s, struct pvb_area *a,
 	return spend_credit(a, f->nslots);
 }
 
-static void give_run(struct pvb_slots *s, struct pvb_area *a, unsigned int h,
-		     unsigned int n, bool undo, u64 owner)
+static __always_inline void give_run(struct pvb_slots *s,
+				     struct pvb_area *a, unsigned int h,
+				     unsigned int n, bool undo, u64 owner)
 	__must_hold(&a->lock)
 {
 	unsigned int seg = seg_of(s, h), pos = h & (s->seg_slots - 1);
@@ -686,8 +707,9 @@ static bool fits_empty(const struct pvb_slots *s, const struct pvb_fit *f)
 	return false;
 }
 
-static int make_fit(const struct pvb_slots *s, const struct pvb_map_req *req,
-		    struct pvb_fit *f)
+static __always_inline int make_fit(const struct pvb_slots *s,
+				    const struct pvb_map_req *req,
+				    struct pvb_fit *f)
 {
 	u64 amask = req->align_mask | (PVB_SLOT_SIZE - 1);
 	u64 min = req->min_align_mask;
@@ -716,8 +738,10 @@ static int make_fit(const struct pvb_slots *s, const struct pvb_map_req *req,
 }
 
 /* The mapping whose run starts at slot @h, described by @hd. */
-static void fill_mapping(const struct pvb_slots *s, unsigned int h,
-			 const struct pvb_head *hd, struct pvb_mapping *m)
+static __always_inline void fill_mapping(const struct pvb_slots *s,
+					 unsigned int h,
+					 const struct pvb_head *hd,
+					 struct pvb_mapping *m)
 {
 	const struct pvb_seg_info *seg = &s->segs[seg_of(s, h)];
 	u64 delta = ((u64)(h & (s->seg_slots - 1)) << PVB_SLOT_SHIFT) +
@@ -1250,6 +1274,81 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 	return fits_empty(s, &f) ? -ENOMEM : -E2BIG;
 }
 
+/**
+ * pvb_slots_batch_begin() - start allocating many runs under one area lock.
+ * @s: pool.
+ * @cpu_hint: area to allocate in (as for pvb_slots_alloc()).
+ * @b: the batch, filled in.
+ *
+ * Takes the area's lock (irqsave): until pvb_slots_batch_end() the caller
+ * may call pvb_slots_batch_alloc() only, and nothing that may sleep.
+ */
+void pvb_slots_batch_begin(struct pvb_slots *s, unsigned int cpu_hint,
+			   struct pvb_slots_batch *b)
+	__acquires(&b->area->lock)
+{
+	b->area = &s->area[cpu_hint & (s->nareas - 1)];
+	b->short_by = 0;
+	spin_lock_irqsave(&b->area->lock, b->flags);
+}
+
+/**
+ * pvb_slots_batch_alloc() - take a run in the batch's area.
+ * @s: pool.
+ * @b: batch begun by pvb_slots_batch_begin().
+ * @req: the request.
+ * @m: filled in on success.
+ *
+ * Exactly the first step of pvb_slots_alloc() with @b's area as the hint:
+ * a run found there is the one pvb_slots_alloc() would have returned.  When
+ * the area has no fitting run out of other owners' hot runs, nothing
+ * changes and -EAGAIN says so: the caller ends the batch and asks
+ * pvb_slots_alloc(), which looks at every area.
+ *
+ * Return: 0; -EAGAIN; -EINVAL or -E2BIG as pvb_slots_alloc().
+ */
+int pvb_slots_batch_alloc(struct pvb_slots *s, struct pvb_slots_batch *b,
+			  const struct pvb_map_req *req, struct pvb_mapping *m)
+	__must_hold(&b->area->lock)
+{
+	struct pvb_area *a = b->area;
+	bool fence = true;
+	struct pvb_head hd;
+	struct pvb_fit f;
+	int i, ret;
+
+	ret = make_fit(s, req, &f);
+	if (ret)
+		return ret;
+	i = area_search_for(s, a, &f, req->owner, &fence);
+	if (i < 0)
+		return -EAGAIN;
+	b->short_by += take_run(s, a, i, req, &f);
+	hd.orig = req->orig;
+	hd.size = req->size;
+	hd.delta = f.off;
+	hd.owner = req->owner;
+	fill_mapping(s, i, &hd, m);
+	return 0;
+}
+
+/**
+ * pvb_slots_batch_end() - release the batch's area lock.
+ * @s: pool.
+ * @b: batch begun by pvb_slots_batch_begin().
+ *
+ * The credit the batch's runs were short of is gathered once, after the
+ * unlock, as pvb_slots_alloc() does for each run: the high-water mark is
+ * the same as after the same runs taken one call at a time.
+ */
+void pvb_slots_batch_end(struct pvb_slots *s, struct pvb_slots_batch *b)
+	__releases(&b->area->lock)
+{
+	spin_unlock_irqrestore(&b->area->lock, b->flags);
+	if (unlikely(b->short_by))
+		gather_credit(s, b->area - s->area, b->short_by);
+}
+
 /* Slot number of @bus (its segment is @seg). */
 static unsigned int slot_of(const struct pvb_slots *s, unsigned int seg,
 			    u64 bus)
@@ -1275,8 +1374,9 @@ static bool seg_covers(const struct pvb_slots *s, unsigned int seg, u64 bus)
  * The live mapping holding slot @i (head slot returned, details in @m), or
  * -1.  @locked: the caller holds @i's area lock, so bad metadata is a bug.
  */
-static int mapping_at(const struct pvb_slots *s, unsigned int i,
-		      struct pvb_mapping *m, bool locked)
+static __always_inline int mapping_at(const struct pvb_slots *s,
+				      unsigned int i, struct pvb_mapping *m,
+				      bool locked)
 {
 	unsigned int seg = seg_of(s, i);
 	struct pvb_head hd;

@@ -89,4 +89,38 @@ static inline void pvb_dev_unmapped(struct pvb_device *pd)
 	pvb_dev_put(pd);
 }
 
+/**
+ * pvb_dev_get_more() - references for more mappings, holding one already.
+ * @pd: device whose ops are running; the caller holds a reference.
+ * @n: references to add.
+ */
+static inline void pvb_dev_get_more(struct pvb_device *pd, unsigned long n)
+{
+	percpu_ref_get_many(&pd->ref, n);
+}
+
+/**
+ * pvb_dev_mapped_many() - pvb_dev_mapped() for @n mappings at once.
+ * @pd: device.
+ * @n: bounced mappings made, each with its reference.
+ */
+static inline void pvb_dev_mapped_many(struct pvb_device *pd, unsigned int n)
+{
+	this_cpu_add(*pd->live_maps, n);
+}
+
+/**
+ * pvb_dev_unmapped_many() - pvb_dev_unmapped() for @n mappings at once.
+ * @pd: device; may be torn down once this returns.
+ * @n: bounced mappings the pool confirmed live and gave back.
+ */
+static inline void pvb_dev_unmapped_many(struct pvb_device *pd,
+					 unsigned int n)
+{
+	this_cpu_sub(*pd->live_maps, n);
+	if (unlikely(READ_ONCE(pd->pinned)))
+		pvb_dev_unpin_if_done(pd, false);
+	percpu_ref_put_many(&pd->ref, n);
+}
+
 #endif /* PVBOUNCE_DEVICE_REF_H */

@@ -137,6 +137,15 @@ unsigned int pvb_pool_sync_seg(struct pvb_pool *p, int seg, dma_addr_t bus,
 			       size_t size, enum dma_data_direction dir,
 			       bool for_cpu, u64 owner, size_t *copied);
 bool pvb_pool_owns(struct pvb_pool *p, dma_addr_t bus);
+void pvb_pool_batch_begin(struct pvb_pool *p, struct pvb_slots_batch *sb)
+	__acquires(&sb->area->lock);
+int pvb_pool_batch_map(struct pvb_pool *p, struct pvb_slots_batch *sb,
+		       const struct pvb_bounce *b, dma_addr_t *bus,
+		       void **cpu)
+	__must_hold(&sb->area->lock);
+void pvb_pool_batch_end(struct pvb_pool *p, struct pvb_slots_batch *sb,
+			unsigned int taken)
+	__releases(&sb->area->lock);
 
 /**
  * pvb_pool_seg_of() - the chunk (segment) of a pool holding a bus address.

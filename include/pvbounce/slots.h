@@ -352,6 +352,27 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 		    unsigned int cpu_hint, struct pvb_mapping *m);
 
 /**
+ * struct pvb_slots_batch - runs taken under one area lock (map_sg).
+ * @area: the area whose lock the batch holds (private).
+ * @flags: its irqsave flags (private).
+ * @short_by: credit the runs taken were short of (private).
+ */
+struct pvb_slots_batch {
+	struct pvb_area *area;
+	unsigned long flags;
+	unsigned int short_by;
+};
+
+void pvb_slots_batch_begin(struct pvb_slots *s, unsigned int cpu_hint,
+			   struct pvb_slots_batch *b)
+	__acquires(&b->area->lock);
+int pvb_slots_batch_alloc(struct pvb_slots *s, struct pvb_slots_batch *b,
+			  const struct pvb_map_req *req, struct pvb_mapping *m)
+	__must_hold(&b->area->lock);
+void pvb_slots_batch_end(struct pvb_slots *s, struct pvb_slots_batch *b)
+	__releases(&b->area->lock);
+
+/**
  * pvb_slots_find() - find the live mapping that contains a bus address.
  * @s: pool.
  * @bus: any bus address inside a live mapping's [bus, bus + size).

@@ -34,6 +34,7 @@
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -1457,6 +1458,112 @@ static void pool_dir(struct t *t, char *buf, size_t len)
 		snprintf(buf, len, "/sys/kernel/pvbounce");
 }
 
+#define SGF_PARTS	4
+
+/*
+ * map_sg on a pool with room for half of the list is refused, and what its
+ * first parts took is given back: the pool's slots in use are what they
+ * were.  With room for all of it, it maps.  Pinned to one CPU: the room
+ * made is in that CPU's area (its first maps went there), where map_sg
+ * takes its parts' slots first, so that they get some before the rest
+ * finds none.
+ */
+static void t_sg_pool_full(struct t *t)
+{
+	struct page *page = NULL, *pg[SGF_PARTS] = { NULL };
+	struct scatterlist sgl[SGF_PARTS];
+	unsigned int n = 0, i, freed = 0;
+	dma_addr_t *bus = NULL;
+	cpumask_var_t old;
+	s64 used0, used1;
+	char dir[96];
+	bool ok;
+	int nents;
+
+	if (!expect_bounce) {
+		skip(t, "needs expect_bounce=1 (pvbounce force=1)");
+		return;
+	}
+	if (!CHECK(t, alloc_cpumask_var(&old, GFP_KERNEL), "out of memory"))
+		return;
+	cpumask_copy(old, current->cpus_ptr);
+	set_cpus_allowed_ptr(current, cpumask_of(raw_smp_processor_id()));
+	pool_dir(t, dir, sizeof(dir));
+	bus = kvmalloc_array(FULL_MAX_MAPS, sizeof(*bus), GFP_KERNEL);
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	ok = bus && page;
+	for (i = 0; i < SGF_PARTS; i++) {
+		pg[i] = alloc_page(GFP_KERNEL);
+		ok &= !!pg[i];
+	}
+	if (!CHECK(t, ok, "out of memory"))
+		goto out;
+	for (n = 0; n < FULL_MAX_MAPS; n++) {
+		bus[n] = dma_map_page_attrs(t->dev, page, 0, PAGE_SIZE,
+					    DMA_TO_DEVICE, DMA_ATTR_NO_WARN);
+		if (dma_mapping_error(t->dev, bus[n]))
+			break;
+		t->maps++;
+		t->to_dev += PAGE_SIZE;
+	}
+	t->pool_full++;
+	if (n == FULL_MAX_MAPS || n < SGF_PARTS) {
+		skip(t, "a pool of more than 256 MiB, or of less than 4 pages");
+		goto unmap;
+	}
+	sg_init_table(sgl, SGF_PARTS);
+	for (i = 0; i < SGF_PARTS; i++) {
+		pvbt_fill(page_address(pg[i]), PAGE_SIZE, 700 + i);
+		sg_set_page(&sgl[i], pg[i], PAGE_SIZE, 0);
+	}
+	for (; freed < SGF_PARTS / 2; freed++) {
+		dma_unmap_page(t->dev, bus[freed], PAGE_SIZE, DMA_TO_DEVICE);
+		t->unmaps++;
+	}
+	if (!CHECK(t, !pvb_read_num(dir, "used", &used0), "reading %s/used",
+		   dir))
+		goto unmap;
+	nents = dma_map_sg_attrs(t->dev, sgl, SGF_PARTS, DMA_TO_DEVICE,
+				 DMA_ATTR_NO_WARN);
+	if (!CHECK(t, nents == 0, "dma_map_sg of %d pages with room for %d gave %d",
+		   SGF_PARTS, SGF_PARTS / 2, nents) && nents > 0)
+		dma_unmap_sg(t->dev, sgl, SGF_PARTS, DMA_TO_DEVICE);
+	t->pool_full++;
+	if (CHECK(t, !pvb_read_num(dir, "used", &used1), "reading %s/used",
+		  dir))
+		CHECK(t, used1 == used0,
+		      "%lld slots in use after the refused map_sg, %lld before",
+		      used1, used0);
+	for (; freed < SGF_PARTS; freed++) {
+		dma_unmap_page(t->dev, bus[freed], PAGE_SIZE, DMA_TO_DEVICE);
+		t->unmaps++;
+	}
+	nents = dma_map_sg(t->dev, sgl, SGF_PARTS, DMA_TO_DEVICE);
+	if (CHECK(t, nents == SGF_PARTS, "dma_map_sg of %d pages with room for them gave %d",
+		  SGF_PARTS, nents)) {
+		t->maps++;
+		t->to_dev += SGF_PARTS * PAGE_SIZE;
+		dma_unmap_sg(t->dev, sgl, SGF_PARTS, DMA_TO_DEVICE);
+		t->unmaps++;
+	} else if (nents > 0) {
+		dma_unmap_sg(t->dev, sgl, SGF_PARTS, DMA_TO_DEVICE);
+	}
+unmap:
+	for (i = freed; i < n; i++) {
+		dma_unmap_page(t->dev, bus[i], PAGE_SIZE, DMA_TO_DEVICE);
+		t->unmaps++;
+	}
+out:
+	set_cpus_allowed_ptr(current, old);
+	free_cpumask_var(old);
+	for (i = 0; i < SGF_PARTS; i++)
+		if (pg[i])
+			__free_page(pg[i]);
+	if (page)
+		__free_page(page);
+	kvfree(bus);
+}
+
 /*
  * dma_alloc_pages() memory carved out of the bounce pool (the coherent
  * fallback when the backend has no chunk at once) is the device's own:
@@ -1820,6 +1927,7 @@ static const struct test tests[] = {
 	{ "largest_mapping", t_largest_mapping },
 	{ "too_large_refused", t_too_large_refused },
 	{ "pool_full_logged_despite_no_warn", t_pool_full_no_warn },
+	{ "sg_pool_full_undone", t_sg_pool_full },
 	{ "coherent", t_coherent },
 	{ "coherent_large", t_coherent_large },
 	{ "alloc_pages", t_alloc_pages },
