@@ -363,6 +363,19 @@ static bool dir_from_device(enum dma_data_direction dir)
 	return dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL;
 }
 
+/* The slot allocator's request for a buffer @b. */
+static inline struct pvb_map_req map_req(const struct pvb_bounce *b)
+{
+	return (struct pvb_map_req) {
+		.orig = b->orig,
+		.size = b->size,
+		.min_align_mask = b->min_align_mask,
+		.align_mask = b->align_mask,
+		.boundary_mask = b->boundary_mask,
+		.owner = b->owner,
+	};
+}
+
 /**
  * pvb_pool_map() - take slots for a buffer and fill them.
  * @p: pool.
@@ -378,14 +391,7 @@ static bool dir_from_device(enum dma_data_direction dir)
 int pvb_pool_map(struct pvb_pool *p, const struct pvb_bounce *b,
 		 dma_addr_t *bus)
 {
-	struct pvb_map_req req = {
-		.orig = b->orig,
-		.size = b->size,
-		.min_align_mask = b->min_align_mask,
-		.align_mask = b->align_mask,
-		.boundary_mask = b->boundary_mask,
-		.owner = b->owner,
-	};
+	struct pvb_map_req req = map_req(b);
 	struct pvb_mapping m;
 	int ret;
 
@@ -432,14 +438,7 @@ int pvb_pool_batch_map(struct pvb_pool *p, struct pvb_slots_batch *sb,
 		       const struct pvb_bounce *b, dma_addr_t *bus, void **cpu)
 	__must_hold(&sb->area->lock)
 {
-	struct pvb_map_req req = {
-		.orig = b->orig,
-		.size = b->size,
-		.min_align_mask = b->min_align_mask,
-		.align_mask = b->align_mask,
-		.boundary_mask = b->boundary_mask,
-		.owner = b->owner,
-	};
+	struct pvb_map_req req = map_req(b);
 	struct pvb_mapping m;
 	int ret;
 

@@ -756,6 +756,22 @@ static __always_inline void fill_mapping(const struct pvb_slots *s,
 	m->owner = hd->owner;
 }
 
+/* The mapping of @req whose run, placed as @f says, starts at slot @h. */
+static __always_inline void map_run(const struct pvb_slots *s, unsigned int h,
+				    const struct pvb_map_req *req,
+				    const struct pvb_fit *f,
+				    struct pvb_mapping *m)
+{
+	struct pvb_head hd = {
+		.orig = req->orig,
+		.size = req->size,
+		.delta = f->off,
+		.owner = req->owner,
+	};
+
+	fill_mapping(s, h, &hd, m);
+}
+
 static int cmp_seg_bus(const void *a, const void *b, const void *priv)
 {
 	const struct pvb_seg *segs = priv;
@@ -1225,7 +1241,6 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 		    unsigned int cpu_hint, struct pvb_mapping *m)
 {
 	bool fenced = false;
-	struct pvb_head hd;
 	struct pvb_fit f;
 	unsigned int k, pass, short_by;
 	int ret;
@@ -1260,11 +1275,7 @@ int pvb_slots_alloc(struct pvb_slots *s, const struct pvb_map_req *req,
 				spin_unlock_irqrestore(&a->lock, flags);
 				if (unlikely(short_by))
 					gather_credit(s, a - s->area, short_by);
-				hd.orig = req->orig;
-				hd.size = req->size;
-				hd.delta = f.off;
-				hd.owner = req->owner;
-				fill_mapping(s, i, &hd, m);
+				map_run(s, i, req, &f, m);
 				return 0;
 			}
 			a->refused = true;
@@ -1313,7 +1324,6 @@ int pvb_slots_batch_alloc(struct pvb_slots *s, struct pvb_slots_batch *b,
 {
 	struct pvb_area *a = b->area;
 	bool fence = true;
-	struct pvb_head hd;
 	struct pvb_fit f;
 	int i, ret;
 
@@ -1324,11 +1334,7 @@ int pvb_slots_batch_alloc(struct pvb_slots *s, struct pvb_slots_batch *b,
 	if (i < 0)
 		return -EAGAIN;
 	b->short_by += take_run(s, a, i, req, &f);
-	hd.orig = req->orig;
-	hd.size = req->size;
-	hd.delta = f.off;
-	hd.owner = req->owner;
-	fill_mapping(s, i, &hd, m);
+	map_run(s, i, req, &f, m);
 	return 0;
 }
 
