@@ -1124,6 +1124,24 @@ static void t_too_large_refused(struct t *t)
  */
 #define FULL_MAX_MAPS	65536
 
+/*
+ * Fill the pool with one-page TO_DEVICE maps of @page (DMA_ATTR_NO_WARN)
+ * until one is refused, at most FULL_MAX_MAPS; their addresses in @bus.
+ * Return: the maps made.
+ */
+static unsigned int fill_pool(struct t *t, dma_addr_t *bus, struct page *page)
+{
+	unsigned int n;
+
+	for (n = 0; n < FULL_MAX_MAPS; n++) {
+		bus[n] = dma_map_page_attrs(t->dev, page, 0, PAGE_SIZE,
+					    DMA_TO_DEVICE, DMA_ATTR_NO_WARN);
+		if (dma_mapping_error(t->dev, bus[n]))
+			break;
+	}
+	return n;
+}
+
 static void t_pool_full_no_warn(struct t *t)
 {
 	s64 before[NR_COUNTERS], now[NR_COUNTERS];
@@ -1143,12 +1161,7 @@ static void t_pool_full_no_warn(struct t *t)
 	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!CHECK(t, bus && page, "out of memory"))
 		goto out;
-	for (n = 0; n < FULL_MAX_MAPS; n++) {
-		bus[n] = dma_map_page_attrs(t->dev, page, 0, PAGE_SIZE,
-					    DMA_TO_DEVICE, DMA_ATTR_NO_WARN);
-		if (dma_mapping_error(t->dev, bus[n]))
-			break;
-	}
+	n = fill_pool(t, bus, page);
 	if (n == FULL_MAX_MAPS) {
 		skip(t, "a pool of more than 256 MiB");
 		goto unmap;
@@ -1498,14 +1511,9 @@ static void t_sg_pool_full(struct t *t)
 	}
 	if (!CHECK(t, ok, "out of memory"))
 		goto out;
-	for (n = 0; n < FULL_MAX_MAPS; n++) {
-		bus[n] = dma_map_page_attrs(t->dev, page, 0, PAGE_SIZE,
-					    DMA_TO_DEVICE, DMA_ATTR_NO_WARN);
-		if (dma_mapping_error(t->dev, bus[n]))
-			break;
-		t->maps++;
-		t->to_dev += PAGE_SIZE;
-	}
+	n = fill_pool(t, bus, page);
+	t->maps += n;
+	t->to_dev += (u64)n * PAGE_SIZE;
 	t->pool_full++;
 	if (n == FULL_MAX_MAPS || n < SGF_PARTS) {
 		skip(t, "a pool of more than 256 MiB, or of less than 4 pages");
