@@ -90,6 +90,13 @@ before_pvbounce() {
 		grep -aqE 'pvbounce( [0-9a-f]{4}:[0-9a-f:.]+)?: '
 }
 
+# tap_res STATUS DESC: one TAP result of a harness test (run-all.sh's
+# 00-harness-*.t), numbered in n, ok when STATUS is 0
+tap_res() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
 # early_panic LOG: true if the guest panicked (a "Kernel panic" or "Panic on
 # CPU" line, a domU's aside) before any result of the guest's and with no
 # line of the console, the TAP lines aside, naming pvbounce before it: the

@@ -347,24 +347,21 @@ EOF
 chmod +x "$tdir/fakeqemu/qemu-system-x86_64"
 cat >"$tdir/00-harness-stall.t" <<EOF
 #!/bin/bash
-res() { # STATUS DESC: one TAP result, ok when STATUS is 0
-	n=\$((n + 1))
-	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
-}
+. "$here/common.sh"
 n=0
 echo "1..4"
 run() { PATH=$tdir/fakeqemu:\$PATH PVB_LOGDIR=$tdir/stall PVB_STALL_WAIT=6 PVB_TIMEOUT=40 "$here/run.sh" ${kernels[0]} native selftest_crash 2>/dev/null; }
 start=\$(date +%s)
 out=\$(run)
 [ \$? -ne 0 ]
-res \$? "run.sh fails a boot that stalled"
+tap_res \$? "run.sh fails a boot that stalled"
 grep -q '^not ok [0-9]* - guest went on after its RCU stall report' <<<"\$out"
-res \$? "the stall is named"
+tap_res \$? "the stall is named"
 [ \$((\$(date +%s) - start)) -lt 35 ]
-res \$? "the boot is stopped before its time limit"
+tap_res \$? "the boot is stopped before its time limit"
 out=\$(PVB_FAKE_GOES_ON=1 run)
 grep -q '^not ok [0-9]* - boot finished within 40 s' <<<"\$out"
-res \$? "a guest that went on after its stall report runs to its time limit"
+tap_res \$? "a guest that went on after its stall report runs to its time limit"
 EOF
 tests+=("$tdir/00-harness-stall.t")
 # run.sh's test for a lost timer interrupt (lost_timer, common.sh), on
@@ -380,14 +377,10 @@ set -o pipefail
 d=\$(mktemp -d)
 trap 'rm -rf "\$d"' EXIT
 n=0
-res() { # STATUS DESC: one TAP result, ok when STATUS is 0
-	n=\$((n + 1))
-	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
-}
 t() { # WANT(0 found|1 not) DESC FILE
 	lost_timer "\$3" >/dev/null
 	[ \$? -eq "\$1" ]
-	res \$? "\$2"
+	tap_res \$? "\$2"
 }
 echo "1..8"
 ci=('[  337.1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' '[  358.3] rcu: Stack dump where RCU GP kthread last ran:' '[  358.3] Sending NMI from CPU 0 to CPUs 1:' '[  337.3] NMI backtrace for cpu 1 skipped: idling at native_safe_halt+0xb/0x10')
@@ -397,17 +390,17 @@ printf '%s\n' "\${ci[@]}" >\$d/long.log
 seq 300000 >>\$d/long.log
 t 0 "found at the start of a long log under pipefail" \$d/long.log
 [ "\$(lost_timer \$d/ci.log)" = "1 4" ]
-res \$? "the report's lines are named (1 4)"
+tap_res \$? "the report's lines are named (1 4)"
 printf '%s\n' 'rcu: Stack dump where RCU GP kthread last ran:' 'Sending NMI from CPU 0 to CPUs 1:' 'NMI backtrace for cpu 1' 'RIP: 0010:pvb_spin+0x5/0x10' 'NMI backtrace for cpu 0 skipped: idling at native_safe_halt+0xb/0x10' >\$d/busy.log
 t 1 "a stall on a busy CPU is not a lost timer" \$d/busy.log
 printf 'domU: %s\n' "\${ci[@]}" >\$d/domu.log
 t 1 "a domU's report is its dom0's business" \$d/domu.log
 printf '%s\n' '[    5.0] PVBTAP: # === scenario races' "\${ci[@]}" >\$d/early.log
 before_pvbounce \$d/early.log
-res \$? "a lost timer before any line of pvbounce's may be booted again"
+tap_res \$? "a lost timer before any line of pvbounce's may be booted again"
 printf '%s\n' '[    5.0] pvbounce: native backend, pool common 2 MiB' '[    6.0] pvbounce: unloaded' "\${ci[@]}" >\$d/late.log
 ! before_pvbounce \$d/late.log
-res \$? "a lost timer after pvbounce's lines (races' insmod/rmmod cycles) is not"
+tap_res \$? "a lost timer after pvbounce's lines (races' insmod/rmmod cycles) is not"
 { printf '%s\n' "\${ci[@]:0:3}"; seq 8; printf '%s\n' "\${ci[3]}"; } >\$d/far.log
 t 1 "an idling line past the report's window is not its" \$d/far.log
 EOF
@@ -421,14 +414,10 @@ set -o pipefail
 d=\$(mktemp -d)
 trap 'rm -rf "\$d"' EXIT
 n=0
-res() { # STATUS DESC: one TAP result, ok when STATUS is 0
-	n=\$((n + 1))
-	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
-}
 t() { # WANT(0 found|1 not) DESC FILE
 	early_panic "\$3" >/dev/null
 	[ \$? -eq "\$1" ]
-	res \$? "\$2"
+	tap_res \$? "\$2"
 }
 echo "1..6"
 boot='[    4.9] Run /init as init process'
@@ -436,7 +425,7 @@ panic='[   60.1] Kernel panic - not syncing: softlockup: hung tasks'
 printf '%s\r\n' "\$boot" 'PVBTAP: # === scenario kmod' '[   60.0] watchdog: BUG: soft lockup - CPU#1 stuck for 120s!' "\$panic" >\$d/early.log
 t 0 "a panic before any result and any line of pvbounce's" \$d/early.log
 [ "\$(early_panic \$d/early.log)" = 4 ]
-res \$? "the panic's line is named"
+tap_res \$? "the panic's line is named"
 printf '%s\n' "\$boot" '[    9.0] pvbounce: loaded: native backend' "\$panic" >\$d/loaded.log
 t 1 "not once pvbounce has printed a line" \$d/loaded.log
 printf '%s\n' "\$boot" '[    9.0] RIP: 0010:pvb_map_phys+0x10/0x90 [pvbounce]' "\$panic" >\$d/stack.log
@@ -455,10 +444,6 @@ cat >"$tdir/00-harness-driver-warnings.t" <<EOF
 d=\$(mktemp -d)
 trap 'rm -rf "\$d"' EXIT
 n=0
-res() { # STATUS DESC: one TAP result, ok when STATUS is 0
-	n=\$((n + 1))
-	[ "\$1" -eq 0 ] && echo "ok \$n - \$2" || echo "not ok \$n - \$2"
-}
 begin='[   56.1] pvbounce-test: expected driver warnings begin: sym53c8xx frees coherent memory with interrupts off'
 end='[   56.9] pvbounce-test: expected driver warnings end'
 # block WARNING_AT FRAME [UNENDED]: a warning's block as the kernel prints it
@@ -476,27 +461,27 @@ kept() {
 echo "1..8"
 { echo "\$begin"; block dma_free_attrs ___free_dma_mem_cluster; block dma_free_attrs ___free_dma_mem_cluster; echo "\$end"; } >\$d/ok.log
 [ "\$(kept \$d/ok.log)" = 0 ]
-res \$? "sym53c8xx's warnings inside the window are left out"
+tap_res \$? "sym53c8xx's warnings inside the window are left out"
 checkable \$d/ok.log | grep -q 'expected driver warnings end'
-res \$? "the window's own lines stay"
+tap_res \$? "the window's own lines stay"
 block dma_free_attrs ___free_dma_mem_cluster >\$d/outside.log
 [ "\$(kept \$d/outside.log)" = 2 ]
-res \$? "the same warning outside a window counts"
+tap_res \$? "the same warning outside a window counts"
 { echo "\$begin"; block dma_free_attrs other_free; echo "\$end"; } >\$d/other.log
 [ "\$(kept \$d/other.log)" = 2 ]
-res \$? "a dma_free_attrs warning from another frame counts"
+tap_res \$? "a dma_free_attrs warning from another frame counts"
 { echo "\$begin"; block pvb_free ___free_dma_mem_cluster; echo "\$end"; } >\$d/pvb.log
 [ "\$(kept \$d/pvb.log)" = 2 ]
-res \$? "another warning with sym53c8xx's frame counts"
+tap_res \$? "another warning with sym53c8xx's frame counts"
 { echo "\$begin"; block dma_free_attrs ___free_dma_mem_cluster; echo '[   56.3] BUG: kernel NULL pointer dereference'; echo "\$end"; } >\$d/bug.log
 [ "\$(kept \$d/bug.log)" = 1 ]
-res \$? "a BUG between the warnings counts"
+tap_res \$? "a BUG between the warnings counts"
 { echo "\$begin"; block dma_free_attrs ___free_dma_mem_cluster unended; echo '[   56.3] Kernel panic - not syncing: kernel: panic_on_warn set ...'; } >\$d/panic.log
 [ "\$(kept \$d/panic.log)" = 2 ]
-res \$? "a warning that never ends (a panic) counts"
+tap_res \$? "a warning that never ends (a panic) counts"
 { echo "\$begin"; block dma_free_attrs ___free_dma_mem_cluster | sed '4i [   56.2] BUG: KASAN: use-after-free in pvb_unmap_phys+0x10/0x90 [pvbounce]'; echo "\$end"; } >\$d/inside.log
 [ "\$(kept \$d/inside.log)" = 3 ]
-res \$? "a report printed inside the warning's block keeps the block"
+tap_res \$? "a report printed inside the warning's block keeps the block"
 EOF
 tests+=("$tdir/00-harness-driver-warnings.t")
 chmod +x "$tdir"/*.t
