@@ -90,11 +90,30 @@ before_pvbounce() {
 		grep -aqE 'pvbounce( [0-9a-f]{4}:[0-9a-f:.]+)?: '
 }
 
-# tap_res STATUS DESC: one TAP result of a harness test (run-all.sh's
-# 00-harness-*.t), numbered in n, ok when STATUS is 0
+# The harness tests' helpers (run-all.sh's 00-harness-*.t).
+# harness_init: a scratch directory in d, removed at exit; results counted
+# from 0
+harness_init() {
+	d=$(mktemp -d)
+	# shellcheck disable=SC2064
+	trap "rm -rf '$d'" EXIT
+	n=0
+}
+
+# tap_res STATUS DESC: one TAP result, numbered in n, ok when STATUS is 0
 tap_res() {
 	n=$((n + 1))
 	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+# tap_want WANT DESC CMD...: one TAP result, ok when CMD (its output
+# dropped) exits with WANT
+tap_want() {
+	local want=$1 desc=$2
+	shift 2
+	"$@" >/dev/null
+	[ $? -eq "$want" ]
+	tap_res $? "$desc"
 }
 
 # early_panic LOG: true if the guest panicked (a "Kernel panic" or "Panic on

@@ -374,14 +374,8 @@ cat >"$tdir/00-harness-lost-timer.t" <<EOF
 # under pipefail (no pipe cut short)
 set -o pipefail
 . "$here/common.sh"
-d=\$(mktemp -d)
-trap 'rm -rf "\$d"' EXIT
-n=0
-t() { # WANT(0 found|1 not) DESC FILE
-	lost_timer "\$3" >/dev/null
-	[ \$? -eq "\$1" ]
-	tap_res \$? "\$2"
-}
+harness_init
+t() { tap_want "\$1" "\$2" lost_timer "\$3"; } # WANT(0 found|1 not) DESC FILE
 echo "1..8"
 ci=('[  337.1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' '[  358.3] rcu: Stack dump where RCU GP kthread last ran:' '[  358.3] Sending NMI from CPU 0 to CPUs 1:' '[  337.3] NMI backtrace for cpu 1 skipped: idling at native_safe_halt+0xb/0x10')
 printf '%s\r\n' "\${ci[@]}" >\$d/ci.log
@@ -411,14 +405,8 @@ cat >"$tdir/00-harness-early-panic.t" <<EOF
 #!/bin/bash
 set -o pipefail
 . "$here/common.sh"
-d=\$(mktemp -d)
-trap 'rm -rf "\$d"' EXIT
-n=0
-t() { # WANT(0 found|1 not) DESC FILE
-	early_panic "\$3" >/dev/null
-	[ \$? -eq "\$1" ]
-	tap_res \$? "\$2"
-}
+harness_init
+t() { tap_want "\$1" "\$2" early_panic "\$3"; } # WANT(0 found|1 not) DESC FILE
 echo "1..6"
 boot='[    4.9] Run /init as init process'
 panic='[   60.1] Kernel panic - not syncing: softlockup: hung tasks'
@@ -441,9 +429,7 @@ tests+=("$tdir/00-harness-early-panic.t")
 cat >"$tdir/00-harness-driver-warnings.t" <<EOF
 #!/bin/bash
 . "$here/common.sh"
-d=\$(mktemp -d)
-trap 'rm -rf "\$d"' EXIT
-n=0
+harness_init
 begin='[   56.1] pvbounce-test: expected driver warnings begin: sym53c8xx frees coherent memory with interrupts off'
 end='[   56.9] pvbounce-test: expected driver warnings end'
 # block WARNING_AT FRAME [UNENDED]: a warning's block as the kernel prints it
