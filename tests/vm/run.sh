@@ -400,15 +400,17 @@ fi
 # digest: why this boot failed, in at most four short lines, for run-all.sh
 # to print after prove's summary (the end of a CI log is often all that is
 # shown): its name and first failed result, the scenario running last, the
-# console's first report and its last line
+# console's first report (the check's $bad) and its last line
 digest() {
 	local first last scen
 	first=$(grep -m1 -a '^not ok' "$tmp/results" | cut -c1-140 || true)
 	scen=$(grep -a '=== scenario ' "$taplog" | tail -n 1 | sed 's/.*=== scenario //' | tr -d '\r' || true)
 	echo "$series $mode ${PVB_IOMMU:+(iommu $PVB_IOMMU) }$scenarios: $(grep -ac '^not ok' "$tmp/results") failed${scen:+, last scenario $scen}"
 	echo "  first: ${first:-?}"
-	first=$(grep -m1 -anE "$bad_re" "$checked" | cut -d: -f2- | tr -d '\r' | cut -c1-160 || true)
-	[[ -z $first ]] || echo "  report: $first"
+	first=${bad%%$'\n'*}
+	first=${first#*:}
+	first=${first//$'\r'/}
+	[[ -z $first ]] || echo "  report: ${first:0:160}"
 	last=$(grep -av '^\s*$' "$log" | tail -n 1 | tr -d '\r' | cut -c1-160 || true)
 	echo "  console ends: ${last:-(empty)}"
 }

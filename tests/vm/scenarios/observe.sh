@@ -26,8 +26,8 @@
 #    period, each report's deltas add up to the totals; --version names the
 #    loaded module's version, and the tool's is the same.
 #
-# Events are switched only while nvme is idle, with record-cmd off (as
-# guest-init.sh leaves it for every scenario): turning on the comm recorder
+# Events are switched only while nvme is idle, with record-cmd off
+# (guest-init.sh turns it off for every scenario): turning on the comm recorder
 # would patch the scheduler's tracepoint under the other vCPU, which a Xen
 # PV dom0 under TCG does not take well.
 . /scenarios/lib.sh
@@ -77,7 +77,6 @@ check "load with devices=$nvme force=1 pool_mb=2 (before nvme)" \
 for e in pvbounce_map pvbounce_refuse pvbounce_coherent pvbounce_pool_resize; do
 	check "tracefs has events/pvbounce/$e" test -f "$TR/events/pvbounce/$e/format"
 done
-echo 0 >"$TR/options/record-cmd" 2>/dev/null
 echo 2048 >"$TR/buffer_size_kb"
 trace_reset
 echo 1 >"$TR/events/pvbounce/enable"
