@@ -399,14 +399,14 @@ fi
 
 # digest: why this boot failed, in at most four short lines, for run-all.sh
 # to print after prove's summary (the end of a CI log is often all that is
-# shown): its name and first failed result, the scenario running last, the
-# console's first report (the check's $bad) and its last line
+# shown): its name, how many results failed and the first (emit's), the
+# scenario running last, the console's first report (the check's $bad) and
+# its last line
 digest() {
 	local first last scen
-	first=$(grep -m1 -a '^not ok' "$tmp/results" | cut -c1-140 || true)
 	scen=$(grep -a '=== scenario ' "$taplog" | tail -n 1 | sed 's/.*=== scenario //' | tr -d '\r' || true)
-	echo "$series $mode ${PVB_IOMMU:+(iommu $PVB_IOMMU) }$scenarios: $(grep -ac '^not ok' "$tmp/results") failed${scen:+, last scenario $scen}"
-	echo "  first: ${first:-?}"
+	echo "$series $mode ${PVB_IOMMU:+(iommu $PVB_IOMMU) }$scenarios: $failed failed${scen:+, last scenario $scen}"
+	echo "  first: ${first_failed:0:140}"
 	first=${bad%%$'\n'*}
 	first=${first#*:}
 	first=${first//$'\r'/}
@@ -416,11 +416,14 @@ digest() {
 }
 
 # ---- results --------------------------------------------------------------
-n=0 failed=0
+n=0 failed=0 first_failed=
 emit() { # "ok"|"not ok" DESC
 	n=$((n + 1))
-	[[ $1 == ok ]] || failed=1
-	echo "$1 $n - $2" | tee -a "$tmp/results"
+	if [[ $1 != ok ]]; then
+		failed=$((failed + 1))
+		[[ -n $first_failed ]] || first_failed="$1 $n - $2"
+	fi
+	echo "$1 $n - $2"
 }
 echo "# $series ($rel) $mode: $scenarios; console log $log"
 plan=
