@@ -580,6 +580,70 @@ out:
 	kfree(mem);
 }
 
+/*
+ * A bounced map, sync or unmap copies up to 4 KiB with preemption off and
+ * more as the caller runs (two paths in dma_ops.c): whole syncs and unmaps
+ * either side of that size bring the device's data back and give the
+ * CPU's to the device, each direction that copies.
+ */
+static void t_copy_sizes(struct t *t)
+{
+	static const size_t sizes[] = { 64, 4096, 4097, 20000 };
+	static const enum dma_data_direction dirs[] = {
+		DMA_FROM_DEVICE, DMA_BIDIRECTIONAL,
+	};
+	const size_t max = 20000;
+	u8 *buf = kmalloc(max, GFP_KERNEL);
+	u8 *want = kmalloc(max, GFP_KERNEL);
+	unsigned int i, j, seed = 120;
+
+	if (!CHECK(t, buf && want, "no memory"))
+		goto out;
+	if (!t->view) {
+		skip(t, NO_VIEW);
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(sizes) && !t->failed; i++) {
+		for (j = 0; j < ARRAY_SIZE(dirs) && !t->failed; j++, seed += 4) {
+			enum dma_data_direction dir = dirs[j];
+			size_t n = sizes[i];
+			dma_addr_t bus;
+			bool ok;
+			u8 *d;
+
+			pvbt_fill(buf, n, seed);
+			bus = map(t, buf, n, dir);
+			if (!check_stream(t, buf, bus, n, "copy_sizes") ||
+			    skip_direct(t, buf, bus, n, dir))
+				goto out;
+			d = view_of(t, bus, n);
+			if (!d) {
+				unmap(t, bus, n, dir);
+				goto out;
+			}
+			pvbt_fill(d, n, seed + 1);		/* device writes */
+			memcpy(want, d, n);
+			sync_cpu(t, bus, 0, n, dir);
+			ok = same(t, buf, want, n, "cpu reads after sync_for_cpu");
+			if (ok && dir == DMA_BIDIRECTIONAL) {
+				pvbt_fill(buf, n, seed + 2);	/* cpu writes */
+				memcpy(want, buf, n);
+				sync_dev(t, bus, 0, n, dir);
+				ok = same(t, d, want, n, "device reads after sync_for_device");
+			}
+			pvbt_fill(d, n, seed + 3);		/* device writes again */
+			memcpy(want, d, n);
+			unmap(t, bus, n, dir);
+			if (!ok || !same(t, buf, want, n, "cpu reads after unmap"))
+				diag("%zu bytes, %s", n, dir == DMA_FROM_DEVICE ?
+				     "DMA_FROM_DEVICE" : "DMA_BIDIRECTIONAL");
+		}
+	}
+out:
+	kfree(want);
+	kfree(buf);
+}
+
 /* DMA_ATTR_SKIP_CPU_SYNC on unmap: nothing is copied back. */
 static void t_unmap_skip_cpu_sync(struct t *t)
 {
@@ -629,12 +693,13 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 	unsigned int order = get_order(page_off + n);
 	struct page *page = alloc_pages(GFP_KERNEL, order);
 	u8 *want = kmalloc(n, GFP_KERNEL);
+	u8 *written = kmalloc(n, GFP_KERNEL);
 	size_t s2, r[4][2];
 	unsigned int i;
 	dma_addr_t bus;
 	u8 *buf, *d;
 
-	if (!CHECK(t, page && want, "no memory"))
+	if (!CHECK(t, page && want && written, "no memory"))
 		goto out;
 	buf = (u8 *)page_address(page) + page_off;
 	pvbt_fill(buf, n, 90 + page_off);
@@ -657,6 +722,8 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 		goto out;
 	}
 	pvbt_fill(d, n, 91 + page_off);			/* device writes it all */
+	/* what it wrote, read before any sync could change it */
+	memcpy(written, d, n);
 
 	/* Offsets into the mapping: s2 is where its 2nd slot starts. */
 	s2 = SLOT - (bus & (SLOT - 1));
@@ -666,7 +733,7 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 	r[3][0] = n - 10;	  r[3][1] = 10;		/* the tail */
 	for (i = 0; i < ARRAY_SIZE(r); i++) {
 		sync_cpu(t, bus, r[i][0], r[i][1], DMA_BIDIRECTIONAL);
-		memcpy(want + r[i][0], d + r[i][0], r[i][1]);
+		memcpy(want + r[i][0], written + r[i][0], r[i][1]);
 		if (!same(t, buf, want, n, "cpu view after a partial sync_for_cpu")) {
 			diag("range %zu+%zu, bus %pad, min_align %d", r[i][0],
 			     r[i][1], &bus, min_align);
@@ -674,7 +741,7 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 		}
 	}
 	/* CPU writes inside slot 5 and gives just that range back. */
-	memcpy(want, d, n);
+	memcpy(want, written, n);
 	pvbt_fill(buf + s2 + 3 * SLOT + 33, 1500, 92);
 	memcpy(want + s2 + 3 * SLOT + 33, buf + s2 + 3 * SLOT + 33, 1500);
 	sync_dev(t, bus, s2 + 3 * SLOT + 33, 1500, DMA_BIDIRECTIONAL);
@@ -682,6 +749,7 @@ static void partial_syncs(struct t *t, bool min_align, size_t page_off)
 	unmap(t, bus, n, DMA_BIDIRECTIONAL);
 	same(t, buf, want, n, "cpu view after unmap");
 out:
+	kfree(written);
 	kfree(want);
 	if (page)
 		__free_pages(page, order);
@@ -1926,6 +1994,7 @@ static const struct test tests[] = {
 	{ "partial_device_write_cve_2022_0854", t_partial_device_write },
 	{ "sync_for_device_keeps_device_data_ath9k", t_sync_for_device_keeps_device_data },
 	{ "bidirectional", t_bidirectional },
+	{ "copy_sizes_either_side_of_4k", t_copy_sizes },
 	{ "unmap_skip_cpu_sync", t_unmap_skip_cpu_sync },
 	{ "partial_syncs", t_partial_syncs },
 	{ "partial_syncs_min_align_mask", t_partial_syncs_min_align },
