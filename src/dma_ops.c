@@ -60,6 +60,16 @@ struct pvb_coherent {
 	bool orphan;
 };
 
+/*
+ * The most a bounced map, unmap or sync copies with preemption off, the
+ * RCU read side of the direct path (map_fast()), rather than under
+ * rcu_read_lock(), two calls with PREEMPT_RCU: 4 KiB take well under a
+ * microsecond to copy.  Larger copies leave preemption as it was.  (Poison mode's checks and a
+ * misused unmap's poisoning of its whole mapping are bounded by the
+ * largest mapping.)
+ */
+#define PVB_FAST_COPY	4096
+
 /* Counters: this CPU's copy, one instruction each, nothing shared written. */
 #define stat_add(pd, field, v)	this_cpu_add((pd)->stats->field, (v))
 #define stat_inc(pd, field)	this_cpu_inc((pd)->stats->field)
@@ -120,13 +130,12 @@ static void misuse_caller(unsigned long *api, unsigned long *caller)
 	}
 }
 
-static void report_misuse(struct pvb_device *pd, unsigned int misuse,
-			  const char *op, dma_addr_t bus, size_t size)
+static noinline void report_misuse_slow(struct pvb_device *pd,
+					unsigned int misuse, const char *op,
+					dma_addr_t bus, size_t size)
 {
 	unsigned long api, caller;
 
-	if (!misuse)
-		return;
 	stat_inc(pd, misuse);
 	/* Clamping and unknown addresses are always worth a line. */
 	if (!pvb_cfg.poison &&
@@ -144,6 +153,15 @@ static void report_misuse(struct pvb_device *pd, unsigned int misuse,
 				misuse & PVB_MISUSE_CLAMPED ? " runs past the mapping (clamped)" : "",
 				misuse & PVB_MISUSE_CPU_WROTE_TO ? " the CPU changed a DMA_TO_DEVICE buffer after map without sync_for_device (the device saw older data)" : "",
 				misuse & PVB_MISUSE_CPU_WROTE_FROM ? " the CPU wrote a DMA_FROM_DEVICE buffer the device owned (before sync_for_cpu or unmap; the write is lost)" : "");
+}
+
+/* Count and report what an unmap or sync found wrong (@misuse), if anything. */
+static __always_inline void report_misuse(struct pvb_device *pd,
+					  unsigned int misuse, const char *op,
+					  dma_addr_t bus, size_t size)
+{
+	if (unlikely(misuse))
+		report_misuse_slow(pd, misuse, op, bus, size);
 }
 
 static void syncs_on(struct pvb_device *pd, struct device *dev);
@@ -357,9 +375,10 @@ static struct pvb_device *dev_rcu(struct device *dev)
  * @seg: pvb_pool_seg_of(pd->pool, @bus), the one lookup of the unmap
  * (negative: a direct mapping, nothing to undo).
  */
-static void unmap_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
-		      size_t size, enum dma_data_direction dir,
-		      unsigned long attrs)
+static __always_inline void unmap_bus(struct pvb_device *pd, int seg,
+				      dma_addr_t bus, size_t size,
+				      enum dma_data_direction dir,
+				      unsigned long attrs)
 {
 	unsigned int misuse;
 
@@ -378,8 +397,9 @@ static void unmap_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
 }
 
 /* @seg: pvb_pool_seg_of(pd->pool, @bus), as for unmap_bus(). */
-static void sync_bus(struct pvb_device *pd, int seg, dma_addr_t bus,
-		     size_t size, enum dma_data_direction dir, bool for_cpu)
+static __always_inline void sync_bus(struct pvb_device *pd, int seg,
+				     dma_addr_t bus, size_t size,
+				     enum dma_data_direction dir, bool for_cpu)
 {
 	unsigned int misuse;
 	size_t copied;
@@ -660,9 +680,21 @@ static noinline void sync_slow(struct device *dev, struct pvb_device *fast,
 }
 
 /*
+ * sync_bus() out of line for sync_single(), whose direct case then needs no
+ * more registers than before.
+ */
+static noinline void sync_short(struct pvb_device *pd, int seg, dma_addr_t bus,
+				size_t size, enum dma_data_direction dir,
+				bool for_cpu)
+{
+	sync_bus(pd, seg, bus, size, dir, for_cpu);
+}
+
+/*
  * A direct mapping's sync (an address in no chunk of the pool: the one
- * lookup) is counted here under preempt_disable(), as in map_fast(); the
- * rest goes to sync_slow() with the chunk found.
+ * lookup) is counted here under preempt_disable(), as in map_fast(), and a
+ * bounced one of at most PVB_FAST_COPY bytes made; the rest goes to
+ * sync_slow() with the chunk found.
  */
 static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 					size_t size,
@@ -678,6 +710,11 @@ static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 		seg = pvb_pool_seg_of(pd->pool, bus);
 		if (seg < 0) {
 			this_cpu_inc(pd->stats->syncs);
+			preempt_enable();
+			return;
+		}
+		if (size <= PVB_FAST_COPY) {
+			sync_short(pd, seg, bus, size, dir, for_cpu);
 			preempt_enable();
 			return;
 		}
@@ -1175,23 +1212,40 @@ err:
 	return DMA_MAPPING_ERROR;
 }
 
-/* The streaming op's all but direct cases, under rcu_read_lock(). */
+/* map_slow() inside its read side. */
+static __always_inline dma_addr_t map_read_side(struct device *dev,
+						phys_addr_t phys, size_t size,
+						enum dma_data_direction dir,
+						unsigned long attrs)
+{
+	struct pvb_device *pd = dev_rcu(dev);
+
+	if (unlikely(!pd))
+		return DMA_MAPPING_ERROR;	/* detached under the call */
+	if (attrs & PVB_ATTR_MMIO)
+		return map_mmio(pd, dev, phys, size, dir);
+	return map_phys(pd, dev, phys, size, dir, attrs, false, NULL);
+}
+
+/*
+ * The streaming op's all but direct cases, under preempt_disable() when they
+ * copy at most PVB_FAST_COPY bytes, else under rcu_read_lock().
+ */
 static noinline dma_addr_t map_slow(struct device *dev, phys_addr_t phys,
 				    size_t size, enum dma_data_direction dir,
 				    unsigned long attrs)
 {
-	struct pvb_device *pd;
 	dma_addr_t bus;
 
-	rcu_read_lock();
-	pd = dev_rcu(dev);
-	if (unlikely(!pd))
-		bus = DMA_MAPPING_ERROR;	/* detached under the call */
-	else if (attrs & PVB_ATTR_MMIO)
-		bus = map_mmio(pd, dev, phys, size, dir);
-	else
-		bus = map_phys(pd, dev, phys, size, dir, attrs, false, NULL);
-	rcu_read_unlock();
+	if (size <= PVB_FAST_COPY) {
+		preempt_disable();
+		bus = map_read_side(dev, phys, size, dir, attrs);
+		preempt_enable();
+	} else {
+		rcu_read_lock();
+		bus = map_read_side(dev, phys, size, dir, attrs);
+		rcu_read_unlock();
+	}
 	return bus;
 }
 
@@ -1200,9 +1254,7 @@ static noinline dma_addr_t map_slow(struct device *dev, phys_addr_t phys,
  * here under preempt_disable() (dev_rcu()): two per-CPU instructions where
  * PREEMPT_RCU's rcu_read_lock() and rcu_read_unlock() are two calls, and
  * nothing in it may sleep or take long.  Anything else (bounced, refused,
- * MMIO, detached) goes to map_slow(), which looks the device up again under
- * rcu_read_lock(): a bounce copies up to max_mapping_kb with preemption
- * left as it was.
+ * MMIO, detached) goes to map_slow(), which looks the device up again.
  */
 static __always_inline dma_addr_t map_fast(struct device *dev,
 					   phys_addr_t phys, size_t size,
@@ -1272,10 +1324,19 @@ static noinline void unmap_slow(struct device *dev, struct pvb_device *fast,
 	rcu_read_unlock();
 }
 
+/* unmap_bus() out of line for pvb_unmap_phys(), as sync_short() */
+static noinline void unmap_short(struct pvb_device *pd, int seg,
+				 dma_addr_t bus, size_t size,
+				 enum dma_data_direction dir, unsigned long attrs)
+{
+	unmap_bus(pd, seg, bus, size, dir, attrs);
+}
+
 /*
  * A direct mapping's unmap (an address in no chunk of the pool: the one
- * lookup) is counted here under preempt_disable(), as in map_fast(); the
- * rest goes to unmap_slow() with the chunk found.
+ * lookup) is counted here under preempt_disable(), as in map_fast(), and a
+ * bounced one of at most PVB_FAST_COPY bytes given back; the rest goes to
+ * unmap_slow() with the chunk found.
  */
 static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, unsigned long attrs)
@@ -1298,6 +1359,11 @@ static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, s
 			this_cpu_inc(st->unmaps);
 			if (from_device(dir))
 				this_cpu_add(st->bytes_from_device, size);
+			preempt_enable();
+			return;
+		}
+		if (size <= PVB_FAST_COPY) {
+			unmap_short(pd, seg, bus, size, dir, attrs);
 			preempt_enable();
 			return;
 		}
