@@ -167,16 +167,17 @@ static __always_inline void report_misuse(struct pvb_device *pd,
 static void syncs_on(struct pvb_device *pd, struct device *dev);
 
 /*
- * The bounced half of map_phys(), out of line: the direct path then builds
- * no request on the stack (and needs no stack canary).  @quiet: a refusal
- * for want of room is counted but not logged, as map_sg tries that part
- * again.  (A driver's DMA_ATTR_NO_WARN does not silence it: nvme passes it
- * for every scatter-gather list, and a refusal must name its reason.)
+ * The bounced half of map_phys(), inline in map_slow() (the direct path,
+ * map_fast(), has its own).  @quiet: a refusal for want of room is counted
+ * but not logged, as map_sg tries that part again.  (A driver's
+ * DMA_ATTR_NO_WARN does not silence it: nvme passes it for every
+ * scatter-gather list, and a refusal must name its reason.)
  */
-static noinline dma_addr_t map_bounced(struct pvb_device *pd,
-				       struct device *dev, phys_addr_t phys,
-				       size_t size, enum dma_data_direction dir,
-				       bool quiet, u64 limit, int *err)
+static __always_inline dma_addr_t map_bounced(struct pvb_device *pd,
+					      struct device *dev,
+					      phys_addr_t phys, size_t size,
+					      enum dma_data_direction dir,
+					      bool quiet, u64 limit, int *err)
 {
 	struct pvb_pool *pool = pd->pool;
 	struct pvb_bounce b = {
@@ -260,7 +261,8 @@ err_noref:
 /*
  * DMA_ATTR_REQUIRE_COHERENT (RDMA, HMM) forbids bouncing: the caller shares
  * the memory with the device as it is.  A buffer the device cannot reach
- * directly is refused, under force too.  Out of line like map_bounced().
+ * directly is refused, under force too.  Out of line: only refusals come
+ * here.
  */
 static noinline dma_addr_t refuse_coherent(struct pvb_device *pd,
 					   phys_addr_t phys, size_t size,
@@ -332,10 +334,12 @@ static __always_inline bool map_direct(struct pvb_device *pd,
  * map_bounced().  A mapping that requires coherence goes direct whenever
  * the device reaches it, force or not, and is never bounced.
  */
-static dma_addr_t map_phys(struct pvb_device *pd, struct device *dev,
-			   phys_addr_t phys, size_t size,
-			   enum dma_data_direction dir, unsigned long attrs,
-			   bool quiet, int *err)
+static __always_inline dma_addr_t map_phys(struct pvb_device *pd,
+					    struct device *dev,
+					    phys_addr_t phys, size_t size,
+					    enum dma_data_direction dir,
+					    unsigned long attrs, bool quiet,
+					    int *err)
 {
 	u64 limit = stream_limit(dev);
 	dma_addr_t bus;
