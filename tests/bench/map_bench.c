@@ -96,6 +96,10 @@ static char *rows_arg = "all";
 module_param_named(rows, rows_arg, charp, 0444);
 MODULE_PARM_DESC(rows, "latency (1 thread, and the dispatch floor), scaling (1 thread vs one per CPU) or all (default all)");
 
+static char *only;
+module_param(only, charp, 0444);
+MODULE_PARM_DESC(only, "one latency row instead of them all, OP:SIZE:DIR (map, sg16 or sync; bytes, 4096 for sg16's parts; to, from or bidi), e.g. map:64:to, for tests/vm/pathtrace.sh (default none)");
+
 static bool icount;
 module_param(icount, bool, 0444);
 MODULE_PARM_DESC(icount, "the guest runs under QEMU -icount shift=0 (1 ns per instruction): say so in the tables (default 0)");
@@ -807,6 +811,32 @@ static const enum dma_data_direction dirs[] = {
 	DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL
 };
 
+/*
+ * only=OP:SIZE:DIR: its row alone; false if it names none (sg16's parts are
+ * SG_LEN, a map or sync at most the device's largest mapping, @big)
+ */
+static bool only_row(size_t big)
+{
+	char *buf = kstrdup(only, GFP_KERNEL), *p = buf, *op, *sz, *dir;
+	unsigned int d = 3, o = OP_COPY;
+	unsigned long size = 0;
+
+	op = strsep(&p, ":");
+	sz = strsep(&p, ":");
+	dir = strsep(&p, ":");
+	if (op && sz && dir && !p && !kstrtoul(sz, 0, &size) && size && size <= big) {
+		for (o = 0; o < OP_COPY && strcmp(op, op_name[o]); o++)
+			;
+		for (d = 0; d < 3 && strcmp(dir, dir_name[dirs[d]]); d++)
+			;
+	}
+	kfree(buf);
+	if (o == OP_COPY || d == 3 || (o == OP_SG && size != SG_LEN))
+		return false;
+	add_row(o, size, dirs[d], 0);
+	return true;
+}
+
 static int make_rows(void)
 {
 	static const size_t sizes[] = { 64, 512, 4096, 64UL << 10, 256UL << 10 };
@@ -823,6 +853,8 @@ static int make_rows(void)
 			 sizeof(*B.rows), GFP_KERNEL);
 	if (!B.rows)
 		return -ENOMEM;
+	if (only)
+		return only_row(big) ? 0 : -EINVAL;
 	for (i = 0; B.latency && i < ARRAY_SIZE(sizes); i++)
 		for (d = 0; d < 3; d++)
 			add_row(OP_MAP, sizes[i], dirs[d], 0);

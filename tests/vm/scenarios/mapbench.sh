@@ -14,6 +14,10 @@
 #   pvb.mapbench_rows=R  the module's rows= (latency, scaling or all)
 #   pvb.mapbench_icount=1  QEMU runs with -icount: the module's icount=1
 #   pvb.mapbench_pvb=P=V+Q=W  more pvbounce parameters ('+' between them)
+#   pvb.mapbench_only=OP:SIZE:DIR  the module's only= (one row)
+#   pvb.mapbench_ksyms=1  the kernel's and modules' text symbols to the
+#                        console before the module runs, "KSYM <addr> <name>
+#                        [module]" (tests/vm/pathtrace.sh symbolises with them)
 # The module's table lines become diagnostics "# MAPBENCH <line>".
 . /scenarios/lib.sh
 skip_without_pvbounce "map benchmark"
@@ -33,6 +37,8 @@ CELL_MS=$(karg mapbench_ms)
 ROWS=$(karg mapbench_rows)
 ICOUNT=$(karg mapbench_icount)
 EXTRA=$(karg mapbench_pvb | tr '+' ' ')
+ONLY=$(karg mapbench_only)
+KSYMS=$(karg mapbench_ksyms)
 
 twins() {
 	for d in "$PCI"/*; do
@@ -83,10 +89,15 @@ dmesg | grep 'software IO TLB: mapped' | head -n 1 | while IFS= read -r l; do
 	diag "MAPBENCH ${l#*] }"
 done
 
+if [ "$KSYMS" = 1 ]; then
+	# pvbounce_bench.ko's are not: it runs in its init
+	awk '$2 ~ /^[tT]$/ { print "KSYM", $1, $3, $4 }' /proc/kallsyms >/dev/console
+	echo "KSYM end" >/dev/console
+fi
 dmesg -c >/dev/null
 run_cmd insmod "$PVB_BENCH_KO" dev="$PVB_PCI" peer="$PEER_PCI" mode="$MODE" \
 	${ROUNDS:+rounds=$ROUNDS} ${CELL_MS:+cell_ms=$CELL_MS} ${ROWS:+rows=$ROWS} \
-	${ICOUNT:+icount=$ICOUNT}
+	${ICOUNT:+icount=$ICOUNT} ${ONLY:+only=$ONLY}
 rc=$?
 dmesg >/tmp/dmesg.bench
 sed -n 's/^\(\[[^]]*\] \)\{0,1\}pvbounce_bench: T //p' /tmp/dmesg.bench >/tmp/bench.table
