@@ -18,8 +18,9 @@
  * socket queues, a disk held open) still find the ops and the pool that made
  * them.  Then, in process context, the teardown: the old ops back, an RCU
  * grace period for ops calls still running (the streaming ops run under
- * rcu_read_lock(), or preempt_disable() on their direct paths, which
- * synchronize_rcu() waits for alike), the private pool destroyed, the state freed.  The last
+ * rcu_read_lock(), or preempt_disable() on their direct paths and short
+ * bounces, which synchronize_rcu() waits for alike), the private pool
+ * destroyed, the state freed.  The last
  * put may come from atomic context (a dma_free_coherent() with interrupts
  * off, an unmap in softirq), so it never tears down itself: it completes a
  * waiter (PVB_END_WAIT: attach.c's own paths, which may sleep) or queues

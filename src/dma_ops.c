@@ -13,8 +13,9 @@
  * Each bounced mapping and each coherent allocation holds a reference of its
  * device (src/device_ref.c) until it is given back, so that a device whose
  * driver left some out keeps these ops and its pool until the last is back.
- * Every op finds its device under rcu_read_lock() (dev_rcu()), and all but
- * the coherent allocation (which takes its reference there and may sleep
+ * Every op finds its device under rcu_read_lock() or, where it sleeps not
+ * and copies little, preempt_disable() (dev_rcu(), short_copy()), and all
+ * but the coherent allocation (which takes its reference there and may sleep
  * after) run under it: a device's teardown swaps its ops back and waits for
  * a grace period before it frees anything, so an op that found our ops (a
  * direct unmap holds no reference) is done by then, and one that comes
@@ -60,19 +61,27 @@ struct pvb_coherent {
 	bool orphan;
 };
 
-/*
- * The most a bounced map, unmap or sync copies with preemption off, the
- * RCU read side of the direct path (map_fast()), rather than under
- * rcu_read_lock(), two calls with PREEMPT_RCU: 4 KiB take well under a
- * microsecond to copy.  Larger copies leave preemption as it was.  (Poison mode's checks and a
- * misused unmap's poisoning of its whole mapping are bounded by the
- * largest mapping.)
- */
+/* The most a bounced op copies with preemption off: see short_copy(). */
 #define PVB_FAST_COPY	4096
 
 /* Counters: this CPU's copy, one instruction each, nothing shared written. */
 #define stat_add(pd, field, v)	this_cpu_add((pd)->stats->field, (v))
 #define stat_inc(pd, field)	this_cpu_inc((pd)->stats->field)
+
+/*
+ * May a bounced map, unmap or sync of @size bytes run with preemption off,
+ * the direct path's RCU read side (map_fast()), rather than under
+ * rcu_read_lock(), two calls with PREEMPT_RCU?  When it copies at most
+ * PVB_FAST_COPY bytes, which take well under a microsecond.  Not in poison
+ * mode (an unmap fills its whole mapping, up to max_mapping_kb), nor on
+ * PREEMPT_RT, whose spinlocks (the slot areas') sleep.  A refused map then
+ * searches every area with preemption off, as a map in softirq does.
+ */
+static __always_inline bool short_copy(size_t size)
+{
+	return !IS_ENABLED(CONFIG_PREEMPT_RT) && size <= PVB_FAST_COPY &&
+	       !pvb_cfg.poison;
+}
 
 static __always_inline void stat_max(struct pvb_dev_stats __percpu *st, u64 v)
 {
@@ -360,10 +369,10 @@ static __always_inline dma_addr_t map_phys(struct pvb_device *pd,
  * longer ours: the DMA API read our ops, then the device's teardown put the
  * old ones back before this call got here (a direct mapping's late unmap,
  * which holds no reference).  Under rcu_read_lock(), or preempt_disable()
- * (the direct path's fast half: an RCU reader too, for which the teardown's
- * synchronize_rcu() waits as well): the state found stays valid until the
- * read side ends (the teardown waits for a grace period after the swap
- * before it frees anything).
+ * (the fast halves and short_copy()'s bounces: an RCU reader too, for which
+ * the teardown's synchronize_rcu() waits as well): the state found stays
+ * valid until the read side ends (the teardown waits for a grace period
+ * after the swap before it frees anything).
  */
 static struct pvb_device *dev_rcu(struct device *dev)
 {
@@ -697,8 +706,8 @@ static noinline void sync_short(struct pvb_device *pd, int seg, dma_addr_t bus,
 /*
  * A direct mapping's sync (an address in no chunk of the pool: the one
  * lookup) is counted here under preempt_disable(), as in map_fast(), and a
- * bounced one of at most PVB_FAST_COPY bytes made; the rest goes to
- * sync_slow() with the chunk found.
+ * bounced one that short_copy() allows made; the rest goes to sync_slow()
+ * with the chunk found.
  */
 static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 					size_t size,
@@ -717,7 +726,7 @@ static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 			preempt_enable();
 			return;
 		}
-		if (size <= PVB_FAST_COPY) {
+		if (short_copy(size)) {
 			sync_short(pd, seg, bus, size, dir, for_cpu);
 			preempt_enable();
 			return;
@@ -1232,8 +1241,8 @@ static __always_inline dma_addr_t map_read_side(struct device *dev,
 }
 
 /*
- * The streaming op's all but direct cases, under preempt_disable() when they
- * copy at most PVB_FAST_COPY bytes, else under rcu_read_lock().
+ * The streaming op's all but direct cases, under preempt_disable() when
+ * short_copy() allows, else under rcu_read_lock().
  */
 static noinline dma_addr_t map_slow(struct device *dev, phys_addr_t phys,
 				    size_t size, enum dma_data_direction dir,
@@ -1241,7 +1250,7 @@ static noinline dma_addr_t map_slow(struct device *dev, phys_addr_t phys,
 {
 	dma_addr_t bus;
 
-	if (size <= PVB_FAST_COPY) {
+	if (short_copy(size)) {
 		preempt_disable();
 		bus = map_read_side(dev, phys, size, dir, attrs);
 		preempt_enable();
@@ -1304,8 +1313,9 @@ static __always_inline dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t p
 }
 
 /*
- * The unmap of a bounced (or misused, or MMIO) mapping, under RCU; @fast
- * and @seg as for sync_slow().
+ * The unmap of a bounced mapping that short_copy() does not allow, a
+ * misused address or an MMIO mapping, under RCU; @fast and @seg as for
+ * sync_slow().
  */
 static noinline void unmap_slow(struct device *dev, struct pvb_device *fast,
 				int seg, dma_addr_t bus, size_t size,
@@ -1339,7 +1349,7 @@ static noinline void unmap_short(struct pvb_device *pd, int seg,
 /*
  * A direct mapping's unmap (an address in no chunk of the pool: the one
  * lookup) is counted here under preempt_disable(), as in map_fast(), and a
- * bounced one of at most PVB_FAST_COPY bytes given back; the rest goes to
+ * bounced one that short_copy() allows given back; the rest goes to
  * unmap_slow() with the chunk found.
  */
 static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
@@ -1366,7 +1376,7 @@ static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, s
 			preempt_enable();
 			return;
 		}
-		if (size <= PVB_FAST_COPY) {
+		if (short_copy(size)) {
 			unmap_short(pd, seg, bus, size, dir, attrs);
 			preempt_enable();
 			return;
