@@ -299,6 +299,31 @@ static void sync_dev(struct t *t, dma_addr_t bus, size_t off, size_t len,
 	t->syncs++;
 }
 
+/*
+ * Map @n bytes at @buf for @dir and return the device's view of the bounce
+ * copy, *@bus its address; NULL with nothing left mapped when the map
+ * failed, went direct (the test skipped) or has no view (both failures).
+ */
+static u8 *map_view(struct t *t, void *buf, size_t n,
+		    enum dma_data_direction dir, const char *what,
+		    dma_addr_t *bus)
+{
+	u8 *d;
+
+	*bus = map(t, buf, n, dir);
+	if (!check_stream(t, buf, *bus, n, what)) {
+		if (!dma_mapping_error(t->dev, *bus))
+			unmap(t, *bus, n, dir);
+		return NULL;
+	}
+	if (skip_direct(t, buf, *bus, n, dir))
+		return NULL;
+	d = view_of(t, *bus, n);
+	if (!d)
+		unmap(t, *bus, n, dir);
+	return d;
+}
+
 /* ---- counters --------------------------------------------------------------- */
 
 static int read_counters(const char *dir, s64 *val)
@@ -434,11 +459,7 @@ static void t_from_device(struct t *t)
 	unmap(t, bus, n, DMA_TO_DEVICE);
 
 	pvbt_fill(buf, n, 41);
-	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, buf, bus, n, "from_device") ||
-	    skip_direct(t, buf, bus, n, DMA_FROM_DEVICE))
-		goto out;
-	d = view_of(t, bus, n);
+	d = map_view(t, buf, n, DMA_FROM_DEVICE, "from_device", &bus);
 	if (!d)
 		goto out;
 	same(t, d, buf, n, "device sees the buffer's own bytes");
@@ -480,11 +501,7 @@ static void t_partial_device_write(struct t *t)
 
 	pvbt_fill(buf, n, 51);
 	memcpy(want, buf, n);
-	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, buf, bus, n, "from_device") ||
-	    skip_direct(t, buf, bus, n, DMA_FROM_DEVICE))
-		goto out;
-	d = view_of(t, bus, n);
+	d = map_view(t, buf, n, DMA_FROM_DEVICE, "from_device", &bus);
 	if (!d)
 		goto out;
 	pvbt_fill(d + 1000, 500, 52);
@@ -519,11 +536,7 @@ static void t_sync_for_device_keeps_device_data(struct t *t)
 	}
 	pvbt_fill(buf, n, 60);
 	memcpy(want, buf, n);
-	bus = map(t, buf, n, DMA_FROM_DEVICE);
-	if (!check_stream(t, buf, bus, n, "from_device") ||
-	    skip_direct(t, buf, bus, n, DMA_FROM_DEVICE))
-		goto out;
-	d = view_of(t, bus, n);
+	d = map_view(t, buf, n, DMA_FROM_DEVICE, "from_device", &bus);
 	if (!d)
 		goto out;
 	pvbt_fill(d, 512, 61);			/* device: first descriptor */
@@ -557,11 +570,7 @@ static void t_bidirectional(struct t *t)
 	}
 	pvbt_fill(buf, n, 70);
 	memcpy(want, buf, n);
-	bus = map(t, buf, n, DMA_BIDIRECTIONAL);
-	if (!check_stream(t, buf, bus, n, "bidirectional") ||
-	    skip_direct(t, buf, bus, n, DMA_BIDIRECTIONAL))
-		goto out;
-	d = view_of(t, bus, n);
+	d = map_view(t, buf, n, DMA_BIDIRECTIONAL, "bidirectional", &bus);
 	if (!d)
 		goto out;
 	same(t, d, want, n, "device reads after map");
@@ -583,8 +592,9 @@ out:
 /*
  * A bounced map, sync or unmap copies up to 4 KiB with preemption off and
  * more as the caller runs (two paths in dma_ops.c): whole syncs and unmaps
- * either side of that size bring the device's data back and give the
- * CPU's to the device, each direction that copies.
+ * either side of that size bring the device's data back, give the CPU's to
+ * the device (bidirectional) or leave the device's alone (a FROM_DEVICE
+ * sync_for_device).
  */
 static void t_copy_sizes(struct t *t)
 {
@@ -612,25 +622,22 @@ static void t_copy_sizes(struct t *t)
 			u8 *d;
 
 			pvbt_fill(buf, n, seed);
-			bus = map(t, buf, n, dir);
-			if (!check_stream(t, buf, bus, n, "copy_sizes") ||
-			    skip_direct(t, buf, bus, n, dir))
+			d = map_view(t, buf, n, dir, "copy_sizes", &bus);
+			if (!d)
 				goto out;
-			d = view_of(t, bus, n);
-			if (!d) {
-				unmap(t, bus, n, dir);
-				goto out;
-			}
 			pvbt_fill(d, n, seed + 1);		/* device writes */
 			memcpy(want, d, n);
 			sync_cpu(t, bus, 0, n, dir);
 			ok = same(t, buf, want, n, "cpu reads after sync_for_cpu");
-			if (ok && dir == DMA_BIDIRECTIONAL) {
-				pvbt_fill(buf, n, seed + 2);	/* cpu writes */
+			if (dir == DMA_BIDIRECTIONAL) {		/* cpu writes */
+				pvbt_fill(buf, n, seed + 2);
 				memcpy(want, buf, n);
-				sync_dev(t, bus, 0, n, dir);
-				ok = same(t, d, want, n, "device reads after sync_for_device");
 			}
+			/* the device's again: FROM_DEVICE keeps its data */
+			sync_dev(t, bus, 0, n, dir);
+			if (ok)
+				ok = same(t, d, want, n,
+					  "device's view after sync_for_device");
 			pvbt_fill(d, n, seed + 3);		/* device writes again */
 			memcpy(want, d, n);
 			unmap(t, bus, n, dir);
