@@ -853,8 +853,13 @@ static int make_rows(void)
 			 sizeof(*B.rows), GFP_KERNEL);
 	if (!B.rows)
 		return -ENOMEM;
+	if (only && !only_row(big)) {
+		pr_err("only=%s: want OP:SIZE:DIR, OP map, sg16 (SIZE 4096) or sync, SIZE at most %zu, DIR to, from or bidi\n",
+		       only, big);
+		return -EINVAL;
+	}
 	if (only)
-		return only_row(big) ? 0 : -EINVAL;
+		return 0;
 	for (i = 0; B.latency && i < ARRAY_SIZE(sizes); i++)
 		for (d = 0; d < 3; d++)
 			add_row(OP_MAP, sizes[i], dirs[d], 0);

@@ -122,9 +122,10 @@ def trace(entry, kinds, tries):
         if dev in seen:
             run_for(2)
             continue
-        seen.add(dev)
         pcs = step_call()
         k = kind_of(pcs)
+        if k in kinds:
+            seen.add(dev)
         print("pathtrace: %s on device %#x: %s, %d instructions" %
               (entry, dev, k, len(pcs)), file=sys.stderr)
         if k not in got:

@@ -71,7 +71,7 @@ for ((i = 0; i < 1200; i++)); do
 	sleep 1
 done
 grep -q 'pvbounce_bench: T ===' "$console" || die "no row after 20 minutes; see $logdir"
-echo "== $kernel $mode $kind, $row (console: $console)"
+echo "== $kernel $mode $kind, $row (logs: $logdir)"
 release=$(sed -n 's/.*pvbounce_bench: T === \([^ ]*\) .*/\1/p' "$console" | head -n 1)
 PT_CONSOLE=$console PT_PORT=$port PT_FUNCS=$funcs PT_KINDS=$kinds \
 	PT_KO=${PVB_BUILD:-$top/build}/$release/pvbounce.ko \
@@ -79,5 +79,6 @@ PT_CONSOLE=$console PT_PORT=$port PT_FUNCS=$funcs PT_KINDS=$kinds \
 	gdb -q -batch -nx -x "$here/pathtrace.py" 2>&1 |
 	grep -v -e '^warning:' -e '^0x[0-9a-f]* in ?? ()' -e '^Hardware assisted breakpoint' \
 		-e '^Breakpoint [0-9]*, ' -e '^Program received signal' -e '^$'
-[[ ${PVB_PATHTRACE_KEEP:-0} == 1 ]] && trap - EXIT
-echo "== logs: $logdir"
+if [[ ${PVB_PATHTRACE_KEEP:-0} == 1 ]]; then
+	trap - EXIT
+fi
