@@ -629,10 +629,9 @@ static void t_copy_sizes(struct t *t)
 			memcpy(want, d, n);
 			sync_cpu(t, bus, 0, n, dir);
 			ok = same(t, buf, want, n, "cpu reads after sync_for_cpu");
-			if (dir == DMA_BIDIRECTIONAL) {		/* cpu writes */
-				pvbt_fill(buf, n, seed + 2);
+			pvbt_fill(buf, n, seed + 2);	/* cpu writes, its own */
+			if (dir == DMA_BIDIRECTIONAL)
 				memcpy(want, buf, n);
-			}
 			/* the device's again: FROM_DEVICE keeps its data */
 			sync_dev(t, bus, 0, n, dir);
 			if (ok)
