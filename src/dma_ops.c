@@ -176,17 +176,15 @@ static __always_inline void report_misuse(struct pvb_device *pd,
 static void syncs_on(struct pvb_device *pd, struct device *dev);
 
 /*
- * The bounced half of map_phys(), inline in map_slow() (the direct path,
- * map_fast(), has its own).  @quiet: a refusal for want of room is counted
- * but not logged, as map_sg tries that part again.  (A driver's
+ * The bounced half of map_phys().  @quiet: a refusal for want of room is
+ * counted but not logged, as map_sg tries that part again.  (A driver's
  * DMA_ATTR_NO_WARN does not silence it: nvme passes it for every
  * scatter-gather list, and a refusal must name its reason.)
  */
-static __always_inline dma_addr_t map_bounced(struct pvb_device *pd,
-					      struct device *dev,
-					      phys_addr_t phys, size_t size,
-					      enum dma_data_direction dir,
-					      bool quiet, u64 limit, int *err)
+static __always_inline dma_addr_t bounce(struct pvb_device *pd,
+					 struct device *dev, phys_addr_t phys,
+					 size_t size, enum dma_data_direction dir,
+					 bool quiet, u64 limit, int *err)
 {
 	struct pvb_pool *pool = pd->pool;
 	struct pvb_bounce b = {
@@ -268,10 +266,21 @@ err_noref:
 }
 
 /*
+ * bounce() out of line, for map_sg: a part that goes direct then builds no
+ * request on the stack (and needs no stack canary).
+ */
+static noinline dma_addr_t map_bounced(struct pvb_device *pd,
+				       struct device *dev, phys_addr_t phys,
+				       size_t size, enum dma_data_direction dir,
+				       bool quiet, u64 limit, int *err)
+{
+	return bounce(pd, dev, phys, size, dir, quiet, limit, err);
+}
+
+/*
  * DMA_ATTR_REQUIRE_COHERENT (RDMA, HMM) forbids bouncing: the caller shares
  * the memory with the device as it is.  A buffer the device cannot reach
- * directly is refused, under force too.  Out of line: only refusals come
- * here.
+ * directly is refused, under force too.  Out of line like map_bounced().
  */
 static noinline dma_addr_t refuse_coherent(struct pvb_device *pd,
 					   phys_addr_t phys, size_t size,
@@ -340,15 +349,16 @@ static __always_inline bool map_direct(struct pvb_device *pd,
 /*
  * Map @size bytes at @phys for @dev.  On failure *@err (when not NULL) says
  * why, for callers that must return an errno (map_sg).  @quiet: see
- * map_bounced().  A mapping that requires coherence goes direct whenever
- * the device reaches it, force or not, and is never bounced.
+ * bounce().  A mapping that requires coherence goes direct whenever the
+ * device reaches it, force or not, and is never bounced.  @inline_bounce:
+ * bounce() inline (map_slow()), not called (map_sg).
  */
 static __always_inline dma_addr_t map_phys(struct pvb_device *pd,
 					    struct device *dev,
 					    phys_addr_t phys, size_t size,
 					    enum dma_data_direction dir,
 					    unsigned long attrs, bool quiet,
-					    int *err)
+					    int *err, bool inline_bounce)
 {
 	u64 limit = stream_limit(dev);
 	dma_addr_t bus;
@@ -361,6 +371,8 @@ static __always_inline dma_addr_t map_phys(struct pvb_device *pd,
 	stat_max(pd->stats, size);
 	if (attrs & PVB_ATTR_REQUIRE_COHERENT)
 		return refuse_coherent(pd, phys, size, limit, err);
+	if (inline_bounce)
+		return bounce(pd, dev, phys, size, dir, quiet, limit, err);
 	return map_bounced(pd, dev, phys, size, dir, quiet, limit, err);
 }
 
@@ -494,11 +506,20 @@ static void undo_sg(struct pvb_device *pd, struct scatterlist *sgl, int nents)
 	}
 }
 
+/* map_phys() for a part of a list, out of line as it always was. */
+static noinline dma_addr_t map_part(struct pvb_device *pd, struct device *dev,
+				    phys_addr_t phys, size_t size,
+				    enum dma_data_direction dir,
+				    unsigned long attrs, bool quiet, int *err)
+{
+	return map_phys(pd, dev, phys, size, dir, attrs, quiet, err, false);
+}
+
 static bool map_sg_one(struct pvb_device *pd, struct device *dev,
 		       struct scatterlist *sg, enum dma_data_direction dir,
 		       unsigned long attrs, bool quiet, int *err)
 {
-	sg->dma_address = map_phys(pd, dev, sg_phys(sg), sg->length, dir,
+	sg->dma_address = map_part(pd, dev, sg_phys(sg), sg->length, dir,
 				   attrs, quiet, err);
 	if (sg->dma_address == DMA_MAPPING_ERROR)
 		return false;
@@ -674,9 +695,12 @@ static int pvb_map_sg(struct device *dev, struct scatterlist *sgl, int nents,
 }
 
 /*
- * A sync of an address in chunk @seg of @fast's pool, under
- * rcu_read_lock(): the device found again is @fast's (the lookup holds)
- * unless it was detached and attached anew in between.
+ * A sync of an address in chunk @seg of @fast's pool (NULL: no longer
+ * ours), called with preemption off by sync_single(), which found them;
+ * it turns preemption back on.  A copy short_copy() allows is made before
+ * that, else it looks again under rcu_read_lock(): the device found is
+ * @fast's (the lookup holds) unless it was detached and attached anew in
+ * between.  Out of line, so that the direct case keeps its few registers.
  */
 static noinline void sync_slow(struct device *dev, struct pvb_device *fast,
 			       int seg, dma_addr_t bus, size_t size,
@@ -684,6 +708,12 @@ static noinline void sync_slow(struct device *dev, struct pvb_device *fast,
 {
 	struct pvb_device *pd;
 
+	if (likely(fast) && short_copy(size)) {
+		sync_bus(fast, seg, bus, size, dir, for_cpu);
+		preempt_enable();
+		return;
+	}
+	preempt_enable();
 	rcu_read_lock();
 	pd = dev_rcu(dev);
 	if (likely(pd))
@@ -693,21 +723,9 @@ static noinline void sync_slow(struct device *dev, struct pvb_device *fast,
 }
 
 /*
- * sync_bus() out of line for sync_single(), whose direct case then needs no
- * more registers than before.
- */
-static noinline void sync_short(struct pvb_device *pd, int seg, dma_addr_t bus,
-				size_t size, enum dma_data_direction dir,
-				bool for_cpu)
-{
-	sync_bus(pd, seg, bus, size, dir, for_cpu);
-}
-
-/*
  * A direct mapping's sync (an address in no chunk of the pool: the one
- * lookup) is counted here under preempt_disable(), as in map_fast(), and a
- * bounced one that short_copy() allows made; the rest goes to sync_slow()
- * with the chunk found.
+ * lookup) is counted here under preempt_disable(), as in map_fast(); the
+ * rest goes to sync_slow() with the chunk found, preemption still off.
  */
 static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 					size_t size,
@@ -726,13 +744,7 @@ static __always_inline void sync_single(struct device *dev, dma_addr_t bus,
 			preempt_enable();
 			return;
 		}
-		if (short_copy(size)) {
-			sync_short(pd, seg, bus, size, dir, for_cpu);
-			preempt_enable();
-			return;
-		}
 	}
-	preempt_enable();
 	sync_slow(dev, pd, seg, bus, size, dir, for_cpu);
 }
 
@@ -1237,7 +1249,7 @@ static __always_inline dma_addr_t map_read_side(struct device *dev,
 		return DMA_MAPPING_ERROR;	/* detached under the call */
 	if (attrs & PVB_ATTR_MMIO)
 		return map_mmio(pd, dev, phys, size, dir);
-	return map_phys(pd, dev, phys, size, dir, attrs, false, NULL);
+	return map_phys(pd, dev, phys, size, dir, attrs, false, NULL, true);
 }
 
 /*
@@ -1313,9 +1325,10 @@ static __always_inline dma_addr_t pvb_map_phys(struct device *dev, phys_addr_t p
 }
 
 /*
- * The unmap of a bounced mapping that short_copy() does not allow, a
- * misused address or an MMIO mapping, under RCU; @fast and @seg as for
- * sync_slow().
+ * The unmap of a bounced, misused or MMIO mapping (@seg negative for MMIO),
+ * called with preemption off by pvb_unmap_phys(), which it turns back on;
+ * @fast and @seg as for sync_slow(), and as there a mapping whose copy
+ * short_copy() allows is given back before that, the rest under RCU.
  */
 static noinline void unmap_slow(struct device *dev, struct pvb_device *fast,
 				int seg, dma_addr_t bus, size_t size,
@@ -1324,6 +1337,12 @@ static noinline void unmap_slow(struct device *dev, struct pvb_device *fast,
 {
 	struct pvb_device *pd;
 
+	if (seg >= 0 && short_copy(size)) {
+		unmap_bus(fast, seg, bus, size, dir, attrs);
+		preempt_enable();
+		return;
+	}
+	preempt_enable();
 	rcu_read_lock();
 	pd = dev_rcu(dev);
 	/* not ours any more: nothing was bounced (those hold references) */
@@ -1338,19 +1357,10 @@ static noinline void unmap_slow(struct device *dev, struct pvb_device *fast,
 	rcu_read_unlock();
 }
 
-/* unmap_bus() out of line for pvb_unmap_phys(), as sync_short() */
-static noinline void unmap_short(struct pvb_device *pd, int seg,
-				 dma_addr_t bus, size_t size,
-				 enum dma_data_direction dir, unsigned long attrs)
-{
-	unmap_bus(pd, seg, bus, size, dir, attrs);
-}
-
 /*
  * A direct mapping's unmap (an address in no chunk of the pool: the one
- * lookup) is counted here under preempt_disable(), as in map_fast(), and a
- * bounced one that short_copy() allows given back; the rest goes to
- * unmap_slow() with the chunk found.
+ * lookup) is counted here under preempt_disable(), as in map_fast(); the
+ * rest goes to unmap_slow() with the chunk found, preemption still off.
  */
 static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, size_t size,
 			   enum dma_data_direction dir, unsigned long attrs)
@@ -1376,13 +1386,7 @@ static __always_inline void pvb_unmap_phys(struct device *dev, dma_addr_t bus, s
 			preempt_enable();
 			return;
 		}
-		if (short_copy(size)) {
-			unmap_short(pd, seg, bus, size, dir, attrs);
-			preempt_enable();
-			return;
-		}
 	}
-	preempt_enable();
 	unmap_slow(dev, pd, seg, bus, size, dir, attrs);
 }
 
