@@ -13,13 +13,14 @@
  * Each bounced mapping and each coherent allocation holds a reference of its
  * device (src/device_ref.c) until it is given back, so that a device whose
  * driver left some out keeps these ops and its pool until the last is back.
- * Every op finds its device under rcu_read_lock() or, where it sleeps not
- * and copies little, preempt_disable() (dev_rcu(), short_copy()), and all
- * but the coherent allocation (which takes its reference there and may sleep
- * after) run under it: a device's teardown swaps its ops back and waits for
- * a grace period before it frees anything, so an op that found our ops (a
- * direct unmap holds no reference) is done by then, and one that comes
- * after the swap finds the ops are no longer ours and leaves the state alone.
+ * Every op finds its device under rcu_read_lock(), or under
+ * preempt_disable() where it cannot sleep and copies little (dev_rcu(),
+ * short_copy()), and all but the coherent allocation (which takes its
+ * reference there and may sleep after) run under it: a device's teardown
+ * swaps its ops back and waits for a grace period before it frees anything,
+ * so an op that found our ops (a direct unmap holds no reference) is done by
+ * then, and one that comes after the swap finds the ops are no longer ours
+ * and leaves the state alone.
  * The table itself (and the module text) outlive a caller that read
  * dev->dma_ops before the swap and reaches the op after it, and the ops that
  * may sleep (the coherent allocation, mmap, get_sgtable) run inside the SRCU
@@ -506,7 +507,10 @@ static void undo_sg(struct pvb_device *pd, struct scatterlist *sgl, int nents)
 	}
 }
 
-/* map_phys() for a part of a list, out of line as it always was. */
+/*
+ * map_phys() for a part of a list, out of line with bounce() called: a part
+ * that goes direct then costs map_sg's loop one call.
+ */
 static noinline dma_addr_t map_part(struct pvb_device *pd, struct device *dev,
 				    phys_addr_t phys, size_t size,
 				    enum dma_data_direction dir,
